@@ -1,0 +1,71 @@
+# Two commands do everything: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app diary
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+BASE_URL ?= $(or $(DIARY_BASE_URL),http://$(HOST):$(PORT))
+
+.PHONY: run test install install-test translations compile-translations chromium \
+        migrate demo lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## Compile the committed .po catalogues into .mo files (never committed).
+compile-translations: install
+	$(BIN)/pybabel --quiet compile -d translations
+
+## Extract strings from code and templates, update every catalogue, compile.
+translations: install
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+	    --add-comments=Translators: --sort-by-file --no-wrap \
+	    --project=mesodiary --copyright-holder="mesodiary" \
+	    -o translations/messages.pot .
+	$(BIN)/pybabel --quiet update -i translations/messages.pot -d translations \
+	    --no-fuzzy-matching --ignore-obsolete --no-wrap
+	$(BIN)/python -m diary.catalogs fill-source
+	$(BIN)/pybabel --quiet compile -d translations
+
+migrate: compile-translations
+	$(FLASK) migrate
+
+demo: migrate
+	DIARY_BASE_URL=$(BASE_URL) $(FLASK) demo
+
+## Debian's Chromium for the browser tests (Playwright cannot download its own here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -q "Noto Sans Arabic"; then \
+	    echo "installing Debian chromium and fonts"; \
+	    $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        chromium fonts-noto-core poppler-utils >/dev/null; \
+	fi
+
+run: demo
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	DIARY_SECURE_COOKIES=0 DIARY_BASE_URL=$(BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-test compile-translations chromium
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

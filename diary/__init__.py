@@ -1,0 +1,66 @@
+"""Mesotherapy consent and pain diary: the Flask application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config, db, i18n, security
+
+__version__ = "0.1.0"
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``test_config`` overrides settings read from ``DIARY_*``."""
+    settings = config.from_environ()
+    if test_config:
+        settings.update(test_config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(settings)
+    app.config.update(
+        LANGUAGES=dict(i18n.LANGUAGES),
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the signed session cookie
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        VERSION=__version__,
+    )
+    if test_config:
+        app.config.update(test_config)  # tests may override the fixed settings above too
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE"):
+        app.config["DATABASE"] = str(Path(app.instance_path) / "diary.sqlite")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.load_or_create_secret(app.instance_path)
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    security.configure_cookies(app)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    app.teardown_appcontext(db.close_db)
+    app.after_request(security.set_security_headers)
+
+    from . import auth, clinic, pages, patient
+    from .cli import register_cli
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(patient.bp)
+    app.register_blueprint(clinic.bp)
+    pages.register_error_handlers(app)
+    register_cli(app)
+    return app

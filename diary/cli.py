@@ -1,0 +1,211 @@
+"""Command line: ``flask --app diary COMMAND`` (see README.md, "Command line")."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from . import clock, demo, i18n, migrations
+from .db import connect
+from .queries import accounts, patients
+from .security import hash_password
+
+MIN_PASSWORD = 10
+
+
+def _db():
+    return connect(current_app.config["DATABASE"])
+
+
+def link_url(token: str) -> str:
+    """A patient's personal link for a token (``DIARY_BASE_URL`` + ``/p/<token>``)."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/p/{token}"
+
+
+def _clinic_today(timezone: str) -> date:
+    return clock.now().astimezone(ZoneInfo(timezone)).date()
+
+
+def _locale_choice() -> click.Choice:
+    return click.Choice(sorted(i18n.LANGUAGES))
+
+
+@click.command("migrate")
+@with_appcontext
+def migrate_command() -> None:
+    """Apply pending database migrations (safe to run again)."""
+    applied = migrations.apply(_db())
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Pretend today is this date.")
+def demo_command(today) -> None:
+    """Load the demo clinic (Table 1 of paper 001) and print fresh credentials."""
+    db = _db()
+    migrations.apply(db)
+    day = today.date() if today else _clinic_today("Europe/Rome")
+    result = demo.build(db, day)
+    counts = demo.summary(db, result.clinic_id)
+    click.echo(
+        f"Demo clinic #{result.clinic_id}: {counts['patients']} patients, "
+        f"{counts['sessions']} sessions, {counts['entries']} diary entries "
+        f"({result.created_courses} courses added now)."
+    )
+    click.echo("")
+    click.echo("Clinician sign-in (a new password is set on every run):")
+    click.echo(f"  {current_app.config['BASE_URL'].rstrip('/')}/login")
+    click.echo(f"  email:    {result.email}")
+    click.echo(f"  password: {result.password}")
+    click.echo("")
+    click.echo("Patient links (open on a phone or in a private window):")
+    click.echo(f"  new patient, no entries yet ({demo.NEW_PATIENT_CODE}):")
+    click.echo(f"    {link_url(result.links[demo.NEW_PATIENT_CODE])}")
+    click.echo(f"  patient with a full course from Table 1 ({demo.HISTORY_PATIENT_CODE}):")
+    click.echo(f"    {link_url(result.links[demo.HISTORY_PATIENT_CODE])}")
+
+
+clinic_cli = AppGroup("clinic", help="Manage clinics.")
+
+
+@clinic_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--phone", default="")
+@click.option("--locale", type=_locale_choice(), default="en", show_default=True)
+@click.option("--timezone", default="UTC", show_default=True)
+def clinic_create(name: str, phone: str, locale: str, timezone: str) -> None:
+    """Create a clinic and print its id."""
+    if timezone not in available_timezones():
+        raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
+    clinic_id = accounts.create_clinic(_db(), name, phone=phone, locale=locale, timezone=timezone)
+    click.echo(f"clinic {clinic_id} created")
+
+
+clinician_cli = AppGroup("clinician", help="Manage clinician accounts.")
+
+
+@clinician_cli.command("create")
+@click.option("--clinic", "clinic_id", type=int, required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--admin", is_flag=True, help="Make this clinician a clinic admin.")
+@click.option("--locale", type=_locale_choice(), default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def clinician_create(
+    clinic_id: int, email: str, name: str, admin: bool, locale: str | None, password_stdin: bool
+) -> None:
+    """Create a clinician; the password is prompted for (or read from stdin)."""
+    db = _db()
+    if accounts.get_clinic(db, clinic_id) is None:
+        raise click.BadParameter(f"no clinic {clinic_id}", param_hint="--clinic")
+    if "@" not in email:
+        raise click.BadParameter("not an email address", param_hint="--email")
+    if accounts.get_clinician_by_email(db, email):
+        raise click.BadParameter("a clinician with this email exists", param_hint="--email")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        raise click.UsageError(f"the password needs at least {MIN_PASSWORD} characters")
+    clinician_id = accounts.create_clinician(
+        db, clinic_id, email, name, hash_password(password), is_admin=admin, locale=locale
+    )
+    click.echo(f"clinician {clinician_id} created")
+
+
+patient_cli = AppGroup("patient", help="Manage patients.")
+
+
+@patient_cli.command("enroll")
+@click.option("--clinic", "clinic_id", type=int, required=True)
+@click.option("--code", required=True, help="Pseudonymous code (never a name).")
+@click.option(
+    "--locale",
+    type=_locale_choice(),
+    default=None,
+    help="Patient's language (default: the clinic's).",
+)
+@click.option("--area", type=click.Choice(patients.AREAS), required=True)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="Course start (default today).")
+def patient_enroll(clinic_id: int, code: str, locale: str | None, area: str, start) -> None:
+    """Add a patient with a treatment course and print their personal link."""
+    db = _db()
+    clinic = accounts.get_clinic(db, clinic_id)
+    if clinic is None:
+        raise click.BadParameter(f"no clinic {clinic_id}", param_hint="--clinic")
+    if not code.strip() or len(code) > 64:
+        raise click.BadParameter("1 to 64 characters", param_hint="--code")
+    if patients.find_patient(db, clinic_id, code):
+        raise click.BadParameter("this code is already used in the clinic", param_hint="--code")
+    start_day = start.date() if start else _clinic_today(clinic["timezone"])
+    patient_id = patients.create_patient(db, clinic_id, code, locale=locale or clinic["locale"])
+    patients.create_course(db, patient_id, area, start_day.isoformat())
+    click.echo(link_url(patients.issue_link(db, patient_id)))
+
+
+token_cli = AppGroup("token", help="Manage patients' personal links.")
+
+
+@token_cli.command("revoke")
+@click.option("--clinic", "clinic_id", type=int, required=True)
+@click.option("--code", required=True)
+@click.option("--reissue", is_flag=True, help="Print a new link after revoking.")
+def token_revoke(clinic_id: int, code: str, reissue: bool) -> None:
+    """Revoke a patient's links now (their devices are signed out)."""
+    db = _db()
+    patient = patients.find_patient(db, clinic_id, code)
+    if patient is None:
+        raise click.BadParameter("no such patient in this clinic", param_hint="--code")
+    if reissue:
+        click.echo(link_url(patients.issue_link(db, patient["id"])))
+    else:
+        count = patients.revoke_links(db, patient["id"])
+        click.echo(f"revoked {count} link(s)")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("dest", type=click.Path(dir_okay=False, writable=True))
+def backup_command(dest: str) -> None:
+    """Copy the database to DEST with SQLite's online backup (safe while serving)."""
+    target = Path(dest)
+    if target.exists():
+        raise click.BadParameter("refusing to overwrite an existing file", param_hint="DEST")
+    source = connect(current_app.config["DATABASE"])
+    partial = target.with_name(target.name + ".partial")
+    copy = sqlite3.connect(partial)
+    try:
+        source.conn.backup(copy, pages=-1)  # one step: a consistent snapshot
+        copy.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
+        result = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        copy.close()
+        source.conn.close()
+    if result != "ok":
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"integrity check of the copy failed: {result}")
+    partial.rename(target)
+    click.echo(f"backup written to {target}")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command to ``app.cli``."""
+    for command in (
+        migrate_command,
+        demo_command,
+        clinic_cli,
+        clinician_cli,
+        patient_cli,
+        token_cli,
+        backup_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,83 @@
+"""Settings, read from ``DIARY_*`` environment variables.
+
+Every setting has a safe default so that ``make run`` works on a fresh machine; a
+deployment sets at least ``DIARY_SECRET_KEY`` (or lets one be generated into the
+instance folder), ``DIARY_DATABASE`` and ``DIARY_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: name -> (type, default). The Flask config key is the name without ``DIARY_``.
+SETTINGS: dict[str, tuple[type, Any]] = {
+    "DIARY_INSTANCE_PATH": (str, None),  # default: ./instance beside the package
+    "DIARY_DATABASE": (str, None),  # default: <instance>/diary.sqlite
+    "DIARY_SECRET_KEY": (str, None),  # default: generated into <instance>/secret_key
+    "DIARY_BASE_URL": (str, "http://127.0.0.1:5000"),  # used for links printed by the CLI
+    "DIARY_SECURE_COOKIES": (bool, True),  # off automatically in debug and tests
+    "DIARY_DEFAULT_LOCALE": (str, "en"),
+    "DIARY_DEFAULT_TIMEZONE": (str, "UTC"),
+    "DIARY_IDLE_MINUTES": (int, 30),  # clinician idle timeout
+    "DIARY_ABSOLUTE_HOURS": (int, 12),  # clinician absolute session lifetime
+    "DIARY_PATIENT_SESSION_DAYS": (int, 365),  # a patient's device stays signed in this long
+    "DIARY_LOGIN_WINDOW_MINUTES": (int, 15),
+    "DIARY_LOGIN_MAX_PER_ACCOUNT": (int, 5),
+    "DIARY_LOGIN_MAX_PER_ADDRESS": (int, 20),
+    "DIARY_PROXY_COUNT": (int, 0),  # reverse proxies in front that set X-Forwarded-*
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse(kind: type, raw: str, name: str) -> Any:
+    if kind is bool:
+        value = raw.strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise ValueError(f"{name} must be one of 1/0, true/false, yes/no, on/off")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number") from None
+    return raw
+
+
+def from_environ(environ: os._Environ | dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the Flask config keys set by ``DIARY_*`` variables (defaults included)."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for name, (kind, default) in SETTINGS.items():
+        key = name.removeprefix("DIARY_")
+        config[key] = _parse(kind, environ[name], name) if name in environ else default
+    return config
+
+
+def load_or_create_secret(instance_path: str | Path) -> str:
+    """Return the secret key kept in ``<instance>/secret_key``, creating it once (mode 0600).
+
+    Creation is atomic (write a private temporary file, then hard-link it into place), so
+    several gunicorn workers starting together agree on one key.
+    """
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".secret_key.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):  # another process won: use its key
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()

@@ -1,0 +1,127 @@
+"""Languages: which are supported, how one is chosen per request, text direction, formats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from babel import Locale
+from flask import Flask, current_app, g, request, session
+from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
+from markupsafe import Markup
+
+from . import clock
+from .labels import area_label
+from .security import current_user
+
+#: code -> the language's own name (shown in the switcher, in that language)
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "it": "Italiano",
+    "es": "Español",
+    "fr": "Français",
+    "de": "Deutsch",
+    "ar": "العربية",
+}
+RTL_LANGUAGES = frozenset({"ar"})
+
+
+def supported() -> list[str]:
+    """Locale codes this instance serves (``LANGUAGES`` plus any the config adds)."""
+    return list(current_app.config.get("LANGUAGES", LANGUAGES))
+
+
+def valid(code: str | None) -> str | None:
+    """``code`` if it is a supported locale, else None."""
+    return code if code in supported() else None
+
+
+def select_locale() -> str:
+    """?lang= -> this device's choice -> saved on the user -> patient link -> Accept-Language."""
+    user = current_user()
+    return (
+        valid(request.args.get("lang"))
+        or valid(session.get("lang"))
+        or valid(user.locale if user else None)
+        or valid(g.get("link_locale"))
+        or request.accept_languages.best_match(supported())
+        or current_app.config["DEFAULT_LOCALE"]
+    )
+
+
+def select_timezone() -> str:
+    """The clinic's time zone for signed-in users, else the configured default."""
+    user = current_user()
+    return user.timezone if user else current_app.config["DEFAULT_TIMEZONE"]
+
+
+def direction(code: str | None = None) -> str:
+    """``rtl`` or ``ltr`` for a locale (the current one by default)."""
+    code = code or str(get_locale())
+    return "rtl" if code.split("_")[0] in RTL_LANGUAGES else "ltr"
+
+
+def lang_url(code: str) -> str:
+    """The current page's URL with ``lang`` set to ``code`` (the switcher's links)."""
+    args = {k: v for k, v in request.args.items(multi=True) if k != "lang"}
+    args["lang"] = code
+    return f"{request.path}?{urlencode(args)}"
+
+
+# --- formatting filters (stored values are ISO strings) ---------------------------------
+
+
+def format_day(value: str | date | None, fmt: str = "medium") -> str:
+    """A calendar date in the user's locale (``2026-11-22`` -> ``22 nov 2026``)."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(day, fmt)
+
+
+def format_moment(value: str | datetime | None, fmt: str = "medium") -> str:
+    """A stored UTC timestamp in the user's locale and time zone."""
+    if not value:
+        return ""
+    moment = clock.parse(value) if isinstance(value, str) else value
+    return format_datetime(moment, fmt)
+
+
+def format_number(value: float | int | None, digits: int = 1) -> str:
+    """A number in the user's locale with at most ``digits`` decimals."""
+    if value is None:
+        return "–"
+    return format_decimal(value, format="#,##0." + "#" * digits if digits else "#,##0")
+
+
+def ltr(value: str) -> Markup:
+    """Isolate a left-to-right value (phone number, code) so it keeps its order in RTL text."""
+    return Markup('<bdi dir="ltr">%s</bdi>') % value
+
+
+def language_name(code: str) -> str:
+    """A language's own name, e.g. ``Deutsch``."""
+    return LANGUAGES.get(code) or Locale.parse(code).get_display_name(code) or code
+
+
+def init_app(app: Flask) -> None:
+    """Configure Flask-Babel with the top-level ``translations/`` folder and the filters."""
+    root = Path(app.root_path).parent
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(root / "translations"))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(
+        day=format_day, moment=format_moment, number=format_number, ltr=ltr
+    )
+    app.jinja_env.globals.update(
+        supported_languages=supported,
+        lang_url=lang_url,
+        language_name=language_name,
+        area_label=area_label,
+    )
+
+    @app.context_processor
+    def locale_context() -> dict[str, str]:
+        locale = str(get_locale())
+        return {"locale": locale, "dir": direction(locale)}

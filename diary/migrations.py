@@ -1,0 +1,190 @@
+"""Schema, as ``sqlite_utils.Migrations``: one function per change, applied in order.
+
+Later changes add new functions at the end; an applied function is never edited.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+migrations = Migrations("diary")
+
+
+def _append_only(table: str) -> list[str]:
+    """Triggers that make ``table`` append-only: UPDATE and DELETE are refused."""
+    return [
+        f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+            BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END""",
+        f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+            BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END""",
+    ]
+
+
+INITIAL_SCHEMA = [
+    """CREATE TABLE clinics (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        phone TEXT NOT NULL DEFAULT '',
+        locale TEXT NOT NULL DEFAULT 'en',
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        session_interval_days INTEGER NOT NULL DEFAULT 7
+            CHECK (session_interval_days BETWEEN 1 AND 60),
+        paper_size TEXT NOT NULL DEFAULT 'A4' CHECK (paper_size IN ('A4', 'Letter')),
+        drugs TEXT NOT NULL DEFAULT '[]',      -- JSON list of drug names the clinic uses
+        needle TEXT NOT NULL DEFAULT '',
+        retention_days INTEGER,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE clinicians (
+        id INTEGER PRIMARY KEY,
+        clinic_id INTEGER NOT NULL REFERENCES clinics(id),
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        locale TEXT,
+        is_admin INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        password_changed_at TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX clinicians_clinic ON clinicians(clinic_id)",
+    """CREATE TABLE patients (
+        id INTEGER PRIMARY KEY,
+        clinic_id INTEGER NOT NULL REFERENCES clinics(id),
+        code TEXT NOT NULL,                     -- pseudonymous code, never a name
+        locale TEXT NOT NULL DEFAULT 'en',
+        birth_year INTEGER CHECK (birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100),
+        contact_note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        UNIQUE (clinic_id, code)
+    )""",
+    """CREATE TABLE courses (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        area TEXT NOT NULL CHECK (area IN
+            ('neck', 'low_back', 'shoulder', 'knee', 'hip', 'tendon', 'other')),
+        area_note TEXT NOT NULL DEFAULT '',
+        start_date TEXT NOT NULL,               -- ISO date, clinic's calendar
+        end_date TEXT,                          -- set when the course is closed
+        flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX courses_patient ON courses(patient_id)",
+    """CREATE TABLE access_tokens (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        purpose TEXT NOT NULL DEFAULT 'link' CHECK (purpose IN ('link', 'calendar')),
+        token_hash TEXT NOT NULL UNIQUE,        -- SHA-256 hex; the token itself is never stored
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    )""",
+    "CREATE INDEX access_tokens_patient ON access_tokens(patient_id)",
+    """CREATE TABLE auth_sessions (
+        id INTEGER PRIMARY KEY,
+        sid_hash TEXT NOT NULL UNIQUE,          -- SHA-256 of the id held in the cookie
+        clinician_id INTEGER REFERENCES clinicians(id),
+        patient_id INTEGER REFERENCES patients(id),
+        token_id INTEGER REFERENCES access_tokens(id),
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ended_at TEXT,
+        CHECK ((clinician_id IS NULL) != (patient_id IS NULL))
+    )""",
+    "CREATE INDEX auth_sessions_clinician ON auth_sessions(clinician_id)",
+    "CREATE INDEX auth_sessions_patient ON auth_sessions(patient_id)",
+    """CREATE TABLE login_failures (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL CHECK (scope IN ('account', 'address')),
+        key TEXT NOT NULL,                      -- SHA-256 of the email, or the client address
+        at TEXT NOT NULL
+    )""",
+    "CREATE INDEX login_failures_key ON login_failures(scope, key, at)",
+    """CREATE TABLE consents (
+        id INTEGER PRIMARY KEY,
+        course_id INTEGER NOT NULL REFERENCES courses(id),
+        kind TEXT NOT NULL CHECK (kind IN ('consent', 'withdrawal')),
+        sheet_version INTEGER NOT NULL,
+        locale TEXT NOT NULL,
+        text_sha256 TEXT NOT NULL,
+        agreements TEXT NOT NULL DEFAULT '{}',  -- JSON: {"treatment": true, ...}
+        full_name TEXT NOT NULL DEFAULT '',
+        signature_png BLOB,
+        user_agent TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX consents_course ON consents(course_id)",
+    """CREATE TABLE screening_answers (
+        id INTEGER PRIMARY KEY,
+        course_id INTEGER NOT NULL REFERENCES courses(id),
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL CHECK (answer IN ('yes', 'no', 'unsure')),
+        detail TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX screening_answers_course ON screening_answers(course_id)",
+    """CREATE TABLE treatment_sessions (
+        id INTEGER PRIMARY KEY,
+        course_id INTEGER NOT NULL REFERENCES courses(id),
+        number INTEGER NOT NULL CHECK (number >= 1),
+        date TEXT NOT NULL,
+        nrs_before INTEGER CHECK (nrs_before IS NULL OR nrs_before BETWEEN 0 AND 10),
+        area TEXT NOT NULL DEFAULT '',
+        drugs TEXT NOT NULL DEFAULT '[]',       -- JSON list of {name, dose, volume_ml}
+        needle TEXT NOT NULL DEFAULT '',
+        ultrasound INTEGER NOT NULL DEFAULT 0 CHECK (ultrasound IN (0, 1)),
+        adverse_events TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT '',
+        created_by INTEGER REFERENCES clinicians(id),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (course_id, number)
+    )""",
+    """CREATE TABLE diary_entries (
+        id INTEGER PRIMARY KEY,
+        course_id INTEGER NOT NULL REFERENCES courses(id),
+        day TEXT NOT NULL,                      -- ISO date the rating is for, clinic's calendar
+        client_id TEXT NOT NULL UNIQUE,         -- generated on the device: idempotent sync
+        avg_nrs INTEGER NOT NULL CHECK (avg_nrs BETWEEN 0 AND 10),
+        worst_nrs INTEGER NOT NULL CHECK (worst_nrs BETWEEN 0 AND 10),
+        site_effects TEXT NOT NULL DEFAULT '[]',
+        medication_taken INTEGER CHECK (medication_taken IS NULL OR medication_taken IN (0, 1)),
+        medication TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '' CHECK (length(note) <= 500),
+        late INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1)),
+        device_time TEXT,                       -- when the patient saved it on the phone
+        created_at TEXT NOT NULL,               -- server time of the first arrival
+        updated_at TEXT NOT NULL,
+        UNIQUE (course_id, day)
+    )""",
+    """CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL CHECK (actor IN ('clinician', 'patient', 'system')),
+        actor_id INTEGER,
+        clinic_id INTEGER REFERENCES clinics(id),
+        patient_id INTEGER REFERENCES patients(id),
+        course_id INTEGER REFERENCES courses(id),
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'       -- JSON; never names, notes or tokens
+    )""",
+    "CREATE INDEX audit_events_course ON audit_events(course_id)",
+    "CREATE INDEX audit_events_clinic ON audit_events(clinic_id, at)",
+    *_append_only("consents"),
+    *_append_only("audit_events"),
+]
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Every table of DESIGN.md's Data section, with append-only triggers."""
+    for statement in INITIAL_SCHEMA:
+        db.execute(statement)
+
+
+def apply(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations; return the names applied (empty when up to date)."""
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending

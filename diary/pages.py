@@ -1,0 +1,99 @@
+"""Public pages: landing, health check, and the error pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .db import get_db
+from .security import PatientSignedOut, access, current_user
+
+bp = Blueprint("pages", __name__)
+
+ERRORS = {
+    400: (
+        _l("Something in the request was not right"),
+        _l("Please go back, check what you entered and try again."),
+    ),
+    403: (
+        _l("You cannot open this page"),
+        _l("This page belongs to someone else, or you need to sign in first."),
+    ),
+    404: (
+        _l("Page not found"),
+        _l("The address may be mistyped, or the page may have been removed."),
+    ),
+    405: (
+        _l("That did not work"),
+        _l("This page cannot be used that way. Please go back and try again."),
+    ),
+    413: (_l("Too much data"), _l("What you sent is too large. Please shorten it and try again.")),
+    429: (_l("Too many attempts"), _l("Please wait a few minutes before you try again.")),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Your last action may not have been saved. Please try again in a few minutes."),
+    ),
+    503: (_l("The service is busy"), _l("Please try again in a minute.")),
+}
+
+
+@bp.route("/")
+@access("anonymous")
+def index():
+    """Landing page: where patients and clinicians each go."""
+    return render_template("index.html", user=current_user())
+
+
+@bp.route("/healthz")
+@access("anonymous")
+def healthz():
+    """200 JSON when the database answers, 503 otherwise (for load balancers)."""
+    try:
+        get_db().execute("SELECT 1").fetchone()
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        return jsonify(status="unavailable"), 503
+    return jsonify(status="ok")
+
+
+def render_error(code: int, message: str | None = None):
+    """The translated error page for an HTTP status."""
+    title, default = ERRORS.get(code, ERRORS[500])
+    return render_template("error.html", code=code, title=title, message=message or default), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Translated pages for every HTTP error, and for a missing or stale CSRF token."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError):
+        return render_error(
+            400,
+            str(
+                _l(
+                    "This form has expired or was sent from another site. "
+                    "Please go back, reload the page and try again."
+                )
+            ),
+        )
+
+    @app.errorhandler(PatientSignedOut)
+    def patient_signed_out(_error: PatientSignedOut):
+        return render_template("auth/signed_out.html"), 403
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        response = error.get_response()
+        page, code = render_error(error.code)
+        response.set_data(page)
+        response.status_code = code
+        response.content_type = "text/html; charset=utf-8"
+        return response
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):
+        app.logger.exception("unhandled error")
+        return render_error(500)

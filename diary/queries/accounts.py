@@ -1,0 +1,231 @@
+"""Clinics, clinicians, sign-in sessions and failed-login counts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from .. import clock
+from ..db import transaction
+from ..security import new_token, token_hash
+
+# --- clinics --------------------------------------------------------------------------
+
+
+def create_clinic(
+    db: sqlite_utils.Database,
+    name: str,
+    *,
+    phone: str = "",
+    locale: str = "en",
+    timezone: str = "UTC",
+    drugs: list[str] | None = None,
+    needle: str = "",
+) -> int:
+    """Insert a clinic and return its id."""
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT INTO clinics (name, phone, locale, timezone, drugs, needle, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [name, phone, locale, timezone, json.dumps(drugs or []), needle, clock.iso()],
+        )
+    return int(cursor.lastrowid)
+
+
+def get_clinic(db: sqlite_utils.Database, clinic_id: int) -> dict[str, Any] | None:
+    """One clinic by id."""
+    return next(db.query("SELECT * FROM clinics WHERE id = ?", [clinic_id]), None)
+
+
+def find_clinic_by_name(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
+    """The first clinic with this exact name."""
+    return next(db.query("SELECT * FROM clinics WHERE name = ? ORDER BY id", [name]), None)
+
+
+def list_clinics(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """All clinics, by id."""
+    return list(db.query("SELECT * FROM clinics ORDER BY id"))
+
+
+# --- clinicians -----------------------------------------------------------------------
+
+
+def create_clinician(
+    db: sqlite_utils.Database,
+    clinic_id: int,
+    email: str,
+    name: str,
+    password_hash: str,
+    *,
+    is_admin: bool = False,
+    locale: str | None = None,
+) -> int:
+    """Insert a clinician and return the id (emails are unique, case-insensitively)."""
+    now = clock.iso()
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT INTO clinicians (clinic_id, email, name, password_hash, locale, is_admin,"
+            " password_changed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [clinic_id, email.strip(), name, password_hash, locale, int(is_admin), now, now],
+        )
+    return int(cursor.lastrowid)
+
+
+def get_clinician_by_email(db: sqlite_utils.Database, email: str) -> dict[str, Any] | None:
+    """The clinician with this email (case-insensitive), active or not."""
+    return next(db.query("SELECT * FROM clinicians WHERE email = ?", [email.strip()]), None)
+
+
+def set_clinician_password(
+    db: sqlite_utils.Database, clinician_id: int, password_hash: str
+) -> None:
+    """Replace the password hash and end every session of this clinician."""
+    now = clock.iso()
+    with transaction(db):
+        db.execute(
+            "UPDATE clinicians SET password_hash = ?, password_changed_at = ? WHERE id = ?",
+            [password_hash, now, clinician_id],
+        )
+        end_sessions(db, clinician_id=clinician_id)
+
+
+def set_clinician_locale(db: sqlite_utils.Database, clinician_id: int, locale: str) -> None:
+    """Save the clinician's preferred language."""
+    with transaction(db):
+        db.execute("UPDATE clinicians SET locale = ? WHERE id = ?", [locale, clinician_id])
+
+
+# --- sign-in sessions (server side, so logout really ends them) ------------------------
+
+
+def start_session(
+    db: sqlite_utils.Database,
+    lifetime: timedelta,
+    *,
+    clinician_id: int | None = None,
+    patient_id: int | None = None,
+    token_id: int | None = None,
+) -> str:
+    """Create a sign-in session and return its id for the cookie (stored only hashed)."""
+    sid = new_token()
+    now = clock.now()
+    with transaction(db):
+        db.execute(
+            "INSERT INTO auth_sessions (sid_hash, clinician_id, patient_id, token_id,"
+            " created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                token_hash(sid),
+                clinician_id,
+                patient_id,
+                token_id,
+                clock.iso(now),
+                clock.iso(now),
+                clock.iso(now + lifetime),
+            ],
+        )
+    return sid
+
+
+SESSION_USER_SQL = """
+SELECT s.id AS session_id, s.clinician_id, s.patient_id, s.token_id, s.created_at,
+       s.last_seen_at, s.expires_at, s.ended_at,
+       c.clinic_id AS c_clinic_id, c.locale AS c_locale, c.is_admin, c.active, c.name AS c_name,
+       p.clinic_id AS p_clinic_id, p.locale AS p_locale,
+       t.revoked_at AS token_revoked_at, k.timezone
+FROM auth_sessions s
+LEFT JOIN clinicians c ON c.id = s.clinician_id
+LEFT JOIN patients p ON p.id = s.patient_id
+LEFT JOIN access_tokens t ON t.id = s.token_id
+LEFT JOIN clinics k ON k.id = coalesce(c.clinic_id, p.clinic_id)
+WHERE s.sid_hash = ?
+"""
+
+
+def load_session(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:
+    """The session row for a cookie's session id, joined with its clinician or patient."""
+    return next(db.query(SESSION_USER_SQL, [token_hash(sid)]), None)
+
+
+def touch_session(db: sqlite_utils.Database, session_id: int, moment: datetime) -> None:
+    """Record activity (used for the idle timeout)."""
+    with transaction(db):
+        db.execute(
+            "UPDATE auth_sessions SET last_seen_at = ? WHERE id = ?",
+            [clock.iso(moment), session_id],
+        )
+
+
+def end_session(db: sqlite_utils.Database, session_id: int) -> None:
+    """End one session: its cookie is refused from now on."""
+    with transaction(db):
+        db.execute(
+            "UPDATE auth_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+            [clock.iso(), session_id],
+        )
+
+
+def end_sessions(
+    db: sqlite_utils.Database,
+    *,
+    clinician_id: int | None = None,
+    patient_id: int | None = None,
+) -> int:
+    """End every open session of a clinician or of a patient; return how many."""
+    column, value = ("clinician_id", clinician_id) if clinician_id else ("patient_id", patient_id)
+    with transaction(db):
+        cursor = db.execute(
+            f"UPDATE auth_sessions SET ended_at = ? WHERE {column} = ? AND ended_at IS NULL",  # noqa: S608
+            [clock.iso(), value],
+        )
+    return cursor.rowcount
+
+
+# --- failed sign-in attempts ------------------------------------------------------------
+
+
+def count_failures(
+    db: sqlite_utils.Database, scope: str, key: str, since: datetime
+) -> tuple[int, str | None]:
+    """Failures for ``key`` since ``since``: (count, time of the oldest counted)."""
+    row = next(
+        db.query(
+            "SELECT count(*) AS n, min(at) AS oldest FROM login_failures"
+            " WHERE scope = ? AND key = ? AND at >= ?",
+            [scope, key, clock.iso(since)],
+        )
+    )
+    return int(row["n"]), row["oldest"]
+
+
+def record_failure(
+    db: sqlite_utils.Database, account_key: str, address: str, prune_before: datetime
+) -> None:
+    """Count one failed sign-in against the account and the address; prune old rows."""
+    now = clock.iso()
+    with transaction(db):
+        db.execute(
+            "INSERT INTO login_failures (scope, key, at)"
+            " VALUES ('account', ?, ?), ('address', ?, ?)",
+            [account_key, now, address, now],
+        )
+        db.execute("DELETE FROM login_failures WHERE at < ?", [clock.iso(prune_before)])
+
+
+def clear_failures(db: sqlite_utils.Database, account_key: str) -> None:
+    """Forget an account's failures after a successful sign-in."""
+    with transaction(db):
+        db.execute("DELETE FROM login_failures WHERE scope = 'account' AND key = ?", [account_key])
+
+
+def list_clinicians(db: sqlite_utils.Database, clinic_id: int) -> list[dict[str, Any]]:
+    """A clinic's clinicians (no password hashes), by name."""
+    return list(
+        db.query(
+            "SELECT id, email, name, is_admin, active, created_at FROM clinicians"
+            " WHERE clinic_id = ? ORDER BY name COLLATE NOCASE",
+            [clinic_id],
+        )
+    )

@@ -1,0 +1,189 @@
+"""Patients, treatment courses and the personal-link tokens that sign their devices in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from .. import clock
+from ..db import transaction
+from ..security import new_token, token_hash
+from . import audit
+from .accounts import end_sessions
+
+AREAS = ("neck", "low_back", "shoulder", "knee", "hip", "tendon", "other")
+
+
+def create_patient(
+    db: sqlite_utils.Database,
+    clinic_id: int,
+    code: str,
+    *,
+    locale: str = "en",
+    birth_year: int | None = None,
+    contact_note: str = "",
+) -> int:
+    """Insert a patient (pseudonymous code, unique within the clinic); return the id."""
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT INTO patients (clinic_id, code, locale, birth_year, contact_note, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [clinic_id, code.strip(), locale, birth_year, contact_note, clock.iso()],
+        )
+    return int(cursor.lastrowid)
+
+
+def get_patient(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any] | None:
+    """One patient by id."""
+    return next(db.query("SELECT * FROM patients WHERE id = ?", [patient_id]), None)
+
+
+def find_patient(db: sqlite_utils.Database, clinic_id: int, code: str) -> dict[str, Any] | None:
+    """A clinic's patient by code (exact, case-sensitive as entered)."""
+    return next(
+        db.query(
+            "SELECT * FROM patients WHERE clinic_id = ? AND code = ?", [clinic_id, code.strip()]
+        ),
+        None,
+    )
+
+
+def set_patient_locale(db: sqlite_utils.Database, patient_id: int, locale: str) -> None:
+    """Save the patient's language (used for their pages, PDFs and reminders)."""
+    with transaction(db):
+        db.execute("UPDATE patients SET locale = ? WHERE id = ?", [locale, patient_id])
+
+
+def create_course(
+    db: sqlite_utils.Database, patient_id: int, area: str, start_date: str, area_note: str = ""
+) -> int:
+    """Open a treatment course for a patient; return its id."""
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT INTO courses (patient_id, area, area_note, start_date, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [patient_id, area, area_note, start_date, clock.iso()],
+        )
+    return int(cursor.lastrowid)
+
+
+def close_course(db: sqlite_utils.Database, course_id: int, end_date: str) -> None:
+    """Mark a course as ended on ``end_date``."""
+    with transaction(db):
+        db.execute("UPDATE courses SET end_date = ? WHERE id = ?", [end_date, course_id])
+
+
+def current_course(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any] | None:
+    """The patient's most recent course."""
+    return next(
+        db.query(
+            "SELECT * FROM courses WHERE patient_id = ? ORDER BY start_date DESC, id DESC LIMIT 1",
+            [patient_id],
+        ),
+        None,
+    )
+
+
+def list_patients(
+    db: sqlite_utils.Database, clinic_id: int, search: str = ""
+) -> list[dict[str, Any]]:
+    """A clinic's patients with their latest course, optionally filtered by code."""
+    sql = """
+    SELECT p.id, p.code, p.locale, p.created_at,
+           c.id AS course_id, c.area, c.start_date, c.end_date,
+           (SELECT count(*) FROM access_tokens t WHERE t.patient_id = p.id
+                AND t.purpose = 'link' AND t.revoked_at IS NULL) AS active_links
+    FROM patients p
+    LEFT JOIN courses c ON c.id = (
+        SELECT id FROM courses WHERE patient_id = p.id ORDER BY start_date DESC, id DESC LIMIT 1)
+    WHERE p.clinic_id = ? AND (? = '' OR p.code LIKE '%' || ? || '%' ESCAPE '\\')
+    ORDER BY p.code
+    """
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(db.query(sql, [clinic_id, escaped, escaped]))
+
+
+# --- personal links -------------------------------------------------------------------
+
+
+def issue_link(
+    db: sqlite_utils.Database,
+    patient_id: int,
+    *,
+    actor: str = "system",
+    actor_id: int | None = None,
+) -> str:
+    """Revoke the patient's links (signing out their devices) and issue a new one.
+
+    Returns the new token; only its SHA-256 is stored, so it can be shown only now.
+    """
+    token = new_token()
+    patient = get_patient(db, patient_id)
+    if patient is None:
+        raise LookupError(patient_id)
+    with transaction(db):
+        revoked = _revoke_links(db, patient_id)
+        db.execute(
+            "INSERT INTO access_tokens (patient_id, purpose, token_hash, created_at)"
+            " VALUES (?, 'link', ?, ?)",
+            [patient_id, token_hash(token), clock.iso()],
+        )
+        audit.record(
+            db,
+            "link.issued",
+            actor=actor,
+            actor_id=actor_id,
+            clinic_id=patient["clinic_id"],
+            patient_id=patient_id,
+            revoked=revoked,
+        )
+    return token
+
+
+def revoke_links(
+    db: sqlite_utils.Database,
+    patient_id: int,
+    *,
+    actor: str = "system",
+    actor_id: int | None = None,
+) -> int:
+    """Revoke every personal link of a patient and sign out their devices at once."""
+    patient = get_patient(db, patient_id)
+    if patient is None:
+        raise LookupError(patient_id)
+    with transaction(db):
+        revoked = _revoke_links(db, patient_id)
+        audit.record(
+            db,
+            "link.revoked",
+            actor=actor,
+            actor_id=actor_id,
+            clinic_id=patient["clinic_id"],
+            patient_id=patient_id,
+            revoked=revoked,
+        )
+    return revoked
+
+
+def _revoke_links(db: sqlite_utils.Database, patient_id: int) -> int:
+    cursor = db.execute(
+        "UPDATE access_tokens SET revoked_at = ? WHERE patient_id = ? AND purpose = 'link'"
+        " AND revoked_at IS NULL",
+        [clock.iso(), patient_id],
+    )
+    end_sessions(db, patient_id=patient_id)
+    return cursor.rowcount
+
+
+def find_link(db: sqlite_utils.Database, token: str) -> dict[str, Any] | None:
+    """The unrevoked link token matching ``token``, with its patient's clinic and locale."""
+    return next(
+        db.query(
+            "SELECT t.id, t.patient_id, p.clinic_id, p.locale FROM access_tokens t"
+            " JOIN patients p ON p.id = t.patient_id"
+            " WHERE t.token_hash = ? AND t.purpose = 'link' AND t.revoked_at IS NULL",
+            [token_hash(token)],
+        ),
+        None,
+    )

@@ -1,0 +1,201 @@
+"""Security plumbing: passwords, link tokens, who is signed in, access rules, headers."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, Response, abort, g, redirect, request, session, url_for
+from werkzeug.exceptions import Forbidden
+
+Role = Literal["anonymous", "patient", "clinician", "admin"]
+ROLES: tuple[Role, ...] = ("anonymous", "patient", "clinician", "admin")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+
+# --- passwords (argon2id) -------------------------------------------------------------
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+#: verified when the email is unknown, so a wrong email costs as long as a wrong password
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; always spends the same work, even with no hash."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(stored_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+# --- opaque tokens (patient links, session ids) -------------------------------------
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 hex digest: the only form in which tokens are stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# --- who is signed in -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in clinician or patient device, as loaded for this request."""
+
+    kind: Literal["clinician", "patient"]
+    id: int
+    clinic_id: int
+    locale: str | None
+    is_admin: bool = False
+    session_id: int = 0
+    name: str = ""
+    timezone: str = "UTC"
+
+    @property
+    def role(self) -> Role:
+        if self.kind == "patient":
+            return "patient"
+        return "admin" if self.is_admin else "clinician"
+
+
+def current_user() -> User | None:
+    """The user loaded by the ``before_request`` hook in :mod:`diary.auth`."""
+    return g.get("user")
+
+
+# --- access rules ---------------------------------------------------------------------
+
+
+def access(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare who may use a view, and enforce it.
+
+    ``anonymous``: anyone. ``patient``: a signed-in patient device. ``clinician``: any
+    signed-in clinician (admins included). ``admin``: a clinic admin. The declared role
+    is kept on the view as ``view.access`` so a test can check every route declares one.
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if role != "anonymous":
+                require(role)
+            return view(*args, **kwargs)
+
+        wrapped.access = role  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+class PatientSignedOut(Forbidden):
+    """A patient page was opened on a device that is not (or no longer) signed in."""
+
+
+def require(role: Role) -> User:
+    """Abort unless the signed-in user has ``role``; return the user."""
+    user = current_user()
+    if user is None:
+        if role == "patient":
+            raise PatientSignedOut()
+        abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
+    if role == "patient" and user.kind != "patient":
+        abort(403)
+    if role == "clinician" and user.kind != "clinician":
+        abort(403)
+    if role == "admin" and user.role != "admin":
+        abort(403)
+    return user
+
+
+def same_clinic_or_404(row: dict[str, Any] | None) -> dict[str, Any]:
+    """Return ``row`` if it belongs to the signed-in clinician's clinic, else 404."""
+    user = current_user()
+    if row is None or user is None or row.get("clinic_id") != user.clinic_id:
+        abort(404)
+    return row
+
+
+# --- headers --------------------------------------------------------------------------
+
+
+def set_security_headers(response: Response) -> Response:
+    """Headers every response carries (``after_request``)."""
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "same-origin"
+    h["Permissions-Policy"] = PERMISSIONS_POLICY
+    h["X-Frame-Options"] = "DENY"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.is_secure:
+        h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.endpoint != "static":
+        # Pages carry CSRF tokens and, once signed in, health data: never store them.
+        h["Cache-Control"] = "no-store"
+        h["Vary"] = "Cookie"
+    return response
+
+
+def configure_cookies(app: Flask) -> None:
+    """HttpOnly, SameSite=Lax, and Secure except in debug or tests."""
+    secure = bool(app.config["SECURE_COOKIES"]) and not (app.debug or app.testing)
+    app.config.update(
+        SESSION_COOKIE_NAME="diary_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        # The signed cookie only carries a random session id and the language; the
+        # server-side auth_sessions row decides how long it is valid.
+        PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * app.config["PATIENT_SESSION_DAYS"],
+    )
+
+
+def clear_session_keep_locale() -> None:
+    """Drop everything in the cookie session (new CSRF token too), keeping the language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def client_address() -> str:
+    """The client's address (behind ``DIARY_PROXY_COUNT`` proxies, via ProxyFix)."""
+    return request.remote_addr or "unknown"
+
+
+def is_safe_next(target: str | None) -> bool:
+    """True for a same-site relative path (no scheme, no host, no backslash tricks)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    return "\\" not in target and not any(c in target for c in "\r\n")

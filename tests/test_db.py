@@ -1,0 +1,113 @@
+import sqlite3
+from datetime import date
+
+import pytest
+
+from diary import migrations
+from diary.db import connect, transaction
+from diary.queries import accounts, audit, entries, patients
+
+
+def test_migrations_create_every_table_and_rerun_is_harmless(db):
+    expected = {
+        "clinics",
+        "clinicians",
+        "patients",
+        "courses",
+        "access_tokens",
+        "auth_sessions",
+        "login_failures",
+        "consents",
+        "screening_answers",
+        "treatment_sessions",
+        "diary_entries",
+        "audit_events",
+    }
+    assert expected <= set(db.table_names())
+    assert migrations.apply(db) == []
+    applied = [m.name for m in migrations.migrations.applied(db)]
+    assert applied == ["m001_initial"]
+
+
+def test_every_connection_sets_the_pragmas(app):
+    db = connect(app.config["DATABASE"])
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_foreign_keys_are_enforced(db):
+    with pytest.raises(sqlite3.IntegrityError):
+        patients.create_patient(db, 999, "X")
+
+
+def _course(db):
+    clinic = accounts.create_clinic(db, "C")
+    patient = patients.create_patient(db, clinic, "P1")
+    return clinic, patient, patients.create_course(db, patient, "knee", "2026-01-05")
+
+
+def _consent(db, course_id):
+    db.execute(
+        "INSERT INTO consents (course_id, kind, sheet_version, locale, text_sha256, created_at)"
+        " VALUES (?, 'consent', 1, 'en', 'abc', '2026-01-05T10:00:00+00:00')",
+        [course_id],
+    )
+
+
+@pytest.mark.parametrize("table", ["consents", "audit_events"])
+def test_append_only_tables_refuse_update_and_delete(db, table):
+    clinic, patient, course = _course(db)
+    _consent(db, course)
+    audit.record(db, "test.event", actor="system", clinic_id=clinic, course_id=course)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute(f"UPDATE {table} SET course_id = course_id")  # noqa: S608
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute(f"DELETE FROM {table}")  # noqa: S608
+    assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 1  # noqa: S608
+
+
+def test_diary_entries_unique_per_course_and_day_and_client_id(db):
+    _, _, course = _course(db)
+    entries.insert_entry(db, course, "2026-01-06", "client-1", 5, 6)
+    with pytest.raises(sqlite3.IntegrityError):
+        entries.insert_entry(db, course, "2026-01-06", "client-2", 4, 6)
+    with pytest.raises(sqlite3.IntegrityError):
+        entries.insert_entry(db, course, "2026-01-07", "client-1", 4, 6)
+    assert len(entries.for_course(db, course)) == 1
+
+
+def test_out_of_range_ratings_are_refused_by_the_schema(db):
+    _, _, course = _course(db)
+    with pytest.raises(sqlite3.IntegrityError):
+        entries.insert_entry(db, course, "2026-01-06", "c", 11, 5)
+
+
+def test_transaction_stores_all_or_nothing(db):
+    clinic = accounts.create_clinic(db, "C")
+    with pytest.raises(sqlite3.IntegrityError), transaction(db):
+        patients.create_patient(db, clinic, "first")
+        patients.create_patient(db, clinic, "first")  # duplicate code: the whole block fails
+    assert patients.find_patient(db, clinic, "first") is None
+    with transaction(db):
+        pid = patients.create_patient(db, clinic, "second")
+        patients.create_course(db, pid, "hip", date.today().isoformat())
+    assert patients.current_course(db, pid)["area"] == "hip"
+
+
+def test_issuing_a_link_and_its_audit_event_are_one_transaction(db):
+    clinic, patient, _ = _course(db)
+    db.execute(
+        "CREATE TEMP TRIGGER fail BEFORE INSERT ON audit_events"
+        " BEGIN SELECT RAISE(ABORT, 'boom'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="boom"):
+        patients.issue_link(db, patient)
+    assert db.execute("SELECT count(*) FROM access_tokens").fetchone()[0] == 0
+
+
+def test_migrate_cli_twice(runner):
+    first = runner.invoke(args=["migrate"])
+    second = runner.invoke(args=["migrate"])
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert "up to date" in second.output

@@ -1,0 +1,95 @@
+import re
+
+import pytest
+from flask_babel import force_locale, gettext
+
+from diary import catalogs
+from diary.i18n import LANGUAGES
+from diary.queries import accounts, patients
+from tests.conftest import login, open_link
+
+
+def lang_of(response) -> tuple[str, str]:
+    match = re.search(r'<html lang="([^"]+)" dir="([^"]+)">', response.get_data(as_text=True))
+    assert match
+    return match.group(1), match.group(2)
+
+
+def test_six_locales_are_served():
+    assert set(LANGUAGES) == {"en", "it", "es", "fr", "de", "ar"}
+
+
+def test_accept_language_decides_for_an_anonymous_visitor(client):
+    assert lang_of(client.get("/", headers={"Accept-Language": "fr-CH, fr;q=0.9"})) == ("fr", "ltr")
+    assert lang_of(client.get("/", headers={"Accept-Language": "pt"})) == ("en", "ltr")
+
+
+def test_query_parameter_beats_accept_language_and_sticks(client):
+    assert lang_of(client.get("/?lang=ar", headers={"Accept-Language": "de"})) == ("ar", "rtl")
+    assert lang_of(client.get("/login", headers={"Accept-Language": "de"})) == ("ar", "rtl")
+
+
+def test_unknown_lang_parameter_is_ignored(client):
+    assert lang_of(client.get("/?lang=xx", headers={"Accept-Language": "es"}))[0] == "es"
+
+
+def test_saved_language_of_clinician_beats_accept_language(client, world, db):
+    login(client, world.clinician_b)  # signs in with no language chosen on the device
+    db.execute("UPDATE clinicians SET locale = 'de' WHERE email = ?", [world.clinician_b])
+    page = client.get("/clinic/", headers={"Accept-Language": "fr"})
+    assert lang_of(page) == ("de", "ltr")
+
+
+def test_switching_language_while_signed_in_saves_it_on_the_account(client, world, db):
+    login(client, world.clinician_a)
+    client.get("/clinic/?lang=es")
+    assert accounts.get_clinician_by_email(db, world.clinician_a)["locale"] == "es"
+    open_link(client, world.token_b)  # this device now belongs to patient B (saved: ar)
+    assert lang_of(client.get("/home")) == ("es", "ltr")  # the device's explicit choice wins
+    client.get("/home?lang=it")
+    assert patients.get_patient(db, world.patient_b)["locale"] == "it"
+
+
+def test_patient_pages_follow_the_patients_saved_language(app, world):
+    phone = app.test_client()
+    open_link(phone, world.token_b)
+    response = phone.get("/home", headers={"Accept-Language": "en"})
+    assert lang_of(response) == ("ar", "rtl")
+
+
+def test_switcher_on_every_page_keeps_the_page(client, world):
+    login(client, world.admin_a)
+    for path in ["/", "/login", "/clinic/", "/clinic/team", "/nowhere"]:
+        html = client.get(path).get_data(as_text=True)
+        for code in LANGUAGES:
+            assert f'href="{path}?lang={code}"' in html, (path, code)
+
+
+def test_switcher_keeps_other_query_arguments(client, world):
+    login(client, world.admin_a)
+    html = client.get("/clinic/?q=A-0").get_data(as_text=True)
+    assert 'href="/clinic/?q=A-0&amp;lang=it"' in html
+
+
+def test_dates_are_formatted_in_the_users_locale(client, world, db):
+    db.execute("UPDATE courses SET start_date = '2026-03-09'")
+    login(client, world.clinician_a)
+    assert "9 mar 2026" in client.get("/clinic/?lang=it").get_data(as_text=True)
+    assert "Mar 9, 2026" in client.get("/clinic/?lang=en").get_data(as_text=True)
+    assert "09.03.2026" in client.get("/clinic/?lang=de").get_data(as_text=True)
+
+
+def test_arabic_pages_are_right_to_left(client):
+    html = client.get("/?lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+
+
+@pytest.mark.parametrize("locale", sorted(LANGUAGES))
+def test_every_catalogue_is_complete(locale):
+    assert catalogs.problems(locale) == []
+
+
+@pytest.mark.parametrize("locale", sorted(set(LANGUAGES) - {"en"}))
+def test_pages_really_are_translated(app, locale):
+    with app.test_request_context(), force_locale(locale):
+        assert gettext("Sign in for clinic staff") != "Sign in for clinic staff"
