@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 
 class LoginForm(FlaskForm):
@@ -56,3 +66,94 @@ class SearchForm(FlaskForm):
         validators=[Length(max=64, message=_l("Enter at most 64 characters."))],
         render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "search"},
     )
+
+
+# --- consent journey ------------------------------------------------------------------
+
+
+class StepForm(FlaskForm):
+    """A one-button step (e.g. "Next" on a sheet section): a POST so the step is recorded."""
+
+    submit = SubmitField(_l("Next"))
+
+
+def screening_form(questions: dict, answers: dict) -> FlaskForm:
+    """A form with one yes / no / not sure question per screening item, plus details."""
+
+    class ScreeningForm(FlaskForm):
+        pass
+
+    for key, label in questions.items():
+        setattr(
+            ScreeningForm,
+            key,
+            RadioField(
+                label,
+                choices=[SelectChoice(k, v) for k, v in answers.items()],
+                validators=[InputRequired(message=_l("Please choose an answer."))],
+            ),
+        )
+        setattr(
+            ScreeningForm,
+            f"{key}_detail",
+            TextAreaField(
+                _l("If yes or not sure, tell us more (optional)"),
+                validators=[Length(max=300, message=_l("Please write at most 300 characters."))],
+                render_kw={"rows": 2, "maxlength": 300},
+            ),
+        )
+    return ScreeningForm()
+
+
+def quiz_form(questions: list) -> FlaskForm:
+    """A form with one multiple-choice field per comprehension question."""
+
+    class QuizForm(FlaskForm):
+        pass
+
+    for question in questions:
+        setattr(
+            QuizForm,
+            question.key,
+            RadioField(
+                question.text,
+                choices=[SelectChoice(k, v) for k, v in question.options.items()],
+                validators=[InputRequired(message=_l("Please choose an answer."))],
+            ),
+        )
+    return QuizForm()
+
+
+class ConsentForm(FlaskForm):
+    """The agreements, the typed name and the optional drawn signature.
+
+    The agreement labels are set per request (they name the clinic).
+    """
+
+    treatment = BooleanField(
+        validators=[DataRequired(message=_l("Tick this box if you agree to the treatment."))]
+    )
+    data = BooleanField(
+        validators=[DataRequired(message=_l("Tick this box if you agree to keep the diary."))]
+    )
+    evaluation = BooleanField()
+    full_name = StringField(
+        _l("Your full name"),
+        validators=[
+            DataRequired(message=_l("Please type your full name.")),
+            Length(min=2, max=120, message=_l("Please type your name (2 to 120 characters).")),
+        ],
+        render_kw={"autocomplete": "name"},
+    )
+    signature = HiddenField()
+    text_sha256 = HiddenField()
+
+
+class WithdrawForm(FlaskForm):
+    """Withdrawal: one confirmation box and a button."""
+
+    confirm = BooleanField(
+        _l("Yes, I want to take back my consent."),
+        validators=[DataRequired(message=_l("Tick this box to confirm."))],
+    )
+    submit = SubmitField(_l("Take back my consent"))

@@ -188,3 +188,24 @@ def apply(db: sqlite_utils.Database) -> list[str]:
     pending = [m.name for m in migrations.pending(db)]
     migrations.apply(db)
     return pending
+
+
+@migrations()
+def m002_consent_text_and_quiz(db: sqlite_utils.Database) -> None:
+    """Keep the exact text a patient consented to; record comprehension-check attempts."""
+    db.execute("ALTER TABLE consents ADD COLUMN text TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        "ALTER TABLE screening_answers ADD COLUMN sheet_version INTEGER NOT NULL DEFAULT 1"
+    )
+    db.execute(
+        """CREATE TABLE quiz_attempts (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL REFERENCES courses(id),
+            sheet_version INTEGER NOT NULL,
+            answers TEXT NOT NULL,              -- JSON {question: option}
+            wrong TEXT NOT NULL,                -- JSON list of questions answered wrongly
+            passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX quiz_attempts_course ON quiz_attempts(course_id)")

@@ -121,6 +121,17 @@ def open_link(client, token: str, **kwargs):
     )
 
 
+def give_consent(db, course_id: int, locale: str = "en", name: str = "Test Patient") -> int:
+    """Store a consent to the current sheet directly (for tests that need a consented course)."""
+    from diary import sheet
+    from diary.queries import consents
+
+    return consents.give(db, course_id, sheet_version=sheet.SHEET_VERSION, locale=locale,
+                         text="## Test sheet\n> summary", agreements={"treatment": True,
+                         "data": True, "evaluation": False}, full_name=name,
+                         signature_png=None, user_agent="pytest")
+
+
 def logout(client, from_page: str):
     """Sign out through the form shown on a signed-in page."""
     token = csrf_from(client.get(from_page).get_data(as_text=True))

@@ -74,6 +74,18 @@ def close_course(db: sqlite_utils.Database, course_id: int, end_date: str) -> No
         db.execute("UPDATE courses SET end_date = ? WHERE id = ?", [end_date, course_id])
 
 
+def get_course(db: sqlite_utils.Database, course_id: int) -> dict[str, Any] | None:
+    """One course with its patient's code, language and clinic."""
+    return next(
+        db.query(
+            "SELECT c.*, p.code AS patient_code, p.locale AS patient_locale, p.clinic_id"
+            " FROM courses c JOIN patients p ON p.id = c.patient_id WHERE c.id = ?",
+            [course_id],
+        ),
+        None,
+    )
+
+
 def current_course(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any] | None:
     """The patient's most recent course."""
     return next(
@@ -93,10 +105,16 @@ def list_patients(
     SELECT p.id, p.code, p.locale, p.created_at,
            c.id AS course_id, c.area, c.start_date, c.end_date,
            (SELECT count(*) FROM access_tokens t WHERE t.patient_id = p.id
-                AND t.purpose = 'link' AND t.revoked_at IS NULL) AS active_links
+                AND t.purpose = 'link' AND t.revoked_at IS NULL) AS active_links,
+           k.kind AS consent_kind, k.sheet_version AS consent_version,
+           k.created_at AS consent_at,
+           (SELECT count(*) FROM screening_answers s WHERE s.id IN (
+                SELECT max(id) FROM screening_answers WHERE course_id = c.id GROUP BY question)
+                AND s.answer != 'no') AS screening_flags
     FROM patients p
     LEFT JOIN courses c ON c.id = (
         SELECT id FROM courses WHERE patient_id = p.id ORDER BY start_date DESC, id DESC LIMIT 1)
+    LEFT JOIN consents k ON k.id = (SELECT max(id) FROM consents WHERE course_id = c.id)
     WHERE p.clinic_id = ? AND (? = '' OR p.code LIKE '%' || ? || '%' ESCAPE '\\')
     ORDER BY p.code
     """

@@ -1,0 +1,270 @@
+"""The patient's "learn and consent" journey: information sheet, screening questions,
+comprehension check, agreements with review, the PDF copy, and withdrawal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from . import pdf, sheet, signature
+from .db import get_db
+from .forms import ConsentForm, StepForm, WithdrawForm, quiz_form, screening_form
+from .queries import accounts, consents, patients
+from .security import access, current_user
+
+bp = Blueprint("consent", __name__, url_prefix="/consent")
+VERSION = sheet.SHEET_VERSION
+
+
+def _patient_context() -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """(db, course, clinic) of the signed-in patient; 404 when they have no course."""
+    user = current_user()
+    db = get_db()
+    course = patients.current_course(db, user.id)
+    if course is None:
+        abort(404)
+    return db, course, accounts.get_clinic(db, user.clinic_id)
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+@bp.route("/")
+@access("patient")
+def start():
+    """Where the journey starts, or where it stands (consented, outdated, withdrawn)."""
+    db, course, clinic = _patient_context()
+    latest = consents.latest(db, course["id"])
+    return render_template(
+        "consent/start.html",
+        state=consents.state(latest, VERSION),
+        latest=latest,
+        total=len(sheet.sections(clinic)),
+        clinic=clinic,
+    )
+
+
+@bp.route("/sheet/<int:number>", methods=["GET", "POST"])
+@access("patient")
+def section(number: int):
+    """One section of the information sheet; "Next" records that it was read."""
+    db, course, clinic = _patient_context()
+    sections = sheet.sections(clinic)
+    if not 1 <= number <= len(sections):
+        abort(404)
+    form = StepForm()
+    if form.validate_on_submit():
+        consents.record_step(db, course["id"], "sheet.section_read",
+                             section=sections[number - 1].key, sheet_version=VERSION)
+        if number < len(sections):
+            return redirect(url_for(".section", number=number + 1))
+        return redirect(url_for(".screening"))
+    return render_template(
+        "consent/section.html",
+        section=sections[number - 1],
+        number=number,
+        total=len(sections),
+        form=form,
+    )
+
+
+@bp.route("/screening", methods=["GET", "POST"])
+@access("patient")
+def screening():
+    """Questions the clinician reviews before treatment (they never block consent)."""
+    db, course, _clinic = _patient_context()
+    form = screening_form(sheet.SCREENING, sheet.SCREENING_ANSWERS)
+    if form.validate_on_submit():
+        answers = {
+            key: (form[key].data, (form[f"{key}_detail"].data or "").strip())
+            for key in sheet.SCREENING
+        }
+        consents.record_screening(db, course["id"], VERSION, answers)
+        if any(answer != "no" for answer, _detail in answers.values()):
+            flash(_("Thank you. Your doctor will read your answers and talk with you "
+                    "before your first session."), "info")
+        else:
+            flash(_("Thank you. Your doctor will also see your answers."), "info")
+        return redirect(url_for(".quiz"))
+    if request.method == "GET":
+        previous = consents.latest_screening(db, course["id"])
+        for key, row in previous.items():
+            if key in sheet.SCREENING:
+                form[key].data = row["answer"]
+                form[f"{key}_detail"].data = row["detail"]
+    return render_template("consent/screening.html", form=form, questions=sheet.SCREENING)
+
+
+@bp.route("/quiz", methods=["GET", "POST"])
+@access("patient")
+def quiz():
+    """The comprehension check: a wrong answer explains why and links to its section."""
+    db, course, clinic = _patient_context()
+    questions = sheet.quiz(clinic)
+    form = quiz_form(questions)
+    results: dict[str, bool] | None = None
+    if form.validate_on_submit():
+        answers = {q.key: form[q.key].data for q in questions}
+        wrong = [q.key for q in questions if answers[q.key] != q.correct]
+        consents.record_quiz(db, course["id"], VERSION, answers, wrong)
+        if not wrong:
+            flash(_("All your answers are right."), "info")
+            return redirect(url_for(".agree"))
+        results = {q.key: q.key not in wrong for q in questions}
+    section_numbers = {s.key: i for i, s in enumerate(sheet.sections(clinic), start=1)}
+    return render_template("consent/quiz.html", form=form, questions=questions,
+                           results=results, section_numbers=section_numbers)
+
+
+def _missing_step(db, course_id: int) -> str | None:
+    if not consents.screening_done(db, course_id, VERSION):
+        return url_for(".screening")
+    if not consents.quiz_passed(db, course_id, VERSION):
+        return url_for(".quiz")
+    return None
+
+
+def _consent_form(clinic: dict[str, Any]) -> tuple[ConsentForm, dict[str, str]]:
+    form = ConsentForm()
+    texts = sheet.agreement_texts(clinic)
+    for key in sheet.AGREEMENTS:
+        form[key].label.text = texts[key]
+    return form, texts
+
+
+@bp.route("/agree", methods=["GET", "POST"])
+@access("patient")
+def agree():
+    """Agreements, typed name and optional signature; a valid POST shows the review."""
+    db, course, clinic = _patient_context()
+    if consents.is_active(db, course["id"], VERSION):
+        return redirect(url_for(".start"))
+    missing = _missing_step(db, course["id"])
+    if missing:
+        flash(_("Please answer the questions first."), "info")
+        return redirect(missing)
+    form, texts = _consent_form(clinic)
+    text = sheet.canonical_text(clinic)
+    signature_error = None
+    if request.method == "POST" and not request.args.get("edit") and form.validate_on_submit():
+        try:
+            png = signature.parse(form.signature.data)
+        except ValueError:
+            signature_error = _("The signature could not be read. Please clear it and sign "
+                                "again, or leave it empty.")
+        else:
+            consents.record_step(db, course["id"], "consent.reviewed", sheet_version=VERSION)
+            return render_template(
+                "consent/review.html",
+                form=form,
+                texts=texts,
+                sections=sheet.parse(text),
+                digest=sheet.text_hash(text),
+                signature_url=signature.data_url(png),
+                version=VERSION,
+            )
+    return render_template("consent/agree.html", form=form, signature_error=signature_error,
+                           show_errors=not request.args.get("edit"))
+
+
+@bp.route("/confirm", methods=["POST"])
+@access("patient")
+def confirm():
+    """Store the consent exactly as reviewed ("I agree")."""
+    db, course, clinic = _patient_context()
+    if consents.is_active(db, course["id"], VERSION):
+        return redirect(url_for(".start"))
+    if _missing_step(db, course["id"]):
+        abort(409)
+    form, texts = _consent_form(clinic)
+    text = sheet.canonical_text(clinic)
+    if not form.validate_on_submit():
+        return render_template("consent/agree.html", form=form, show_errors=True), 400
+    try:
+        png = signature.parse(form.signature.data)
+    except ValueError:
+        abort(400)
+    if form.text_sha256.data != sheet.text_hash(text):
+        flash(_("The information changed while you were reading. Please check it again."),
+              "info")
+        return render_template(
+            "consent/review.html", form=form, texts=texts, sections=sheet.parse(text),
+            digest=sheet.text_hash(text), signature_url=signature.data_url(png), version=VERSION,
+        ), 409
+    consents.give(
+        db,
+        course["id"],
+        sheet_version=VERSION,
+        locale=_locale(),
+        text=text,
+        agreements={key: bool(form[key].data) for key in sheet.AGREEMENTS},
+        full_name=form.full_name.data.strip(),
+        signature_png=png,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    return redirect(url_for(".done"))
+
+
+@bp.route("/done")
+@access("patient")
+def done():
+    """Thank-you page with the PDF copy."""
+    db, course, _clinic = _patient_context()
+    latest = consents.latest(db, course["id"])
+    if consents.state(latest, VERSION) != "active":
+        return redirect(url_for(".start"))
+    return render_template("consent/done.html", latest=latest)
+
+
+def pdf_response(record: dict[str, Any], clinic: dict[str, Any]) -> Response:
+    """A consent record's PDF copy as a download."""
+    body = pdf.consent_pdf(record, clinic)
+    day = record["created_at"][:10]
+    name = f"consent-{record['patient_code']}-{day}.pdf" if record.get("patient_code") else (
+        f"consent-{day}.pdf")
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/copy/<int:consent_id>.pdf")
+@access("patient")
+def copy(consent_id: int):
+    """The patient's own copy of a consent or withdrawal, as PDF."""
+    db, course, clinic = _patient_context()
+    record = consents.get(db, consent_id)
+    if record is None or record["patient_id"] != current_user().id:
+        abort(404)
+    consents.record_step(db, record["course_id"], "consent.pdf_downloaded", consent_id=consent_id)
+    record = dict(record, patient_code=None)  # the patient's copy is named by date only
+    return pdf_response(record, clinic)
+
+
+@bp.route("/withdraw", methods=["GET", "POST"])
+@access("patient")
+def withdraw():
+    """Take back consent: one screen, one confirmation; a new record, nothing deleted."""
+    db, course, _clinic = _patient_context()
+    latest = consents.latest(db, course["id"])
+    if latest is None or latest["kind"] != "consent":
+        return redirect(url_for(".start"))
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        statement = _("I take back my consent. The diary stops. What I entered before is kept.")
+        consents.withdraw(db, course["id"], locale=_locale(), text=statement,
+                          user_agent=request.headers.get("User-Agent", ""))
+        flash(_("Your consent is taken back. The diary is closed."), "info")
+        return redirect(url_for(".start"))
+    return render_template("consent/withdraw.html", form=form, latest=latest)

@@ -1,0 +1,72 @@
+"""PDF rendering with WeasyPrint, from templates, with a URL fetcher that can only read
+files under ``static/`` and ``data:`` URLs (no file://, no network, no redirects)."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from . import sheet, signature
+from .i18n import direction
+
+#: relative URLs in PDF templates resolve against this made-up origin, served from static/
+STATIC_BASE = "https://static.invalid/"
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serves ``static/`` files and ``data:`` URLs; refuses and records everything else."""
+
+    def __init__(self, static_root: str | Path) -> None:
+        super().__init__(allow_redirects=False)
+        self.root = Path(static_root).resolve()
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        if url.startswith("data:"):
+            with urllib.request.DataHandler().data_open(urllib.request.Request(url)) as res:
+                return URLFetcherResponse(url, res.read(), {"Content-Type": res.headers["Content-Type"]})
+        if url.startswith(STATIC_BASE) and not urlsplit(url).query:
+            path = (self.root / unquote(url[len(STATIC_BASE):])).resolve()
+            if path.is_relative_to(self.root) and path.is_file():
+                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
+        self.refused.append(url)
+        raise ValueError(f"refused to fetch {url[:80]}")
+
+
+def render(html: str) -> bytes:
+    """A tagged PDF (title and language from the HTML) from rendered template HTML."""
+    fetcher = StaticOnlyFetcher(current_app.static_folder)
+    document = HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher)
+    return document.write_pdf(pdf_tags=True)
+
+
+def consent_pdf(record: dict[str, Any], clinic: dict[str, Any]) -> bytes:
+    """The copy of a consent (or withdrawal) in the language it was given in."""
+    locale = record["locale"]
+    body, statements = sheet.split_statements(
+        sheet.parse(record["text"]) if record["kind"] == "consent" else []
+    )
+    with force_locale(locale):
+        html = render_template(
+            "pdf/consent.html",
+            record=record,
+            clinic=clinic,
+            sections=body,
+            statements=statements,
+            agreements=json.loads(record["agreements"] or "{}"),
+            signature_url=signature.data_url(record["signature_png"]),
+            locale=locale,
+            dir=direction(locale),
+            paper=clinic.get("paper_size") or "A4",
+        )
+    return render(html)

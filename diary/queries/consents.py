@@ -1,0 +1,220 @@
+"""Consent records (append-only), screening answers and comprehension-check attempts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import sqlite_utils
+
+from .. import clock
+from ..db import transaction
+from ..sheet import text_hash
+from . import audit
+
+ConsentState = Literal["none", "active", "outdated", "withdrawn"]
+
+
+def course_owner(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]:
+    """The patient and clinic of a course (for audit events and scoping)."""
+    return next(
+        db.query(
+            "SELECT c.id AS course_id, p.id AS patient_id, p.clinic_id FROM courses c"
+            " JOIN patients p ON p.id = c.patient_id WHERE c.id = ?",
+            [course_id],
+        )
+    )
+
+
+def _audit(db: sqlite_utils.Database, action: str, course_id: int, **detail: Any) -> None:
+    owner = course_owner(db, course_id)
+    audit.record(db, action, actor="patient", actor_id=owner["patient_id"],
+                 clinic_id=owner["clinic_id"], patient_id=owner["patient_id"],
+                 course_id=course_id, **detail)
+
+
+def record_step(db: sqlite_utils.Database, course_id: int, action: str, **detail: Any) -> None:
+    """Audit one step of the consent journey (section read, review shown, PDF opened...)."""
+    _audit(db, action, course_id, **detail)
+
+
+# --- screening ------------------------------------------------------------------------
+
+
+def record_screening(
+    db: sqlite_utils.Database,
+    course_id: int,
+    sheet_version: int,
+    answers: dict[str, tuple[str, str]],
+) -> None:
+    """Store one submission of the screening questions: {question: (answer, detail)}."""
+    now = clock.iso()
+    with transaction(db):
+        for question, (answer, detail) in answers.items():
+            db.execute(
+                "INSERT INTO screening_answers (course_id, question, answer, detail,"
+                " sheet_version, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [course_id, question, answer, detail, sheet_version, now],
+            )
+        flagged = sorted(q for q, (a, _d) in answers.items() if a != "no")
+        _audit(db, "screening.answered", course_id, flagged=flagged)
+
+
+def latest_screening(db: sqlite_utils.Database, course_id: int) -> dict[str, dict[str, Any]]:
+    """The most recent answer to each screening question of a course."""
+    rows = db.query(
+        "SELECT * FROM screening_answers WHERE id IN (SELECT max(id) FROM screening_answers"
+        " WHERE course_id = ? GROUP BY question)",
+        [course_id],
+    )
+    return {row["question"]: row for row in rows}
+
+
+def screening_done(db: sqlite_utils.Database, course_id: int, sheet_version: int) -> bool:
+    """True when the screening questions were answered for this sheet version."""
+    return bool(
+        db.execute(
+            "SELECT 1 FROM screening_answers WHERE course_id = ? AND sheet_version = ? LIMIT 1",
+            [course_id, sheet_version],
+        ).fetchone()
+    )
+
+
+def screening_flags(db: sqlite_utils.Database, course_id: int) -> list[str]:
+    """Questions whose latest answer is "yes" or "not sure": the clinician reviews them."""
+    return sorted(q for q, row in latest_screening(db, course_id).items() if row["answer"] != "no")
+
+
+# --- comprehension check ---------------------------------------------------------------
+
+
+def record_quiz(
+    db: sqlite_utils.Database,
+    course_id: int,
+    sheet_version: int,
+    answers: dict[str, str],
+    wrong: list[str],
+) -> int:
+    """Store one attempt at the comprehension check; return its id."""
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT INTO quiz_attempts (course_id, sheet_version, answers, wrong, passed,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [course_id, sheet_version, json.dumps(answers, sort_keys=True), json.dumps(wrong),
+             int(not wrong), clock.iso()],
+        )
+        _audit(db, "quiz.attempted", course_id, passed=not wrong, wrong=wrong)
+    return int(cursor.lastrowid)
+
+
+def quiz_passed(db: sqlite_utils.Database, course_id: int, sheet_version: int) -> bool:
+    """True when an attempt for this sheet version had every answer right."""
+    return bool(
+        db.execute(
+            "SELECT 1 FROM quiz_attempts WHERE course_id = ? AND sheet_version = ? AND passed = 1",
+            [course_id, sheet_version],
+        ).fetchone()
+    )
+
+
+def quiz_attempts(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
+    """Every attempt of a course, oldest first."""
+    return list(db.query("SELECT * FROM quiz_attempts WHERE course_id = ? ORDER BY id",
+                         [course_id]))
+
+
+# --- consents and withdrawals ----------------------------------------------------------
+
+
+def give(
+    db: sqlite_utils.Database,
+    course_id: int,
+    *,
+    sheet_version: int,
+    locale: str,
+    text: str,
+    agreements: dict[str, bool],
+    full_name: str,
+    signature_png: bytes | None,
+    user_agent: str,
+) -> int:
+    """Store a consent. Durable: on disk before this returns (survives power loss)."""
+    with transaction(db, durable=True):
+        cursor = db.execute(
+            "INSERT INTO consents (course_id, kind, sheet_version, locale, text, text_sha256,"
+            " agreements, full_name, signature_png, user_agent, created_at)"
+            " VALUES (?, 'consent', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [course_id, sheet_version, locale, text, text_hash(text),
+             json.dumps(agreements, sort_keys=True), full_name, signature_png,
+             user_agent[:500], clock.iso()],
+        )
+        _audit(db, "consent.given", course_id, consent_id=cursor.lastrowid,
+               sheet_version=sheet_version, agreements=agreements)
+    return int(cursor.lastrowid)
+
+
+def withdraw(
+    db: sqlite_utils.Database, course_id: int, *, locale: str, text: str, user_agent: str
+) -> int:
+    """Store a withdrawal (a new record; nothing is changed or deleted). Durable."""
+    current = latest(db, course_id)
+    if current is None or current["kind"] != "consent":
+        raise ValueError("no consent to withdraw")
+    with transaction(db, durable=True):
+        cursor = db.execute(
+            "INSERT INTO consents (course_id, kind, sheet_version, locale, text, text_sha256,"
+            " user_agent, created_at) VALUES (?, 'withdrawal', ?, ?, ?, ?, ?, ?)",
+            [course_id, current["sheet_version"], locale, text, text_hash(text),
+             user_agent[:500], clock.iso()],
+        )
+        _audit(db, "consent.withdrawn", course_id, consent_id=cursor.lastrowid,
+               withdraws=current["id"])
+    return int(cursor.lastrowid)
+
+
+def history(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
+    """Every consent and withdrawal of a course, oldest first (without the images)."""
+    return list(
+        db.query(
+            "SELECT id, course_id, kind, sheet_version, locale, text_sha256, agreements,"
+            " full_name, signature_png IS NOT NULL AS signed, created_at FROM consents"
+            " WHERE course_id = ? ORDER BY id",
+            [course_id],
+        )
+    )
+
+
+def latest(db: sqlite_utils.Database, course_id: int) -> dict[str, Any] | None:
+    """The most recent consent or withdrawal of a course."""
+    return next(
+        db.query("SELECT * FROM consents WHERE course_id = ? ORDER BY id DESC LIMIT 1",
+                 [course_id]),
+        None,
+    )
+
+
+def get(db: sqlite_utils.Database, consent_id: int) -> dict[str, Any] | None:
+    """One consent record with its course's patient and clinic."""
+    return next(
+        db.query(
+            "SELECT k.*, p.id AS patient_id, p.code AS patient_code, p.clinic_id"
+            " FROM consents k JOIN courses c ON c.id = k.course_id"
+            " JOIN patients p ON p.id = c.patient_id WHERE k.id = ?",
+            [consent_id],
+        ),
+        None,
+    )
+
+
+def state(row: dict[str, Any] | None, current_version: int) -> ConsentState:
+    """none / active / outdated (signed an older sheet) / withdrawn, from the latest record."""
+    if row is None:
+        return "none"
+    if row["kind"] == "withdrawal":
+        return "withdrawn"
+    return "active" if row["sheet_version"] == current_version else "outdated"
+
+
+def is_active(db: sqlite_utils.Database, course_id: int, current_version: int) -> bool:
+    """True when the course has a consent to the current sheet that was not withdrawn."""
+    return state(latest(db, course_id), current_version) == "active"

@@ -1,0 +1,101 @@
+"""The consent journey in Debian's Chromium at phone width, in English and Arabic:
+sheet -> screening -> quiz with one wrong answer -> consent -> PDF download."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from diary import sheet
+from diary.queries import consents, patients
+from tests.conftest import has_horizontal_overflow, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
+    page.goto(base + "/consent/")
+    screenshot(page, f"consent-start-360-{lang}")
+    page.locator("a.button-large").click()
+    for n in range(1, 11):
+        page.wait_for_url(f"{base}/consent/sheet/{n}")
+        assert page.locator(".progress-text").inner_text().strip()
+        assert not has_horizontal_overflow(page), f"overflow on section {n}"
+        if n in (1, 4):
+            screenshot(page, f"consent-section{n}-360-{lang}")
+        page.locator(".pager button[type=submit]").click()
+    page.wait_for_url(base + "/consent/screening")
+    for key in sheet.SCREENING:
+        page.locator(f"input[name={key}][value={'yes' if key == 'allergy' else 'no'}]").check()
+    page.locator("#allergy_detail").fill("Rash after ibuprofen")
+    screenshot(page, f"consent-screening-360-{lang}")
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(base + "/consent/quiz")
+    answers = {"works": "maybe", "side_effects": "local", "sessions": "regular",
+               "withdraw": "any_time"}
+    if wrong_first:
+        page.locator("input[name=works][value=always]").check()
+        for key in ("side_effects", "sessions", "withdraw"):
+            page.locator(f"input[name={key}][value={answers[key]}]").check()
+        page.locator("form button[type=submit]").click()
+        assert page.locator(".feedback.wrong").count() == 1
+        assert page.locator(".feedback.wrong a").get_attribute("href") == "/consent/sheet/4"
+        assert not has_horizontal_overflow(page)
+        screenshot(page, f"consent-quiz-wrong-360-{lang}")
+    for key, value in answers.items():
+        page.locator(f"input[name={key}][value={value}]").check()
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(base + "/consent/agree")
+    page.locator("#treatment").check()
+    page.locator("#data").check()
+    page.locator("#full_name").fill("Maria Rossi")
+    if sign:
+        pad = page.locator("canvas.signature-pad")
+        assert pad.is_visible()
+        pad.scroll_into_view_if_needed()
+        box = pad.bounding_box()
+        page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        for step in range(1, 12):
+            page.mouse.move(box["x"] + 20 + step * 20, box["y"] + box["height"] / 2 + (-1) ** step * 15)
+        page.mouse.up()
+    screenshot(page, f"consent-agree-360-{lang}")
+    page.locator("form button[type=submit]").last.click()
+    assert page.locator("h1").count() == 1
+    screenshot(page, f"consent-review-360-{lang}")
+    assert not has_horizontal_overflow(page)
+    if sign:
+        assert page.locator("img.signature-image").is_visible()
+    page.locator("form.stack button[type=submit]").first.click()
+    page.wait_for_url(base + "/consent/done")
+    screenshot(page, f"consent-done-360-{lang}")
+    with page.expect_download() as download:
+        page.locator("a[href$='.pdf']").click()
+    return download.value.path()
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_consent_journey_on_a_phone(lang, live_server, page_at, world, db, browser):
+    db.execute("UPDATE patients SET locale = ? WHERE id = ?", [lang, world.patient_a])
+    page = page_at(360, 740)
+    page.goto(f"{live_server}/p/{world.token_a}")
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(live_server + "/home")
+    assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+    pdf_path = walk_consent(page, live_server, lang, sign=(lang == "en"))
+    course = patients.current_course(db, world.patient_a)["id"]
+    record = consents.latest(db, course)
+    assert record["locale"] == lang and record["full_name"] == "Maria Rossi"
+    assert (record["signature_png"] is not None) == (lang == "en")
+    attempts = consents.quiz_attempts(db, course)
+    assert [a["passed"] for a in attempts] == [0, 1]
+    with open(pdf_path, "rb") as fh:
+        data = fh.read()
+    (screenshot.__globals__["OUTPUT"] / f"consent-{lang}.pdf").write_bytes(data)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    flat = text.replace("\n", "")
+    assert "Maria Rossi" in text
+    assert record["text_sha256"] in flat
+    assert str(record["sheet_version"]) in text
+    if lang == "ar":
+        assert any("\u0600" <= ch <= "\u06ff" for ch in text)
