@@ -10,11 +10,14 @@ from wtforms import (
     HiddenField,
     PasswordField,
     RadioField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 
@@ -53,6 +56,10 @@ class SignOutForm(FlaskForm):
     """Sign out (a POST, so a link or image elsewhere cannot sign anyone out)."""
 
     submit = SubmitField(_l("Sign out"))
+
+
+class ActionForm(FlaskForm):
+    """A CSRF-protected button with no fields (e.g. "Stop the reminders")."""
 
 
 class SearchForm(FlaskForm):
@@ -157,3 +164,52 @@ class WithdrawForm(FlaskForm):
         validators=[DataRequired(message=_l("Tick this box to confirm."))],
     )
     submit = SubmitField(_l("Take back my consent"))
+
+
+# --- daily diary ----------------------------------------------------------------------
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes for a multiple choice (rendered one by one in templates)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _nrs_choices() -> list[SelectChoice]:
+    return [SelectChoice(str(n), str(n)) for n in range(11)]
+
+
+class EntryForm(FlaskForm):
+    """The daily entry. CSRF is checked here; every field is validated by entry_rules."""
+
+    avg = RadioField(_l("Your average pain in the last 24 hours"), choices=_nrs_choices(),
+                     validate_choice=False)
+    worst = RadioField(_l("Your worst pain in the last 24 hours"), choices=_nrs_choices(),
+                       validate_choice=False)
+    site_effects = MultiCheckboxField(
+        _l("Where the needle went in, did you notice any of these? (optional)"),
+        validate_choice=False,
+    )
+    allergy_signs = MultiCheckboxField(
+        _l("Since your last entry, have you had any of these? (optional)"), validate_choice=False
+    )
+    medication_taken = RadioField(
+        _l("Did you take a medicine for pain today? (optional)"),
+        choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+        validate_choice=False,
+    )
+    medication = StringField(_l("Which medicine, and how much?"), render_kw={"maxlength": 200})
+    note = TextAreaField(_l("A short note (optional)"), render_kw={"maxlength": 500, "rows": 3})
+    day = HiddenField()
+    client_id = HiddenField()
+    device_time = HiddenField()
+
+
+class ReminderForm(FlaskForm):
+    """The time of the daily reminder."""
+
+    time = TimeField(
+        _l("Remind me every day at"),
+        validators=[InputRequired(message=_l("Please choose a time."))],
+    )

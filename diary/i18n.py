@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -112,7 +113,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(
-        day=format_day, moment=format_moment, number=format_number, ltr=ltr
+        day=format_day,
+        moment=format_moment,
+        number=format_number,
+        ltr=ltr,
+        fromjson=json.loads,
+        choice_label=lambda key, options: str(options.get(key, key)),
     )
     app.jinja_env.globals.update(
         supported_languages=supported,

@@ -209,3 +209,20 @@ def m002_consent_text_and_quiz(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX quiz_attempts_course ON quiz_attempts(course_id)")
+
+
+@migrations()
+def m003_diary_sync_and_reminders(db: sqlite_utils.Database) -> None:
+    """Every client id ever applied (idempotent offline sync), allergy signs, reminder time."""
+    db.execute(
+        """CREATE TABLE entry_submissions (
+            client_id TEXT PRIMARY KEY,         -- generated on the device for each save
+            entry_id INTEGER NOT NULL REFERENCES diary_entries(id),
+            outcome TEXT NOT NULL CHECK (outcome IN ('created', 'updated', 'stale')),
+            device_time TEXT,
+            received_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX entry_submissions_entry ON entry_submissions(entry_id)")
+    db.execute("ALTER TABLE diary_entries ADD COLUMN allergy_signs TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE patients ADD COLUMN reminder_time TEXT")

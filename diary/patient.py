@@ -1,31 +1,87 @@
-"""The patient's own pages (signed-in patient device)."""
+"""The patient's home: consent state, today's diary, the trend since baseline, next session."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import date, timedelta
+from typing import Any
 
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+
+from . import charts, outcomes
 from .db import get_db
+from .entries import server_today
 from .forms import SignOutForm
-from .queries import accounts, consents, patients
-from .sheet import SHEET_VERSION
+from .i18n import format_day, format_number
+from .queries import accounts, consents, entries, patients, treatments
 from .security import access, current_user
+from .sheet import SHEET_VERSION
 
 bp = Blueprint("patient", __name__)
+
+
+def diary_summary(rows: list[dict[str, Any]], sessions: list[dict[str, Any]],
+                  course: dict[str, Any], clinic: dict[str, Any], today: date) -> dict[str, Any]:
+    """Everything the home screen shows about the diary, computed by diary.outcomes."""
+    base = outcomes.baseline(sessions, rows)
+    recent = outcomes.last_days_mean(rows, today)
+    week = outcomes.completeness(rows, today - timedelta(days=6), today)
+    if base is not None and recent is not None:
+        text = _("Your average pain went from %(start)s to %(now)s (mean of the last 7 days).",
+                 start=format_number(base), now=format_number(recent))
+    elif rows:
+        text = _("Your latest average pain: %(now)s.",
+                 now=format_number(outcomes.latest_value(rows)))
+    else:
+        text = _("No pain ratings yet.")
+    first_day = min([date.fromisoformat(course["start_date"])]
+                    + [date.fromisoformat(r["day"]) for r in rows]
+                    + [date.fromisoformat(s["date"]) for s in sessions])
+    chart = charts.trend_svg(
+        rows, sessions, first_day, today,
+        charts.ChartText(_("Your daily pain since the start"), text), baseline=base,
+    ) if rows else None
+    next_session = None
+    if sessions:
+        expected = date.fromisoformat(sessions[-1]["date"]) + timedelta(
+            days=clinic["session_interval_days"])
+        next_session = expected if expected >= today else None
+    return {"summary": text, "chart": chart, "week": week, "next_session": next_session,
+            "has_sessions": bool(sessions)}
 
 
 @bp.route("/home")
 @access("patient")
 def home():
-    """The patient's home: their clinic, their course, and how to reach the clinic."""
+    """The patient's home: what to do today, how it is going, and the clinic's contact."""
     user = current_user()
     db = get_db()
     course = patients.current_course(db, user.id)
+    clinic = accounts.get_clinic(db, user.clinic_id)
     latest = consents.latest(db, course["id"]) if course else None
+    state = consents.state(latest, SHEET_VERSION)
+    today = server_today(user.timezone)
+    context: dict[str, Any] = {}
+    if course:
+        rows = entries.for_course(db, course["id"])
+        sessions = treatments.for_course(db, course["id"])
+        by_day = {r["day"]: r for r in rows}
+        context = diary_summary(rows, sessions, course, clinic, today)
+        context.update(
+            today_entry=by_day.get(today.isoformat()),
+            yesterday=(today - timedelta(days=1)).isoformat(),
+            yesterday_entry=by_day.get((today - timedelta(days=1)).isoformat()),
+            recent=sorted(rows, key=lambda r: r["day"], reverse=True)[:5],
+        )
     return render_template(
         "patient/home.html",
-        clinic=accounts.get_clinic(db, user.clinic_id),
+        clinic=clinic,
         course=course,
         consent=latest,
-        consent_state=consents.state(latest, SHEET_VERSION),
+        consent_state=state,
+        today=today,
+        saved=request.args.get("saved"),
         signout_form=SignOutForm(),
+        format_day=format_day,
+        **context,
     )

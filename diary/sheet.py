@@ -414,7 +414,8 @@ def canonical_text(clinic: dict[str, Any]) -> str:
             else:
                 lines.append(block)
             lines.append("")
-    lines += [f"## {_('Consent statements')}", ""]
+    heading = _("Consent statements")
+    lines += [f"## {heading}", ""]
     lines += [f"- {text}" for text in agreement_texts(clinic).values()]
     return normalize("\n".join(lines))
 

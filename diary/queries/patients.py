@@ -205,3 +205,59 @@ def find_link(db: sqlite_utils.Database, token: str) -> dict[str, Any] | None:
         ),
         None,
     )
+
+
+# --- calendar reminder feed -------------------------------------------------------------
+
+
+def set_reminder(db: sqlite_utils.Database, patient_id: int, at: str) -> str:
+    """Save the reminder time and issue a new calendar-feed token (the old one stops)."""
+    token = new_token()
+    with transaction(db):
+        db.execute("UPDATE patients SET reminder_time = ? WHERE id = ?", [at, patient_id])
+        db.execute(
+            "UPDATE access_tokens SET revoked_at = ? WHERE patient_id = ? AND purpose = 'calendar'"
+            " AND revoked_at IS NULL",
+            [clock.iso(), patient_id],
+        )
+        db.execute(
+            "INSERT INTO access_tokens (patient_id, purpose, token_hash, created_at)"
+            " VALUES (?, 'calendar', ?, ?)",
+            [patient_id, token_hash(token), clock.iso()],
+        )
+    return token
+
+
+def stop_reminder(db: sqlite_utils.Database, patient_id: int) -> None:
+    """Revoke the calendar feed (the time stays saved for a later .ics download)."""
+    with transaction(db):
+        db.execute(
+            "UPDATE access_tokens SET revoked_at = ? WHERE patient_id = ? AND purpose = 'calendar'"
+            " AND revoked_at IS NULL",
+            [clock.iso(), patient_id],
+        )
+
+
+def has_calendar_feed(db: sqlite_utils.Database, patient_id: int) -> bool:
+    """True when the patient has a working calendar-feed address."""
+    return bool(
+        db.execute(
+            "SELECT 1 FROM access_tokens WHERE patient_id = ? AND purpose = 'calendar'"
+            " AND revoked_at IS NULL",
+            [patient_id],
+        ).fetchone()
+    )
+
+
+def find_calendar(db: sqlite_utils.Database, token: str) -> dict[str, Any] | None:
+    """The patient behind a calendar-feed token, with reminder time, locale and time zone."""
+    return next(
+        db.query(
+            "SELECT p.id AS patient_id, p.reminder_time, p.locale, k.timezone"
+            " FROM access_tokens t JOIN patients p ON p.id = t.patient_id"
+            " JOIN clinics k ON k.id = p.clinic_id"
+            " WHERE t.token_hash = ? AND t.purpose = 'calendar' AND t.revoked_at IS NULL",
+            [token_hash(token)],
+        ),
+        None,
+    )

@@ -1,0 +1,139 @@
+"""The NRS trend chart as inline SVG, drawn on the server for the web pages and the PDF.
+
+Only presentation attributes are used (no ``style``), so the strict CSP holds. Lines
+differ by pattern and marker as well as colour, so the chart reads in black and white:
+daily average = solid line with dots, worst = dashed line with squares, baseline =
+dotted, goal lines = long dashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from . import outcomes
+from .i18n import format_number
+
+W, H = 640, 280
+LEFT, RIGHT, TOP, BOTTOM = 34, 16, 26, 40
+INK, AVG, WORST, GUIDE = "#1a1f24", "#0b5560", "#4a4a4a", "#8a5a00"
+
+
+@dataclass(frozen=True)
+class ChartText:
+    """Translated words the chart needs (title and summary for screen readers)."""
+
+    title: str
+    summary: str
+
+
+def _x(day: date, start: date, span: int) -> float:
+    return LEFT + (day - start).days * (W - LEFT - RIGHT) / max(span, 1)
+
+
+def _y(nrs: float) -> float:
+    return TOP + (10 - nrs) * (H - TOP - BOTTOM) / 10
+
+
+def _segments(points: list[tuple[date, float]]) -> list[list[tuple[date, float]]]:
+    """Split a series where a day is missing, so gaps show as gaps."""
+    runs: list[list[tuple[date, float]]] = []
+    for day, value in points:
+        if runs and (day - runs[-1][-1][0]).days == 1:
+            runs[-1].append((day, value))
+        else:
+            runs.append([(day, value)])
+    return runs
+
+
+def trend_svg(
+    entries: Sequence[dict[str, Any]],
+    sessions: Sequence[dict[str, Any]],
+    start: date,
+    end: date,
+    text: ChartText,
+    *,
+    baseline: float | None = None,
+    show_worst: bool = True,
+    show_30: bool = False,
+    chart_id: str = "trend",
+) -> Markup:
+    """An accessible SVG of daily NRS from ``start`` to ``end`` with sessions and goal lines."""
+    span = max((end - start).days, 6)
+    end = start + timedelta(days=span)
+    parts: list[str] = []
+    add = parts.append
+    add(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" class="chart" '
+        f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d" direction="ltr" '
+        f'font-family="system-ui, Noto Sans, sans-serif" font-size="12">')
+    add(f'<title id="{chart_id}-t">{escape(text.title)}</title>')
+    add(f'<desc id="{chart_id}-d">{escape(text.summary)}</desc>')
+    add(f'<rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>')
+    # grid and y axis: 0, 2, ..., 10
+    for value in range(0, 11, 2):
+        y = _y(value)
+        add(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="#d5dbde" '
+            f'stroke-width="1"/>')
+        add(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">{value}</text>')
+    # x axis labels: first and last day
+    for day, anchor in ((start, "start"), (end, "end")):
+        add(f'<text x="{_x(day, start, span):.1f}" y="{H - 12}" text-anchor="{anchor}" '
+            f'fill="{INK}">{escape(format_date(day, "d MMM"))}</text>')
+    # sessions: vertical lines numbered at the top
+    for session in sessions:
+        day = date.fromisoformat(session["date"])
+        if not start <= day <= end:
+            continue
+        x = _x(day, start, span)
+        add(f'<line x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{H - BOTTOM}" stroke="{INK}" '
+            f'stroke-width="1" stroke-dasharray="2 3"/>')
+        add(f'<text x="{x:.1f}" y="{TOP - 8}" text-anchor="middle" font-weight="700" '
+            f'fill="{INK}">{escape(_("S%(number)d", number=session["number"]))}</text>')
+    # baseline and goal lines
+    guides = []
+    if baseline is not None:
+        guides.append((baseline, "1 4", _("Baseline %(value)s", value=_fmt(baseline))))
+        guides.append((outcomes.goal_line(baseline), "10 5",
+                       _("Goal: 50%% less (%(value)s)", value=_fmt(outcomes.goal_line(baseline)))))
+        if show_30:
+            guides.append((outcomes.goal_line(baseline, outcomes.MODERATE), "6 3 1 3",
+                           _("30%% less (%(value)s)",
+                             value=_fmt(outcomes.goal_line(baseline, outcomes.MODERATE)))))
+    for value, dash, label in guides:
+        y = _y(value)
+        add(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="{GUIDE}" '
+            f'stroke-width="1.5" stroke-dasharray="{dash}"/>')
+        add(f'<text x="{W - RIGHT - 2}" y="{y - 4:.1f}" text-anchor="end" fill="{GUIDE}" '
+            f'font-size="11">{escape(label)}</text>')
+    # series
+    series = [("avg_nrs", AVG, None, "circle")]
+    if show_worst:
+        series.append(("worst_nrs", WORST, "5 4", "square"))
+    ordered = sorted(entries, key=lambda e: e["day"])
+    for key, colour, dash, marker in series:
+        points = [(date.fromisoformat(e["day"]), float(e[key])) for e in ordered
+                  if start <= date.fromisoformat(e["day"]) <= end]
+        for run in _segments(points):
+            coords = " ".join(f"{_x(d, start, span):.1f},{_y(v):.1f}" for d, v in run)
+            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+            add(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2.5"'
+                f'{dash_attr} stroke-linejoin="round"/>')
+        for d, v in points:
+            x, y = _x(d, start, span), _y(v)
+            if marker == "circle":
+                add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.2" fill="{colour}"/>')
+            else:
+                add(f'<rect x="{x - 2.8:.1f}" y="{y - 2.8:.1f}" width="5.6" height="5.6" '
+                    f'fill="#ffffff" stroke="{colour}" stroke-width="1.5"/>')
+    add("</svg>")
+    return Markup("".join(parts))
+
+
+def _fmt(value: float | None) -> str:
+    return format_number(value, 1)

@@ -1,0 +1,315 @@
+"""The daily pain diary: the entry form, the offline sync endpoint, history and reminders,
+plus what makes the diary an installable, offline-first PWA (manifest, service worker,
+offline page)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from . import calendar_feed, clock, entry_rules
+from .db import get_db
+from .entry_rules import EntryError
+from .forms import ActionForm, EntryForm, ReminderForm
+from .queries import accounts, consents, entries, patients
+from .security import access, current_user
+from .sheet import SHEET_VERSION
+
+bp = Blueprint("diary", __name__)
+
+
+class ConsentRequired(Exception):
+    """The course has no active consent: nothing may be stored."""
+
+
+def server_today(timezone: str) -> date:
+    """Today in the clinic's time zone, by the server's clock."""
+    return entry_rules.patient_today(clock.now(), None, timezone)
+
+
+def _course() -> dict[str, Any]:
+    course = patients.current_course(get_db(), current_user().id)
+    if course is None:
+        abort(404)
+    return course
+
+
+def store_entry(data: Any) -> tuple[str, dict[str, Any], entry_rules.EntryInput]:
+    """Validate and store one entry for the signed-in patient (form and sync share this).
+
+    Raises ConsentRequired without an active consent and EntryError for a refused entry.
+    """
+    user = current_user()
+    db = get_db()
+    course = _course()
+    if not consents.is_active(db, course["id"], SHEET_VERSION):
+        raise ConsentRequired()
+    entry = entry_rules.parse(data, default_day=server_today(user.timezone))
+    today = entry_rules.patient_today(clock.now(), entry.device_time, user.timezone)
+    timing = entry_rules.timing(entry.day, today)
+    if course["end_date"] and entry.day.isoformat() > course["end_date"]:
+        raise EntryError(_("Your treatment course has ended, so the diary is closed."), "day")
+    outcome, row = entries.save(db, course["id"], entry, timing, patient_id=user.id,
+                                clinic_id=user.clinic_id)
+    return outcome, row, entry
+
+
+def _editable(row: dict[str, Any] | None, day: date, today: date) -> bool:
+    """Can this day still be filled in or corrected today?"""
+    if day == today:
+        return True
+    return day == today - timedelta(days=1) and (row is None or bool(row["late"]))
+
+
+@bp.route("/diary/entry", methods=["GET", "POST"])
+@access("patient")
+def entry():
+    """Fill in (or correct) today's or yesterday's pain ratings."""
+    user = current_user()
+    db = get_db()
+    course = _course()
+    today = server_today(user.timezone)
+    if not consents.is_active(db, course["id"], SHEET_VERSION):
+        if request.method == "POST":
+            abort(403)
+        return redirect(url_for("patient.home"))
+    day = today - timedelta(days=1) if request.values.get("day") == (
+        today - timedelta(days=1)).isoformat() else today
+    existing = entries.get_for_day(db, course["id"], day.isoformat())
+    form = EntryForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate():  # the CSRF token
+            abort(400)
+        data: dict[str, Any] = {key: request.form.get(key) for key in request.form}
+        data["site_effects"] = request.form.getlist("site_effects")
+        data["allergy_signs"] = request.form.getlist("allergy_signs")
+        try:
+            outcome, row, saved = store_entry(data)
+        except EntryError as exc:
+            error = exc
+            if exc.field in form:
+                form[exc.field].errors = [exc.message]
+        else:
+            if saved.allergy_signs:
+                return render_template("diary/urgent.html", clinic=_clinic(), saved=True)
+            return redirect(url_for("patient.home", saved=outcome))
+    elif existing is not None:
+        _fill(form, existing)
+    if not _editable(existing, day, today):
+        return redirect(url_for("patient.home"))
+    return render_template("diary/entry.html", form=form, day=day, today=today,
+                           existing=existing, error=error, clinic=_clinic(),
+                           site_effects=entry_rules.SITE_EFFECTS,
+                           allergy_signs=entry_rules.ALLERGY_SIGNS), 400 if error else 200
+
+
+def _fill(form: EntryForm, row: dict[str, Any]) -> None:
+    form.avg.data = str(row["avg_nrs"])
+    form.worst.data = str(row["worst_nrs"])
+    form.site_effects.data = json.loads(row["site_effects"])
+    form.allergy_signs.data = json.loads(row["allergy_signs"])
+    form.medication_taken.data = {1: "yes", 0: "no"}.get(row["medication_taken"])
+    form.medication.data = row["medication"]
+    form.note.data = row["note"]
+
+
+def _clinic() -> dict[str, Any]:
+    return accounts.get_clinic(get_db(), current_user().clinic_id)
+
+
+@bp.route("/diary/urgent")
+@access("patient")
+def urgent():
+    """Urgent advice after a possible allergic reaction was reported."""
+    return render_template("diary/urgent.html", clinic=_clinic(), saved=True)
+
+
+def same_origin_request() -> bool:
+    """True when the browser says this request comes from our own pages.
+
+    The sync endpoint takes no CSRF token: an entry queued offline may be sent days later,
+    after any token would have expired, and losing it is not acceptable. Instead it needs
+    the session cookie (SameSite=Lax, so other sites' requests do not carry it), a JSON
+    body (which a cross-site form cannot send without a CORS preflight that we never
+    grant), and the browser's own statement of where the request comes from:
+    ``Sec-Fetch-Site: same-origin`` or, from older browsers, a matching ``Origin``.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    return parts.scheme == request.scheme and parts.netloc == request.host
+
+
+@bp.route("/api/entries", methods=["POST"])
+@access("patient")
+def sync():
+    """Receive one entry from the phone's queue (JSON). Idempotent on ``client_id``."""
+    if not same_origin_request():
+        return jsonify(error=_("This request was refused.")), 403
+    data = request.get_json(silent=True)
+    if not request.is_json or not isinstance(data, dict):
+        return jsonify(error=_("This entry could not be read. Please try again.")), 400
+    if not data.get("client_id"):
+        return jsonify(error=_("This entry could not be read. Please try again."),
+                       field="client_id"), 400
+    try:
+        outcome, row, saved = store_entry(data)
+    except ConsentRequired:
+        return jsonify(error=_("Please give your consent before you use the diary.")), 403
+    except EntryError as exc:
+        return jsonify(error=exc.message, field=exc.field), 422
+    body = {"status": outcome, "day": row["day"], "late": bool(row["late"]),
+            "urgent": bool(saved.allergy_signs), "message": _("Saved.")}
+    return jsonify(body), 201 if outcome == "created" else 200
+
+
+@bp.route("/diary/history")
+@access("patient")
+def history():
+    """Every entry of the patient's course, newest first."""
+    db = get_db()
+    course = _course()
+    rows = sorted(entries.for_course(db, course["id"]), key=lambda r: r["day"], reverse=True)
+    return render_template("diary/history.html", rows=rows, corrections=entries.corrections(
+        db, course["id"]), site_effects=entry_rules.SITE_EFFECTS)
+
+
+# --- reminders ------------------------------------------------------------------------
+
+
+@bp.route("/diary/reminder", methods=["GET", "POST"])
+@access("patient")
+def reminder():
+    """Choose the reminder time; get an .ics file or a calendar subscription."""
+    user = current_user()
+    db = get_db()
+    patient = patients.get_patient(db, user.id)
+    form = ReminderForm()
+    feed_url = None
+    if form.validate_on_submit():
+        time_text = form.time.data.strftime("%H:%M")
+        token = patients.set_reminder(db, user.id, time_text)
+        feed_url = url_for("diary.calendar", token=token, _external=True)
+        patient = patients.get_patient(db, user.id)
+    elif request.method == "GET" and patient["reminder_time"]:
+        form.time.data = calendar_feed.parse_time(patient["reminder_time"])
+    return render_template("diary/reminder.html", form=form, patient=patient, feed_url=feed_url,
+                           has_feed=patients.has_calendar_feed(db, user.id),
+                           stop_form=ActionForm())
+
+
+@bp.route("/diary/reminder.ics")
+@access("patient")
+def reminder_ics():
+    """A one-off .ics file with the daily reminder, to open in the phone's calendar."""
+    user = current_user()
+    patient = patients.get_patient(get_db(), user.id)
+    if not patient["reminder_time"]:
+        return redirect(url_for(".reminder"))
+    body = calendar_feed.reminder_calendar(patient["reminder_time"], user.timezone,
+                                           url_for("diary.entry", _external=True),
+                                           uid_seed=f"patient-{user.id}")
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": 'attachment; filename="pain-diary.ics"'})
+
+
+@bp.route("/diary/reminder/stop", methods=["POST"])
+@access("patient")
+def reminder_stop():
+    """Stop the calendar subscription (its address stops working at once)."""
+    if ActionForm().validate_on_submit():
+        patients.stop_reminder(get_db(), current_user().id)
+    return redirect(url_for(".reminder"))
+
+
+@bp.route("/cal/<token>.ics")
+@access("anonymous")
+def calendar(token: str):
+    """The subscribable reminder feed. Its own revocable token; no health data in it."""
+    found = patients.find_calendar(get_db(), token) if len(token) <= 128 else None
+    if found is None or not found["reminder_time"]:
+        abort(404)
+    body = calendar_feed.reminder_calendar(found["reminder_time"], found["timezone"],
+                                           url_for("diary.entry", _external=True),
+                                           uid_seed=f"patient-{found['patient_id']}",
+                                           locale=found["locale"])
+    return Response(body, mimetype="text/calendar")
+
+
+# --- the installable app shell --------------------------------------------------------
+
+
+@bp.route("/manifest.webmanifest")
+@access("anonymous")
+def manifest():
+    """The web app manifest (name and colours; start page is the diary home)."""
+    icons = [
+        {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192",
+         "type": "image/png", "purpose": "any"},
+        {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512",
+         "type": "image/png", "purpose": "any"},
+        {"src": url_for("static", filename="icons/icon-maskable-192.png"), "sizes": "192x192",
+         "type": "image/png", "purpose": "maskable"},
+        {"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512",
+         "type": "image/png", "purpose": "maskable"},
+    ]
+    body = {
+        "name": _("Pain diary"),
+        "short_name": _("Pain diary"),
+        "description": _("Your daily pain diary between mesotherapy sessions."),
+        "start_url": url_for("patient.home"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f3f6f7",
+        "theme_color": "#0b5560",
+        "lang": str(get_locale()),
+        "icons": icons,
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.route("/sw.js")
+@access("anonymous")
+def service_worker():
+    """The service worker, served from the root so that its scope is the whole site."""
+    response = send_from_directory(current_app.static_folder, "js/sw.js", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.route("/offline")
+@access("anonymous")
+def offline():
+    """The offline page: an empty entry form the phone can fill in without a network.
+
+    It holds no patient data, so the service worker may keep it.
+    """
+    return render_template("diary/offline.html", form=EntryForm(meta={"csrf": False}),
+                           site_effects=entry_rules.SITE_EFFECTS,
+                           allergy_signs=entry_rules.ALLERGY_SIGNS)
+

@@ -1,0 +1,185 @@
+"""Rules for a daily diary entry: which day may be filled in, and what a valid entry is.
+
+Pure functions (no database, no request), so they are tested directly.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+SITE_EFFECTS = {
+    "site_pain": _l("Pain where the needle went in"),
+    "bruising": _l("Bruise"),
+    "redness": _l("Redness"),
+    "swelling": _l("Swelling"),
+    "itching": _l("Itching"),
+    "wheals": _l("Small raised bumps (wheals)"),
+    "other": _l("Something else (tell us in the note)"),
+}
+ALLERGY_SIGNS = {
+    "hives": _l("Hives or an itchy rash on other parts of the body"),
+    "face_swelling": _l("Swelling of the face, lips or tongue"),
+    "breathing": _l("Trouble breathing or a tight throat"),
+}
+NOTE_MAX = 500
+MEDICATION_MAX = 200
+#: how far a phone's clock may run ahead of the server's and still be believed
+CLOCK_SKEW = timedelta(minutes=10)
+#: a queued entry is judged by the phone's time of saving if it is at most this old
+MAX_QUEUE_AGE = timedelta(days=30)
+
+Timing = Literal["on_time", "late"]
+
+
+class EntryError(ValueError):
+    """A refused entry: a translated message, and the field it concerns (if any)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class EntryInput:
+    """A validated entry, as sent by the form or by the phone's offline queue."""
+
+    day: date
+    avg: int
+    worst: int
+    client_id: str
+    site_effects: list[str] = field(default_factory=list)
+    allergy_signs: list[str] = field(default_factory=list)
+    medication_taken: bool | None = None
+    medication: str = ""
+    note: str = ""
+    device_time: datetime | None = None
+
+
+def patient_today(server_now: datetime, device_time: datetime | None, timezone: str) -> date:
+    """The "today" the rules use, in the clinic's time zone.
+
+    An entry saved on the phone while offline is judged by when it was saved there, as
+    long as that time is believable (not in the future, at most 30 days old); otherwise,
+    and for entries without a device time, by the server's clock.
+    """
+    zone = ZoneInfo(timezone)
+    moment = server_now
+    if device_time is not None and server_now - MAX_QUEUE_AGE <= device_time <= (
+        server_now + CLOCK_SKEW
+    ):
+        moment = device_time
+    return moment.astimezone(zone).date()
+
+
+def timing(day: date, today: date) -> Timing:
+    """``on_time`` for today, ``late`` for yesterday; EntryError for any other day."""
+    if day == today:
+        return "on_time"
+    if day == today - timedelta(days=1):
+        return "late"
+    if day > today:
+        raise EntryError(_("You cannot fill in a day that has not come yet."), "day")
+    raise EntryError(_("This day is too long ago. You can fill in today or yesterday only."),
+                     "day")
+
+
+def _rating(value: Any, name: str) -> int:
+    """A whole number 0-10, given as an int or as ASCII digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"\d{1,2}", value.strip(), re.ASCII):
+        number = int(value.strip())
+    else:
+        number = -1
+    if not 0 <= number <= 10:
+        raise EntryError(_("Please choose a number from 0 to 10."), name)
+    return number
+
+
+def _choices(values: Any, allowed: Mapping[str, Any], name: str) -> list[str]:
+    if values in (None, ""):
+        return []
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        raise EntryError(_("Please choose from the list."), name)
+    if any(v not in allowed for v in values):
+        raise EntryError(_("Please choose from the list."), name)
+    return [key for key in allowed if key in values]
+
+
+def _text(value: Any, limit: int, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise EntryError(_("Please write text only."), name)
+    text = value.replace("\r\n", "\n").strip()
+    if "\x00" in text:
+        raise EntryError(_("Please write text only."), name)
+    if len(text) > limit:
+        raise EntryError(_("Please write at most %(num)d characters.", num=limit), name)
+    return text
+
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def parse(data: Mapping[str, Any], *, default_day: date) -> EntryInput:
+    """Validate the fields of an entry (form or JSON); raise EntryError on the first problem."""
+    day_value = data.get("day")
+    if day_value in (None, ""):
+        day = default_day
+    else:
+        try:
+            day = date.fromisoformat(str(day_value))
+        except ValueError:
+            raise EntryError(_("Please choose a valid day."), "day") from None
+    avg = _rating(data.get("avg"), "avg")
+    worst = _rating(data.get("worst"), "worst")
+    if worst < avg:
+        raise EntryError(_("Your worst pain cannot be lower than your average pain."), "worst")
+    taken = data.get("medication_taken")
+    if taken in (None, ""):
+        medication_taken = None
+    elif taken in ("yes", True):
+        medication_taken = True
+    elif taken in ("no", False):
+        medication_taken = False
+    else:
+        raise EntryError(_("Please choose yes or no."), "medication_taken")
+    client_id = data.get("client_id") or ""
+    if not isinstance(client_id, str) or (client_id and not CLIENT_ID.match(client_id)):
+        raise EntryError(_("This entry could not be read. Please try again."), "client_id")
+    device_time = None
+    raw_time = data.get("device_time")
+    if raw_time:
+        try:
+            device_time = datetime.fromisoformat(str(raw_time).replace("Z", "+00:00"))
+        except ValueError:
+            raise EntryError(_("This entry could not be read. Please try again."),
+                             "device_time") from None
+        if device_time.tzinfo is None:
+            raise EntryError(_("This entry could not be read. Please try again."), "device_time")
+    medication = _text(data.get("medication"), MEDICATION_MAX, "medication")
+    return EntryInput(
+        day=day,
+        avg=avg,
+        worst=worst,
+        client_id=client_id or uuid.uuid4().hex,
+        site_effects=_choices(data.get("site_effects"), SITE_EFFECTS, "site_effects"),
+        allergy_signs=_choices(data.get("allergy_signs"), ALLERGY_SIGNS, "allergy_signs"),
+        medication_taken=medication_taken,
+        medication=medication if medication_taken else "",
+        note=_text(data.get("note"), NOTE_MAX, "note"),
+        device_time=device_time,
+    )

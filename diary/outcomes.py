@@ -1,0 +1,308 @@
+"""Clinical calculations, as pure functions of a course's sessions and diary entries.
+
+Every figure shown on a page or printed in a PDF comes from here. Inputs are plain
+mappings as stored (dates as ISO strings): a session has ``number``, ``date`` and
+``nrs_before``; a diary entry has ``day``, ``avg_nrs``, ``worst_nrs`` and ``late``.
+
+Definitions (see ../shared/CLINICAL.md):
+
+* NRS: the 0-10 Numeric Rating Scale (0 no pain, 10 worst pain imaginable).
+* Baseline: the NRS recorded before session 1; when it is missing, the mean daily
+  average NRS of the diary days before session 1 (the last three at most).
+* Interval k: from the day of session k up to the day before session k+1; the last
+  interval runs to the end of the course (or today).
+* Change: ``value - baseline`` in points, and the reduction in percent of baseline,
+  ``(baseline - value) / baseline * 100`` (positive when pain went down).
+* IMMPACT band of a percent reduction: under 10 % none, 10-29 % minimal, 30-49 %
+  moderate, 50 % or more substantial.
+* Goal: a 50 % reduction from baseline. The goal session is the first session after
+  which pain was at most half the baseline: the mean daily average NRS of the interval
+  that follows it or, when that interval has no diary entries, the NRS measured before
+  the next session.
+* Completeness: each calendar day of a period is on time (entry made that day), late
+  (made the next day) or missing.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+GOAL = 0.5  # a 50 % reduction from baseline
+MODERATE = 0.3  # a 30 % reduction: moderate improvement (IMMPACT)
+BASELINE_DAYS = 3
+
+Band = Literal["none", "minimal", "moderate", "substantial"]
+Row = Mapping[str, Any]
+
+
+def _day(value: str | date) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _sorted_sessions(sessions: Iterable[Row]) -> list[Row]:
+    return sorted(sessions, key=lambda s: (s["number"], _day(s["date"])))
+
+
+def baseline(sessions: Iterable[Row], entries: Iterable[Row]) -> float | None:
+    """NRS before session 1, else the mean daily average NRS of up to 3 diary days before it.
+
+    Without a session yet, the last three diary days recorded count as "before session 1".
+    Returns None when there is nothing to go on.
+    """
+    ordered = _sorted_sessions(sessions)
+    if ordered and ordered[0]["nrs_before"] is not None:
+        return float(ordered[0]["nrs_before"])
+    first = _day(ordered[0]["date"]) if ordered else None
+    before = sorted(
+        (e for e in entries if first is None or _day(e["day"]) < first),
+        key=lambda e: _day(e["day"]),
+    )[-BASELINE_DAYS:]
+    if not before:
+        return None
+    return statistics.fmean(e["avg_nrs"] for e in before)
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """Diary days in a period: made on time, made late (next day), or missing."""
+
+    on_time: int
+    late: int
+    missing: int
+
+    @property
+    def days(self) -> int:
+        return self.on_time + self.late + self.missing
+
+    @property
+    def recorded(self) -> int:
+        return self.on_time + self.late
+
+
+def completeness(entries: Iterable[Row], start: str | date, end: str | date) -> Completeness:
+    """Count on-time, late and missing diary days from ``start`` to ``end`` inclusive."""
+    first, last = _day(start), _day(end)
+    if last < first:
+        return Completeness(0, 0, 0)
+    in_range = [e for e in entries if first <= _day(e["day"]) <= last]
+    late = sum(1 for e in in_range if e["late"])
+    days = (last - first).days + 1
+    return Completeness(len(in_range) - late, late, days - len(in_range))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What happened after one session, up to the next one."""
+
+    session: Row
+    start: date
+    end: date  # inclusive
+    n: int
+    mean: float | None  # of the daily average NRS
+    min: int | None
+    max: int | None
+    worst_mean: float | None
+    completeness: Completeness
+    next_nrs_before: int | None  # NRS measured before the next session
+
+
+def intervals(sessions: Iterable[Row], entries: Sequence[Row], end: str | date) -> list[Interval]:
+    """One :class:`Interval` per session, the last one running to ``end`` (inclusive)."""
+    ordered = _sorted_sessions(sessions)
+    result = []
+    for i, session in enumerate(ordered):
+        start = _day(session["date"])
+        nxt = ordered[i + 1] if i + 1 < len(ordered) else None
+        stop = _day(nxt["date"]) - timedelta(days=1) if nxt else max(_day(end), start)
+        days = [e for e in entries if start <= _day(e["day"]) <= stop]
+        avgs = [e["avg_nrs"] for e in days]
+        result.append(
+            Interval(
+                session=session,
+                start=start,
+                end=stop,
+                n=len(days),
+                mean=statistics.fmean(avgs) if avgs else None,
+                min=min(avgs) if avgs else None,
+                max=max(avgs) if avgs else None,
+                worst_mean=statistics.fmean(e["worst_nrs"] for e in days) if days else None,
+                completeness=completeness(entries, start, stop),
+                next_nrs_before=nxt["nrs_before"] if nxt else None,
+            )
+        )
+    return result
+
+
+def change(base: float | None, value: float | None) -> tuple[float | None, float | None]:
+    """(points, percent reduction) of ``value`` against ``base``; None where undefined."""
+    if base is None or value is None:
+        return None, None
+    percent = (base - value) / base * 100 if base else None
+    return value - base, percent
+
+
+def immpact_band(percent_reduction: float | None) -> Band | None:
+    """IMMPACT band: <10 % none, 10-29 % minimal, 30-49 % moderate, >=50 % substantial."""
+    if percent_reduction is None:
+        return None
+    if percent_reduction >= 50:
+        return "substantial"
+    if percent_reduction >= 30:
+        return "moderate"
+    if percent_reduction >= 10:
+        return "minimal"
+    return "none"
+
+
+def reached(base: float | None, value: float | None, share: float = GOAL) -> bool:
+    """True when ``value`` is at most (1 - share) of baseline (default: half of it)."""
+    if base is None or value is None:
+        return False
+    return value <= base * (1 - share) + 1e-9
+
+
+def goal_session(base: float | None, spans: Sequence[Interval]) -> int | None:
+    """Number of the first session after which pain was at most half the baseline."""
+    for span in spans:
+        after = span.mean if span.mean is not None else span.next_nrs_before
+        if reached(base, after):
+            return int(span.session["number"])
+    return None
+
+
+def mean_over(entries: Iterable[Row], start: str | date, end: str | date) -> float | None:
+    """Mean daily average NRS of the entries from ``start`` to ``end`` inclusive."""
+    first, last = _day(start), _day(end)
+    values = [e["avg_nrs"] for e in entries if first <= _day(e["day"]) <= last]
+    return statistics.fmean(values) if values else None
+
+
+def last_days_mean(entries: Iterable[Row], today: date, days: int = 7) -> float | None:
+    """Mean daily average NRS over the ``days`` days ending ``today``."""
+    return mean_over(entries, today - timedelta(days=days - 1), today)
+
+
+def latest_value(entries: Sequence[Row]) -> float | None:
+    """The most recent daily average NRS."""
+    if not entries:
+        return None
+    return float(max(entries, key=lambda e: _day(e["day"]))["avg_nrs"])
+
+
+def days_since_last_entry(entries: Sequence[Row], today: date) -> int | None:
+    """Days since the most recent diary day (0 when today's is in)."""
+    if not entries:
+        return None
+    return (today - max(_day(e["day"]) for e in entries)).days
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation (SD None for fewer than two values)."""
+    if not values:
+        return None, None
+    sd = statistics.stdev(values) if len(values) > 1 else None
+    return statistics.fmean(values), sd
+
+
+@dataclass(frozen=True)
+class CourseOutcome:
+    """The summary figures of one course."""
+
+    baseline: float | None
+    current: float | None  # mean of the last interval with entries, else latest pre-session NRS
+    points: float | None
+    percent: float | None
+    band: Band | None
+    goal_session: int | None
+    sessions: int
+    intervals: list[Interval]
+    completeness: Completeness
+
+
+def course_outcome(
+    sessions: Sequence[Row], entries: Sequence[Row], start: str | date, end: str | date
+) -> CourseOutcome:
+    """Baseline, current pain, change, band, goal session and completeness of a course.
+
+    "Current" is the mean daily average NRS of the latest interval that has entries
+    (before any session: of the last 7 days), else the latest pre-session NRS.
+    """
+    base = baseline(sessions, entries)
+    spans = intervals(sessions, entries, end)
+    current = next((s.mean for s in reversed(spans) if s.mean is not None), None)
+    if current is None and not spans:
+        current = mean_over(entries, _day(end) - timedelta(days=6), end)
+    if current is None:
+        later = [s["nrs_before"] for s in _sorted_sessions(sessions)[1:]
+                 if s["nrs_before"] is not None]
+        current = float(later[-1]) if later else None
+    points, percent = change(base, current)
+    return CourseOutcome(
+        baseline=base,
+        current=current,
+        points=points,
+        percent=percent,
+        band=immpact_band(percent),
+        goal_session=goal_session(base, spans),
+        sessions=len(spans),
+        intervals=spans,
+        completeness=completeness(entries, start, end),
+    )
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Figures over several courses, comparable with paper 001."""
+
+    courses: int
+    reached: int
+    sessions_mean: float | None  # sessions to goal, or received when not reached
+    sessions_sd: float | None
+    sessions_min: int | None
+    sessions_max: int | None
+    baseline_mean: float | None
+    baseline_sd: float | None
+    change_mean: float | None  # points, current minus baseline
+    change_sd: float | None
+
+
+def cohort(outcomes: Sequence[CourseOutcome]) -> Cohort:
+    """Cohort figures. As in paper 001, a course counts the sessions up to the goal, or all
+    the sessions it received when the goal was not reached."""
+    counted = [o for o in outcomes if o.sessions]
+    sessions = [o.goal_session or o.sessions for o in counted]
+    bases = [o.baseline for o in outcomes if o.baseline is not None]
+    changes = [o.points for o in outcomes if o.points is not None]
+    s_mean, s_sd = mean_sd(sessions)
+    b_mean, b_sd = mean_sd(bases)
+    c_mean, c_sd = mean_sd(changes)
+    return Cohort(
+        courses=len(outcomes),
+        reached=sum(1 for o in outcomes if o.goal_session is not None),
+        sessions_mean=s_mean,
+        sessions_sd=s_sd,
+        sessions_min=min(sessions) if sessions else None,
+        sessions_max=max(sessions) if sessions else None,
+        baseline_mean=b_mean,
+        baseline_sd=b_sd,
+        change_mean=c_mean,
+        change_sd=c_sd,
+    )
+
+
+def goal_line(base: float | None, share: float = GOAL) -> float | None:
+    """The NRS value that marks a reduction of ``share`` from baseline."""
+    return None if base is None else base * (1 - share)
+
+
+def rounded(value: float | None, digits: int = 1) -> float | None:
+    """Round half away from zero, as people expect (3.25 -> 3.3)."""
+    if value is None:
+        return None
+    factor = 10**digits
+    return math.floor(abs(value) * factor + 0.5) / factor * (1 if value >= 0 else -1)
