@@ -109,16 +109,34 @@
     }).catch(function () { showQueue(box, null); });
   }
 
+  // Signing out of this phone: unsent entries would otherwise be sent for whoever signs
+  // in next, so they are deleted (after a warning); the service worker and its caches go.
   function setUpSignOut() {
     var forms = document.querySelectorAll("form[action='/logout']");
     Array.prototype.forEach.call(forms, function (form) {
-      form.addEventListener("submit", function () {
-        if ("caches" in window) {
-          caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
-        }
-        if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-          navigator.serviceWorker.controller.postMessage("clear");
-        }
+      form.addEventListener("submit", function (event) {
+        if (form.dataset.cleaned) { return; }
+        event.preventDefault();
+        var pending = Q && window.indexedDB ? Q.all() : Promise.resolve([]);
+        pending.catch(function () { return []; }).then(function (items) {
+          if (items.length && !window.confirm(form.dataset.msgUnsent)) { return; }
+          var work = [];
+          if (Q && window.indexedDB) { work.push(Q.clear()); }
+          if ("caches" in window) {
+            work.push(caches.keys().then(function (keys) {
+              return Promise.all(keys.map(function (k) { return caches.delete(k); }));
+            }));
+          }
+          if ("serviceWorker" in navigator) {
+            work.push(navigator.serviceWorker.getRegistrations().then(function (regs) {
+              return Promise.all(regs.map(function (r) { return r.unregister(); }));
+            }));
+          }
+          Promise.all(work).catch(function () {}).then(function () {
+            form.dataset.cleaned = "1";
+            form.submit();
+          });
+        });
       });
     });
   }

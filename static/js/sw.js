@@ -36,14 +36,18 @@ self.addEventListener("fetch", function (event) {
     return;
   }
   if (url.pathname.indexOf("/static/") === 0) {
-    // App shell files: answer from the cache, refresh it in the background.
-    event.respondWith(caches.open(CACHE).then(function (cache) {
-      return cache.match(request, { ignoreSearch: true }).then(function (hit) {
-        var fresh = fetch(request).then(function (res) {
-          if (res.ok) { cache.put(request, res.clone()); }
-          return res;
+    // App shell files: answer from the cache, refresh it in the background. A cache
+    // deleted at sign-out is not recreated here.
+    event.respondWith(caches.has(CACHE).then(function (present) {
+      if (!present) { return fetch(request); }
+      return caches.open(CACHE).then(function (cache) {
+        return cache.match(request, { ignoreSearch: true }).then(function (hit) {
+          var fresh = fetch(request).then(function (res) {
+            if (res.ok) { cache.put(request, res.clone()); }
+            return res;
+          });
+          return hit || fresh;
         });
-        return hit || fresh;
       });
     }));
   }
