@@ -64,6 +64,10 @@ test: install-test compile-translations chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+## Benchmarks: print figures (page weight; later: render and load figures).
+bench: install-test compile-translations
+	$(BIN)/python bench/page_weight.py
+
 lint: install-test
 	$(BIN)/ruff check .
 

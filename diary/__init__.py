@@ -54,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(db.close_db)
     app.after_request(security.set_security_headers)
 
-    from . import auth, clinic, consent, entries, pages, patient
+    from . import admin, auth, clinic, consent, entries, pages, patient
     from .cli import register_cli
 
     app.register_blueprint(pages.bp)
@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(consent.bp)
     app.register_blueprint(entries.bp)
     app.register_blueprint(clinic.bp)
+    app.register_blueprint(admin.bp)
     csrf.exempt(entries.sync)  # session + same-origin check instead; see entries.py
     pages.register_error_handlers(app)
     register_cli(app)

@@ -177,7 +177,7 @@ def login():
                 clinic_id=clinician["clinic_id"],
             )
             target = request.args.get("next")
-            return redirect(target if is_safe_next(target) else url_for("clinic.patients_list"))
+            return redirect(target if is_safe_next(target) else url_for("clinic.dashboard"))
         accounts.record_failure(
             db,
             account_key,

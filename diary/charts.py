@@ -91,10 +91,12 @@ def trend_svg(
         if not start <= day <= end:
             continue
         x = _x(day, start, span)
+        # Translators: a very short session marker on the chart, e.g. "S1"
+        label = _("S%(number)d", number=session["number"])
         add(f'<line x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{H - BOTTOM}" stroke="{INK}" '
             f'stroke-width="1" stroke-dasharray="2 3"/>')
         add(f'<text x="{x:.1f}" y="{TOP - 8}" text-anchor="middle" font-weight="700" '
-            f'fill="{INK}">{escape(_("S%(number)d", number=session["number"]))}</text>')
+            f'fill="{INK}">{escape(label)}</text>')
     # baseline and goal lines
     guides = []
     if baseline is not None:

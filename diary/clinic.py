@@ -1,21 +1,64 @@
-"""The clinician workspace (signed-in clinicians, scoped to their own clinic)."""
+"""The clinician workspace: dashboard, patients, enrolment and handout, courses, sessions,
+cohort view. Every route is for signed-in clinicians and scoped to their own clinic."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import json
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from . import sheet
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from . import charts, clock, entry_rules, outcomes, sheet
 from .consent import pdf_response
-
-from .db import get_db
-from .forms import SearchForm, SignOutForm
-from .queries import accounts, audit, consents, patients
+from .db import get_db, transaction
+from .i18n import format_number
+from .forms import (
+    ActionForm,
+    CourseForm,
+    EnrolForm,
+    PatientLanguageForm,
+    SearchForm,
+    SessionForm,
+    SignOutForm,
+)
+from .labels import ACTION_LABELS, AREA_LABELS
+from .queries import accounts, audit, consents, courses, entries, patients, treatments
 from .security import access, current_user, same_clinic_or_404
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 
+#: paper 001 (Bifarini et al., Clin Ter 2022;173(1):79-83, doi:10.7417/CT.2022.2396)
+REFERENCE = {
+    "courses": 62,
+    "reached": 58,
+    "sessions": (3.5, 1.7, 1, 9),
+    "sessions_full": (4, 1.7, 1, 9),
+    "sessions_half": (3, 1.5, 1, 7),
+    "baseline_full": (8.1, 0.3),
+    "baseline_half": (8.0, 0.2),
+    "reduction": 3.9,
+}
+CITATION = "Bifarini B, et al. Clin Ter 2022;173(1):79-83. doi:10.7417/CT.2022.2396"
+NO_ENTRY_DAYS = 3
+RISE_POINTS = 2
 
-@bp.context_processor
+
+@bp.app_context_processor
 def workspace_context() -> dict:
     """The clinic and the sign-out form, shown on every workspace page."""
     user = current_user()
@@ -24,51 +67,381 @@ def workspace_context() -> dict:
     return {"clinic": accounts.get_clinic(get_db(), user.clinic_id), "signout_form": SignOutForm()}
 
 
+def clinic_today() -> date:
+    """Today in the clinic's time zone."""
+    return clock.now().astimezone(ZoneInfo(current_user().timezone)).date()
+
+
+def _actor() -> dict[str, Any]:
+    user = current_user()
+    return {"actor": "clinician", "actor_id": user.id, "clinic_id": user.clinic_id}
+
+
+# --- dashboard --------------------------------------------------------------------------
+
+
+def course_row(course: dict[str, Any], rows: list[dict[str, Any]],
+               sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
+    """One dashboard row: the course with its outcome figures and flags."""
+    result = outcomes.course_outcome(sessions, rows, course["start_date"], today)
+    recent = outcomes.last_days_mean(rows, today)
+    _points, recent_percent = outcomes.change(result.baseline, recent)
+    since = outcomes.days_since_last_entry(rows, today)
+    active_consent = consents.state(
+        {"kind": course["consent_kind"], "sheet_version": course["consent_version"]}
+        if course["consent_kind"] else None, sheet.SHEET_VERSION) == "active"
+    diary_from = max(date.fromisoformat(course["start_date"]),
+                     date.fromisoformat(course["first_consent_at"][:10])
+                     ) if course["first_consent_at"] else None
+    done = outcomes.completeness(rows, diary_from, today) if diary_from else None
+    flags = []
+    if course["flagged"]:
+        flags.append("allergy")
+    silent_days = since if since is not None else (
+        (today - diary_from).days if diary_from else None)
+    if active_consent and silent_days is not None and silent_days >= NO_ENTRY_DAYS:
+        flags.append("no_entry")
+    if result.baseline is not None and recent is not None and (
+            recent >= result.baseline + RISE_POINTS):
+        flags.append("worse")
+    if course["screening_flags"]:
+        flags.append("screening")
+    return {
+        "course": course,
+        "outcome": result,
+        "recent": recent,
+        "recent_percent": recent_percent,
+        "recent_band": outcomes.immpact_band(recent_percent),
+        "since": since,
+        "done": done,
+        "flags": flags,
+    }
+
+
+SORTS = {
+    "code": lambda r: r["course"]["patient_code"].lower(),
+    "flags": lambda r: (-len(r["flags"]), r["course"]["patient_code"].lower()),
+    "change": lambda r: (r["recent_percent"] is None,
+                         -(r["recent_percent"] if r["recent_percent"] is not None else 0)),
+    "recent": lambda r: (r["recent"] is None, r["recent"] or 0),
+    "sessions": lambda r: -r["outcome"].sessions,
+    "diary": lambda r: (r["done"] is None,
+                        r["done"].recorded / r["done"].days if r["done"] and r["done"].days else 0),
+    "start": lambda r: r["course"]["start_date"],
+}
+
+
 @bp.route("/")
+@access("clinician")
+def dashboard():
+    """One row per open course: consent, baseline, trend, goal, diary, flags."""
+    user = current_user()
+    db = get_db()
+    today = clinic_today()
+    sort = request.args.get("sort", "flags")
+    if sort not in SORTS:
+        sort = "flags"
+    area = request.args.get("area") if request.args.get("area") in AREA_LABELS else None
+    flagged_only = request.args.get("flagged") == "1"
+    listed = courses.list_courses(db, user.clinic_id, active_only=True, area=area)
+    by_entries = courses.entries_by_course(db, user.clinic_id, active_only=True)
+    by_sessions = courses.sessions_by_course(db, user.clinic_id, active_only=True)
+    rows = [course_row(c, by_entries.get(c["id"], []), by_sessions.get(c["id"], []), today)
+            for c in listed]
+    if flagged_only:
+        rows = [r for r in rows if r["flags"]]
+    rows.sort(key=SORTS[sort])
+    return render_template("clinic/dashboard.html", rows=rows, sort=sort, area=area,
+                           flagged_only=flagged_only, today=today,
+                           current_version=sheet.SHEET_VERSION)
+
+
+# --- patients and enrolment -----------------------------------------------------------
+
+
+@bp.route("/patients")
 @access("clinician")
 def patients_list():
     """The clinic's patients and their latest course, searchable by code."""
     user = current_user()
-    db = get_db()
     form = SearchForm(request.args)
     search = form.q.data.strip() if form.validate() and form.q.data else ""
     return render_template(
         "clinic/patients.html",
         form=form,
         search=search,
-        rows=patients.list_patients(db, user.clinic_id, search),
+        rows=patients.list_patients(get_db(), user.clinic_id, search),
         current_version=sheet.SHEET_VERSION,
     )
 
 
-@bp.route("/team")
-@access("admin")
-def team():
-    """The clinic's clinicians (clinic admins only)."""
+def _handout(patient: dict[str, Any], token: str):
+    """The printable handout with the link and its QR code, in the patient's language."""
+    link = f"{current_app.config['BASE_URL'].rstrip('/')}{url_for('auth.patient_link', token=token)}"
+    qr = segno.make(link, error="m")
+    svg = Markup(qr.svg_inline(scale=6, border=2, dark="#000000", light="#ffffff",
+                               omitsize=True))
+    with force_locale(patient["locale"]):
+        sheet_html = render_template("clinic/_handout_sheet.html", link=link, qr=svg,
+                                     patient=patient)
+    course = patients.current_course(get_db(), patient["id"])
+    return render_template("clinic/handout.html", patient=patient, sheet=Markup(sheet_html),
+                           patient_locale=patient["locale"],
+                           course_id=course["id"] if course else None)
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@access("clinician")
+def enrol():
+    """Add a patient with a first course, then show the handout with their link."""
     user = current_user()
-    return render_template(
-        "clinic/team.html", clinicians=accounts.list_clinicians(get_db(), user.clinic_id)
-    )
+    db = get_db()
+    clinic = accounts.get_clinic(db, user.clinic_id)
+    form = EnrolForm()
+    if request.method == "GET":
+        form.locale.data = clinic["locale"]
+        form.start_date.data = clinic_today()
+    if form.validate_on_submit():
+        code = form.code.data.strip()
+        if patients.find_patient(db, user.clinic_id, code):
+            form.code.errors.append(_("This code is already used in your clinic."))
+        else:
+            with transaction(db):
+                patient_id = patients.create_patient(
+                    db, user.clinic_id, code, locale=form.locale.data,
+                    birth_year=form.birth_year.data, contact_note=form.contact_note.data or "")
+                course_id = patients.create_course(db, patient_id, form.area.data,
+                                                   form.start_date.data.isoformat())
+                audit.record(db, "patient.enrolled", **_actor(), patient_id=patient_id,
+                             course_id=course_id)
+                token = patients.issue_link(db, patient_id, actor="clinician", actor_id=user.id)
+            return _handout(patients.get_patient(db, patient_id), token)
+    return render_template("clinic/enrol.html", form=form)
+
+
+def _patient_or_404(patient_id: int) -> dict[str, Any]:
+    return same_clinic_or_404(patients.get_patient(get_db(), patient_id))
+
+
+@bp.route("/patients/<int:patient_id>/link", methods=["POST"])
+@access("clinician")
+def issue_link(patient_id: int):
+    """Issue a new personal link (the old one stops at once) and show the handout."""
+    patient = _patient_or_404(patient_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    token = patients.issue_link(get_db(), patient_id, actor="clinician",
+                                actor_id=current_user().id)
+    return _handout(patient, token)
+
+
+@bp.route("/patients/<int:patient_id>/link/revoke", methods=["POST"])
+@access("clinician")
+def revoke_link(patient_id: int):
+    """Revoke the personal link: every phone signed in with it is signed out at once."""
+    _patient_or_404(patient_id)
+    if ActionForm().validate_on_submit():
+        patients.revoke_links(get_db(), patient_id, actor="clinician",
+                              actor_id=current_user().id)
+        flash(_("The personal link is revoked. The patient's phones are signed out."), "info")
+    course = patients.current_course(get_db(), patient_id)
+    return redirect(url_for(".course", course_id=course["id"]) if course
+                    else url_for(".patients_list"))
+
+
+@bp.route("/patients/<int:patient_id>/language", methods=["POST"])
+@access("clinician")
+def patient_language(patient_id: int):
+    """Change the patient's saved language."""
+    _patient_or_404(patient_id)
+    form = PatientLanguageForm()
+    if form.validate_on_submit():
+        db = get_db()
+        patients.set_patient_locale(db, patient_id, form.locale.data)
+        audit.record(db, "patient.language_changed", **_actor(), patient_id=patient_id,
+                     locale=form.locale.data)
+        flash(_("The patient's language is saved."), "info")
+    course = patients.current_course(get_db(), patient_id)
+    return redirect(url_for(".course", course_id=course["id"]))
+
+
+@bp.route("/patients/<int:patient_id>/courses/new", methods=["GET", "POST"])
+@access("clinician")
+def new_course(patient_id: int):
+    """Open a further treatment course for a patient (the previous one is closed)."""
+    patient = _patient_or_404(patient_id)
+    db = get_db()
+    form = CourseForm()
+    if request.method == "GET":
+        form.start_date.data = clinic_today()
+    if form.validate_on_submit():
+        with transaction(db):
+            previous = patients.current_course(db, patient_id)
+            if previous and not previous["end_date"]:
+                courses.set_end(db, patients.get_course(db, previous["id"]),
+                                form.start_date.data.isoformat(), clinician_id=current_user().id)
+            course_id = patients.create_course(db, patient_id, form.area.data,
+                                               form.start_date.data.isoformat())
+            audit.record(db, "course.opened", **_actor(), patient_id=patient_id,
+                         course_id=course_id)
+        return redirect(url_for(".course", course_id=course_id))
+    return render_template("clinic/new_course.html", form=form, patient=patient)
+
+
+# --- one course -----------------------------------------------------------------------
+
+
+def _course_or_404(course_id: int) -> dict[str, Any]:
+    return same_clinic_or_404(patients.get_course(get_db(), course_id))
 
 
 @bp.route("/courses/<int:course_id>")
 @access("clinician")
 def course(course_id: int):
-    """One course: consent history, screening answers and comprehension-check attempts."""
+    """Everything about one course: chart, outcome, sessions, diary, consent, audit trail."""
+    row = _course_or_404(course_id)
     db = get_db()
-    row = same_clinic_or_404(patients.get_course(db, course_id))
+    today = clinic_today()
+    end = date.fromisoformat(row["end_date"]) if row["end_date"] else today
+    diary = entries.for_course(db, course_id)
+    sessions = treatments.for_course(db, course_id)
+    result = outcomes.course_outcome(sessions, diary, row["start_date"], end)
     history = consents.history(db, course_id)
+    chart = None
+    if diary or sessions:
+        start = min([date.fromisoformat(row["start_date"])]
+                    + [date.fromisoformat(e["day"]) for e in diary])
+        chart = charts.trend_svg(
+            diary, sessions, start, end,
+            charts.ChartText(_("Daily pain of patient %(code)s", code=row["patient_code"]),
+                             course_summary_text(result)),
+            baseline=result.baseline, show_30=True,
+        )
     return render_template(
         "clinic/course.html",
         course=row,
+        patient=patients.get_patient(db, row["patient_id"]),
+        result=result,
+        chart=chart,
+        sessions=sessions,
+        drugs_of=lambda s: json.loads(s["drugs"] or "[]"),
+        diary=sorted(diary, key=lambda e: e["day"], reverse=True),
+        corrections=entries.corrections(db, course_id),
         consents=history,
-        consent_state=consents.state(history[-1] if history else None, sheet.SHEET_VERSION),
         current_version=sheet.SHEET_VERSION,
         screening=consents.latest_screening(db, course_id),
         questions=sheet.SCREENING,
         answers=sheet.SCREENING_ANSWERS,
         attempts=consents.quiz_attempts(db, course_id),
+        trail=audit.for_course(db, course_id),
+        action_labels=ACTION_LABELS,
+        site_effects=entry_rules.SITE_EFFECTS,
+        allergy_signs=entry_rules.ALLERGY_SIGNS,
+        language_form=PatientLanguageForm(locale=patients.get_patient(db, row["patient_id"])[
+            "locale"]),
+        action_form=ActionForm(),
+        today=today,
     )
+
+
+def course_summary_text(result: outcomes.CourseOutcome) -> str:
+    """A one-sentence summary of a course for screen readers (and the PDF)."""
+    if result.baseline is None or result.current is None:
+        return _("Not enough data yet.")
+    return _("Average pain went from %(start)s to %(now)s.",
+             start=format_number(result.baseline), now=format_number(result.current))
+
+
+@bp.route("/courses/<int:course_id>/close", methods=["POST"])
+@access("clinician")
+def close_course(course_id: int):
+    """End a course today (or reopen it); the patient's diary closes with it."""
+    row = _course_or_404(course_id)
+    if ActionForm().validate_on_submit():
+        end = None if row["end_date"] else clinic_today().isoformat()
+        courses.set_end(get_db(), row, end, clinician_id=current_user().id)
+    return redirect(url_for(".course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/reviewed", methods=["POST"])
+@access("clinician")
+def mark_reviewed(course_id: int):
+    """Mark a reported possible allergic reaction as reviewed (clears the flag)."""
+    row = _course_or_404(course_id)
+    if ActionForm().validate_on_submit():
+        courses.clear_flag(get_db(), row, clinician_id=current_user().id)
+    return redirect(url_for(".course", course_id=course_id))
+
+
+def _session_form_defaults(form: SessionForm, row: dict[str, Any]) -> None:
+    clinic = accounts.get_clinic(get_db(), current_user().clinic_id)
+    form.date.data = clinic_today()
+    form.area.data = row["area"]
+    form.needle.data = clinic["needle"]
+
+
+@bp.route("/courses/<int:course_id>/sessions/new", methods=["GET", "POST"])
+@access("clinician")
+def new_session(course_id: int):
+    """Record a treatment session; its number follows the course's last one."""
+    row = _course_or_404(course_id)
+    form = SessionForm()
+    if request.method == "GET":
+        _session_form_defaults(form, row)
+    if form.validate_on_submit():
+        user = current_user()
+        drugs = form.drug_rows()
+        treatments.add_session(
+            get_db(), course_id, form.date.data.isoformat(), nrs_before=form.nrs_before.data,
+            area=form.area.data, drugs=drugs, needle=form.needle.data or "",
+            ultrasound=form.ultrasound.data, adverse_events=form.adverse_events.data or "",
+            notes=form.notes.data or "", created_by=user.id, clinic_id=user.clinic_id,
+            patient_id=row["patient_id"],
+        )
+        flash(_("The session is saved."), "info")
+        if len(drugs) > 1:
+            flash(_("Reminder: the Italian Society of Mesotherapy recommends one drug per "
+                    "syringe, not mixtures."), "warning")
+        return redirect(url_for(".course", course_id=course_id))
+    return _session_page(form, row, None)
+
+
+def _session_page(form: SessionForm, row: dict[str, Any], session: dict[str, Any] | None):
+    clinic = accounts.get_clinic(get_db(), current_user().clinic_id)
+    return render_template("clinic/session.html", form=form, course=row, session=session,
+                           clinic_drugs=json.loads(clinic["drugs"] or "[]"),
+                           several=len(form.drug_rows()) > 1)
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@access("clinician")
+def edit_session(session_id: int):
+    """Correct a recorded session; the audit trail keeps which fields changed."""
+    session = same_clinic_or_404(treatments.get_session(get_db(), session_id))
+    row = _course_or_404(session["course_id"])
+    form = SessionForm()
+    if request.method == "GET":
+        form.date.data = date.fromisoformat(session["date"])
+        form.nrs_before.data = session["nrs_before"]
+        form.area.data = session["area"] or row["area"]
+        form.needle.data = session["needle"]
+        form.ultrasound.data = bool(session["ultrasound"])
+        form.adverse_events.data = session["adverse_events"]
+        form.notes.data = session["notes"]
+        for drug, entry in zip(json.loads(session["drugs"] or "[]"), form.drugs, strict=False):
+            entry.form.name.data = drug["name"]
+            entry.form.dose.data = drug.get("dose", "")
+            entry.form.volume_ml.data = drug.get("volume_ml")
+    if form.validate_on_submit():
+        changed = treatments.update_session(get_db(), session, {
+            "date": form.date.data.isoformat(), "nrs_before": form.nrs_before.data,
+            "area": form.area.data, "drugs": form.drug_rows(), "needle": form.needle.data or "",
+            "ultrasound": form.ultrasound.data, "adverse_events": form.adverse_events.data or "",
+            "notes": form.notes.data or "",
+        }, clinician_id=current_user().id)
+        flash(_("The session is saved.") if changed else _("Nothing was changed."), "info")
+        return redirect(url_for(".course", course_id=row["id"]))
+    return _session_page(form, row, session)
 
 
 @bp.route("/consents/<int:consent_id>.pdf")
@@ -78,7 +451,42 @@ def consent_pdf(consent_id: int):
     db = get_db()
     record = same_clinic_or_404(consents.get(db, consent_id))
     user = current_user()
-    audit.record(db, "consent.pdf_opened", actor="clinician", actor_id=user.id,
-                 clinic_id=user.clinic_id, patient_id=record["patient_id"],
+    audit.record(db, "consent.pdf_opened", **_actor(), patient_id=record["patient_id"],
                  course_id=record["course_id"], consent_id=consent_id)
     return pdf_response(record, accounts.get_clinic(db, user.clinic_id))
+
+
+# --- cohort ---------------------------------------------------------------------------
+
+
+@bp.route("/cohort")
+@access("clinician")
+def cohort():
+    """The clinic's results beside the reference figures of paper 001."""
+    user = current_user()
+    db = get_db()
+    today = clinic_today()
+    area = request.args.get("area") if request.args.get("area") in AREA_LABELS else None
+    start_from = _date_arg("from")
+    start_to = _date_arg("to")
+    listed = courses.list_courses(db, user.clinic_id, area=area,
+                                  start_from=start_from, start_to=start_to)
+    by_entries = courses.entries_by_course(db, user.clinic_id)
+    by_sessions = courses.sessions_by_course(db, user.clinic_id)
+    results = [
+        outcomes.course_outcome(by_sessions.get(c["id"], []), by_entries.get(c["id"], []),
+                                c["start_date"], c["end_date"] or today)
+        for c in listed
+    ]
+    return render_template("clinic/cohort.html", cohort=outcomes.cohort(results), area=area,
+                           start_from=start_from or "", start_to=start_to or "",
+                           reference=REFERENCE, citation=CITATION)
+
+
+def _date_arg(name: str) -> str | None:
+    value = request.args.get(name) or ""
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+

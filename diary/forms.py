@@ -6,10 +6,16 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
+    DecimalField,
     EmailField,
+    FieldList,
+    FormField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
+    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -18,7 +24,16 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 
 class LoginForm(FlaskForm):
@@ -213,3 +228,177 @@ class ReminderForm(FlaskForm):
         _l("Remind me every day at"),
         validators=[InputRequired(message=_l("Please choose a time."))],
     )
+
+
+# --- clinic workspace -----------------------------------------------------------------
+
+
+def _language_choices() -> list[SelectChoice]:
+    from .i18n import LANGUAGES
+
+    return [SelectChoice(code, name) for code, name in LANGUAGES.items()]
+
+
+def _area_choices() -> list[SelectChoice]:
+    from .labels import AREA_LABELS
+
+    return [SelectChoice(code, label) for code, label in AREA_LABELS.items()]
+
+
+CODE_HINT = _l("A pseudonymous code, never the patient's name.")
+
+
+class EnrolForm(FlaskForm):
+    """A new patient with their first treatment course."""
+
+    code = StringField(
+        _l("Patient code"),
+        validators=[
+            DataRequired(message=_l("Enter a code for the patient.")),
+            Length(max=40, message=_l("Use at most 40 characters.")),
+            Regexp(r"^[\w.\-/ ]+$", message=_l("Use letters, digits, spaces and . - / only.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    locale = SelectField(_l("Patient's language"), choices=_language_choices)
+    birth_year = IntegerField(
+        _l("Year of birth (optional)"),
+        validators=[Optional(), NumberRange(min=1900, max=2100,
+                                            message=_l("Enter a year such as 1960."))],
+    )
+    contact_note = TextAreaField(
+        _l("Contact note (optional)"),
+        validators=[Length(max=300, message=_l("Use at most 300 characters."))],
+        render_kw={"rows": 2},
+    )
+    area = SelectField(_l("Area treated"), choices=_area_choices)
+    start_date = DateField(_l("Course start"),
+                           validators=[InputRequired(message=_l("Enter a date."))])
+    submit = SubmitField(_l("Enrol and print the handout"))
+
+
+class CourseForm(FlaskForm):
+    """A new treatment course for an existing patient."""
+
+    area = SelectField(_l("Area treated"), choices=_area_choices)
+    start_date = DateField(_l("Course start"),
+                           validators=[InputRequired(message=_l("Enter a date."))])
+    submit = SubmitField(_l("Open the course"))
+
+
+class PatientLanguageForm(FlaskForm):
+    """Change a patient's language (pages, PDFs, reminders)."""
+
+    locale = SelectField(_l("Patient's language"), choices=_language_choices)
+    submit = SubmitField(_l("Save the language"))
+
+
+class DrugForm(FlaskForm):
+    """One drug row of a session (no CSRF of its own: it sits inside SessionForm)."""
+
+    class Meta:
+        csrf = False
+
+    name = StringField(_l("Drug"), validators=[Length(max=80, message=_l("Use at most 80 characters."))])
+    dose = StringField(_l("Dose"), validators=[Length(max=40, message=_l("Use at most 40 characters."))])
+    volume_ml = DecimalField(
+        _l("Volume (ml)"), places=None,
+        validators=[Optional(), NumberRange(min=0, max=50, message=_l("Enter 0 to 50 ml."))],
+    )
+
+
+class SessionForm(FlaskForm):
+    """A treatment session as recorded by the clinician."""
+
+    date = DateField(_l("Date"), validators=[InputRequired(message=_l("Enter a date."))])
+    nrs_before = IntegerField(
+        _l("Pain before the session (NRS 0-10)"),
+        validators=[Optional(), NumberRange(min=0, max=10, message=_l("Enter a number from 0 to 10."))],
+    )
+    area = SelectField(_l("Area treated"), choices=_area_choices)
+    drugs = FieldList(FormField(DrugForm), min_entries=4, max_entries=12)
+    needle = StringField(_l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))])
+    ultrasound = BooleanField(_l("Ultrasound-guided"))
+    adverse_events = TextAreaField(
+        _l("Adverse events observed"),
+        validators=[Length(max=1000, message=_l("Use at most 1000 characters."))],
+        render_kw={"rows": 2},
+    )
+    notes = TextAreaField(
+        _l("Notes"), validators=[Length(max=2000, message=_l("Use at most 2000 characters."))],
+        render_kw={"rows": 3},
+    )
+    submit = SubmitField(_l("Save the session"))
+
+    def validate_drugs(self, field: FieldList) -> None:
+        """A dose or volume needs the drug's name."""
+        for row in field:
+            if not (row.form.name.data or "").strip() and (
+                (row.form.dose.data or "").strip() or row.form.volume_ml.data is not None
+            ):
+                row.form.name.errors = [*row.form.name.errors, _l("Enter the drug's name.")]
+                raise ValidationError(_l("Each dose needs the drug's name."))
+
+    def drug_rows(self) -> list[dict]:
+        """The filled-in drug rows as stored."""
+        rows = []
+        for row in self.drugs:
+            name = (row.form.name.data or "").strip()
+            if name:
+                volume = row.form.volume_ml.data
+                rows.append({"name": name, "dose": (row.form.dose.data or "").strip(),
+                             "volume_ml": float(volume) if volume is not None else None})
+        return rows
+
+
+class ClinicSettingsForm(FlaskForm):
+    """The clinic's own details, used across the app and in the information sheet."""
+
+    name = StringField(_l("Clinic name"), validators=[
+        DataRequired(message=_l("Enter the clinic's name.")),
+        Length(max=120, message=_l("Use at most 120 characters."))])
+    phone = StringField(_l("Contact phone"), validators=[
+        Length(max=40, message=_l("Use at most 40 characters.")),
+        Regexp(r"^[0-9+() .\-/]*$", message=_l("Use digits, spaces and + ( ) - . / only."))])
+    locale = SelectField(_l("Clinic language"), choices=_language_choices)
+    timezone = SelectField(_l("Time zone"), choices=[])
+    session_interval_days = IntegerField(_l("Days between sessions"), validators=[
+        InputRequired(message=_l("Enter a number of days.")),
+        NumberRange(min=1, max=60, message=_l("Enter 1 to 60 days."))])
+    paper_size = SelectField(_l("Paper size for PDFs"),
+                             choices=[SelectChoice("A4", "A4"), SelectChoice("Letter", "Letter")])
+    drugs = TextAreaField(_l("Drugs the clinic uses (one per line)"), validators=[
+        Length(max=1000, message=_l("Use at most 1000 characters."))], render_kw={"rows": 4})
+    needle = StringField(_l("Needle"), validators=[
+        Length(max=80, message=_l("Use at most 80 characters."))])
+    submit = SubmitField(_l("Save the settings"))
+
+
+class ClinicianForm(FlaskForm):
+    """A new team member (a one-time password is generated)."""
+
+    name = StringField(_l("Name"), validators=[
+        DataRequired(message=_l("Enter a name.")),
+        Length(max=120, message=_l("Use at most 120 characters."))])
+    email = EmailField(_l("Email address"), validators=[
+        DataRequired(message=_l("Enter your email address.")),
+        Length(max=254, message=_l("This email address is too long.")),
+        Regexp(r"^[^@\s]+@[^@\s]+$", message=_l("Enter an email address like name@clinic.org."))])
+    is_admin = BooleanField(_l("Clinic admin (can change settings and the team)"))
+    submit = SubmitField(_l("Add to the team"))
+
+
+class PasswordForm(FlaskForm):
+    """Change one's own password."""
+
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New password"), validators=[
+        DataRequired(message=_l("Enter a new password.")),
+        Length(min=10, max=1024, message=_l("Use at least 10 characters."))],
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("New password again"), validators=[
+        EqualTo("new", message=_l("The two new passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Change my password"))

@@ -13,7 +13,7 @@ from flask_babel import Babel, format_date, format_datetime, format_decimal, get
 from markupsafe import Markup
 
 from . import clock
-from .labels import area_label
+from .labels import AREA_LABELS, area_label
 from .security import current_user
 
 #: code -> the language's own name (shown in the switcher, in that language)
@@ -125,6 +125,7 @@ def init_app(app: Flask) -> None:
         lang_url=lang_url,
         language_name=language_name,
         area_label=area_label,
+        area_labels=AREA_LABELS,
     )
 
     @app.context_processor

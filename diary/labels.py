@@ -18,3 +18,36 @@ AREA_LABELS = {
 def area_label(code: str | None) -> str:
     """The translated name of an area treated."""
     return str(AREA_LABELS.get(code or "", code or ""))
+
+
+#: audit actions as shown in a course's audit trail
+ACTION_LABELS = {
+    "signin": _l("Signed in"),
+    "signout": _l("Signed out"),
+    "link.issued": _l("Personal link issued"),
+    "link.revoked": _l("Personal link revoked"),
+    "patient.enrolled": _l("Patient enrolled"),
+    "patient.language_changed": _l("Patient's language changed"),
+    "course.opened": _l("Course opened"),
+    "course.closed": _l("Course closed"),
+    "course.reopened": _l("Course reopened"),
+    "sheet.section_read": _l("Information sheet: part read"),
+    "screening.answered": _l("Health questions answered"),
+    "quiz.attempted": _l("Comprehension check attempted"),
+    "consent.reviewed": _l("Consent reviewed before signing"),
+    "consent.given": _l("Consent given"),
+    "consent.withdrawn": _l("Consent withdrawn"),
+    "consent.pdf_downloaded": _l("Consent copy downloaded by the patient"),
+    "consent.pdf_opened": _l("Consent copy opened by staff"),
+    "entry.created": _l("Diary entry"),
+    "entry.corrected": _l("Diary entry corrected"),
+    "safety.allergy_reported": _l("Possible allergic reaction reported"),
+    "safety.reviewed": _l("Reported reaction reviewed"),
+    "session.recorded": _l("Session recorded"),
+    "session.edited": _l("Session edited"),
+    "clinic.settings_changed": _l("Clinic settings changed"),
+    "clinician.added": _l("Team member added"),
+    "clinician.activated": _l("Team member reactivated"),
+    "clinician.deactivated": _l("Team member deactivated"),
+    "clinician.password_changed": _l("Password changed"),
+}

@@ -27,7 +27,7 @@ def test_clinician_sees_only_their_own_clinic(client, world):
     login(client, world.clinician_b)
     html = client.get("/clinic/").get_data(as_text=True)
     assert "B-001" in html and "A-001" not in html
-    assert "Clinic A" not in client.get("/clinic/?q=A").get_data(as_text=True)
+    assert "Clinic A" not in client.get("/clinic/patients?q=A").get_data(as_text=True)
 
 
 def test_team_page_is_for_clinic_admins_only(app, world):
@@ -54,5 +54,5 @@ def test_patient_home_shows_only_their_clinic(app, world):
 
 def test_search_treats_wildcards_literally(client, world):
     login(client, world.clinician_a)
-    assert "A-001" not in client.get("/clinic/?q=%25").get_data(as_text=True)
-    assert "A-001" in client.get("/clinic/?q=A-0").get_data(as_text=True)
+    assert "A-001" not in client.get("/clinic/patients?q=%25").get_data(as_text=True)
+    assert "A-001" in client.get("/clinic/patients?q=A-0").get_data(as_text=True)

@@ -16,7 +16,7 @@ def test_clinician_signs_in(live_server, page_at, world):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(live_server + "/clinic/")
-    assert page.get_by_role("heading", name="Patients").is_visible()
+    assert page.get_by_role("heading", name="Open courses").is_visible()
     assert page.get_by_role("rowheader", name="A-001").is_visible()
     screenshot(page, "clinic-patients-1280-en")
     page.get_by_role("button", name="Sign out").click()

@@ -144,8 +144,9 @@ def test_screening_answers_are_stored_flagged_and_do_not_block(phone, db, world,
         "Rash with <b>ibuprofen</b>")
     staff = app.test_client()
     login(staff, world.clinician_a)
-    listing = staff.get("/clinic/").get_data(as_text=True)
+    listing = staff.get("/clinic/patients").get_data(as_text=True)
     assert "2 answers to review" in listing
+    assert "screening answers to review" in staff.get("/clinic/").get_data(as_text=True)
     page = staff.get(f"/clinic/courses/{course}").get_data(as_text=True)
     assert "Rash with &lt;b&gt;ibuprofen&lt;/b&gt;" in page
     pass_quiz(phone)
@@ -307,7 +308,7 @@ def test_withdrawal_is_a_new_record_and_the_clinician_sees_it(phone, app, db, wo
     assert "The diary is closed." in phone.get("/home").get_data(as_text=True)
     staff = app.test_client()
     login(staff, world.clinician_a)
-    assert "Withdrawn" in staff.get("/clinic/").get_data(as_text=True)
+    assert "Withdrawn" in staff.get("/clinic/patients").get_data(as_text=True)
     assert "Withdrawal" in staff.get(f"/clinic/courses/{course}").get_data(as_text=True)
     # consenting again later is possible, as a third record
     assert confirm(phone, review(phone)).headers["Location"] == "/consent/done"
@@ -335,6 +336,8 @@ def test_new_sheet_version_asks_for_consent_again(phone, app, db, world, monkeyp
     staff = app.test_client()
     login(staff, world.clinician_a)
     assert "Needs new consent (signed v1)" in staff.get("/clinic/").get_data(as_text=True)
+    assert "Needs new consent (signed v1)" in staff.get("/clinic/patients").get_data(
+        as_text=True)
     answer_screening(phone)
     pass_quiz(phone)
     assert confirm(phone, review(phone)).headers["Location"] == "/consent/done"

@@ -42,7 +42,7 @@ def test_saved_language_of_clinician_beats_accept_language(client, world, db):
 
 def test_switching_language_while_signed_in_saves_it_on_the_account(client, world, db):
     login(client, world.clinician_a)
-    client.get("/clinic/?lang=es")
+    client.get("/clinic/patients?lang=es")
     assert accounts.get_clinician_by_email(db, world.clinician_a)["locale"] == "es"
     open_link(client, world.token_b)  # this device now belongs to patient B (saved: ar)
     assert lang_of(client.get("/home")) == ("es", "ltr")  # the device's explicit choice wins
@@ -67,16 +67,16 @@ def test_switcher_on_every_page_keeps_the_page(client, world):
 
 def test_switcher_keeps_other_query_arguments(client, world):
     login(client, world.admin_a)
-    html = client.get("/clinic/?q=A-0").get_data(as_text=True)
-    assert 'href="/clinic/?q=A-0&amp;lang=it"' in html
+    html = client.get("/clinic/patients?q=A-0").get_data(as_text=True)
+    assert 'href="/clinic/patients?q=A-0&amp;lang=it"' in html
 
 
 def test_dates_are_formatted_in_the_users_locale(client, world, db):
     db.execute("UPDATE courses SET start_date = '2026-03-09'")
     login(client, world.clinician_a)
-    assert "9 mar 2026" in client.get("/clinic/?lang=it").get_data(as_text=True)
-    assert "Mar 9, 2026" in client.get("/clinic/?lang=en").get_data(as_text=True)
-    assert "09.03.2026" in client.get("/clinic/?lang=de").get_data(as_text=True)
+    assert "9 mar 2026" in client.get("/clinic/patients?lang=it").get_data(as_text=True)
+    assert "Mar 9, 2026" in client.get("/clinic/patients?lang=en").get_data(as_text=True)
+    assert "09.03.2026" in client.get("/clinic/patients?lang=de").get_data(as_text=True)
 
 
 def test_arabic_pages_are_right_to_left(client):

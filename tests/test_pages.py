@@ -43,6 +43,6 @@ def test_unhandled_error_is_a_translated_500(app, client, world, monkeypatch):
     monkeypatch.setattr(patients, "list_patients", broken)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     login(client, world.clinician_a)
-    response = client.get("/clinic/")
+    response = client.get("/clinic/patients")
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.get_data(as_text=True)

@@ -9,6 +9,10 @@ import sqlite_utils
 
 from .. import clock
 from ..db import transaction
+from . import audit
+
+FIELDS = ("date", "nrs_before", "area", "drugs", "needle", "ultrasound", "adverse_events",
+          "notes")
 
 
 def add_session(
@@ -24,8 +28,13 @@ def add_session(
     adverse_events: str = "",
     notes: str = "",
     created_by: int | None = None,
+    clinic_id: int | None = None,
+    patient_id: int | None = None,
 ) -> int:
-    """Record a session; its number is the next one in the course. Returns the id."""
+    """Record a session; its number is the next one in the course. Returns the id.
+
+    With ``clinic_id`` (a clinician recording it), the recording is audited.
+    """
     now = clock.iso()
     with transaction(db):
         number = db.execute(

@@ -1,0 +1,123 @@
+"""Clinic administration (clinic admins): settings and team. Plus every clinician's own
+account page (password change)."""
+
+from __future__ import annotations
+
+import json
+from zoneinfo import available_timezones
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
+
+from .db import get_db
+from .forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
+from .queries import accounts, audit
+from .security import (
+    access,
+    clear_session_keep_locale,
+    current_user,
+    hash_password,
+    new_token,
+    same_clinic_or_404,
+    verify_password,
+)
+
+bp = Blueprint("admin", __name__, url_prefix="/clinic")
+TIMEZONES = sorted(available_timezones())
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@access("admin")
+def settings():
+    """The clinic's name, contact, language, time zone, schedule, paper and drugs."""
+    user = current_user()
+    db = get_db()
+    clinic = accounts.get_clinic(db, user.clinic_id)
+    form = ClinicSettingsForm()
+    form.timezone.choices = [SelectChoice(tz, tz) for tz in TIMEZONES]
+    if request.method == "GET":
+        for name in ("name", "phone", "locale", "timezone", "session_interval_days",
+                     "paper_size", "needle"):
+            form[name].data = clinic[name]
+        form.drugs.data = "\n".join(json.loads(clinic["drugs"] or "[]"))
+    if form.validate_on_submit():
+        drugs = [line.strip() for line in (form.drugs.data or "").splitlines() if line.strip()]
+        changed = accounts.update_clinic(db, user.clinic_id, {
+            "name": form.name.data.strip(), "phone": (form.phone.data or "").strip(),
+            "locale": form.locale.data, "timezone": form.timezone.data,
+            "session_interval_days": form.session_interval_days.data,
+            "paper_size": form.paper_size.data, "drugs": drugs,
+            "needle": (form.needle.data or "").strip(),
+        }, clinician_id=user.id)
+        flash(_("The settings are saved.") if changed else _("Nothing was changed."), "info")
+        return redirect(url_for(".settings"))
+    return render_template("clinic/settings.html", form=form)
+
+
+@bp.route("/team", methods=["GET", "POST"])
+@access("admin")
+def team():
+    """The clinic's clinicians; an admin adds and deactivates them."""
+    user = current_user()
+    db = get_db()
+    form = ClinicianForm()
+    new_password = None
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        if accounts.get_clinician_by_email(db, email):
+            form.email.errors.append(_("Someone already uses this email address."))
+        else:
+            new_password = new_token()[:16]
+            clinician_id = accounts.create_clinician(
+                db, user.clinic_id, email, form.name.data.strip(), hash_password(new_password),
+                is_admin=form.is_admin.data)
+            audit.record(db, "clinician.added", actor="clinician", actor_id=user.id,
+                         clinic_id=user.clinic_id, clinician=clinician_id)
+            form = ClinicianForm(formdata=None)
+    return render_template("clinic/team.html", form=form, new_password=new_password,
+                           clinicians=accounts.list_clinicians(db, user.clinic_id),
+                           action_form=ActionForm())
+
+
+@bp.route("/team/<int:clinician_id>/active", methods=["POST"])
+@access("admin")
+def set_active(clinician_id: int):
+    """Deactivate or reactivate a team member (never yourself or the last admin)."""
+    user = current_user()
+    db = get_db()
+    other = same_clinic_or_404(accounts.get_clinician(db, clinician_id))
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    activate = not other["active"]
+    if other["id"] == user.id:
+        flash(_("You cannot deactivate yourself."), "warning")
+    elif not activate and other["is_admin"] and accounts.count_active_admins(
+            db, user.clinic_id) <= 1:
+        flash(_("The clinic needs at least one active admin."), "warning")
+    else:
+        accounts.set_clinician_active(db, other, activate, by=user.id)
+        flash(_("%(name)s can sign in again.", name=other["name"]) if activate
+              else _("%(name)s can no longer sign in.", name=other["name"]), "info")
+    return redirect(url_for(".team"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@access("clinician")
+def account():
+    """Change one's own password; every session of the account ends."""
+    user = current_user()
+    db = get_db()
+    form = PasswordForm()
+    if form.validate_on_submit():
+        clinician = accounts.get_clinician(db, user.id)
+        if not verify_password(clinician["password_hash"], form.current.data):
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            accounts.set_clinician_password(db, user.id, hash_password(form.new.data))
+            audit.record(db, "clinician.password_changed", actor="clinician", actor_id=user.id,
+                         clinic_id=user.clinic_id)
+            clear_session_keep_locale()
+            flash(_("Your password is changed. Please sign in with the new one."), "info")
+            return redirect(url_for("auth.login"))
+    return render_template("clinic/account.html", form=form)

@@ -1,0 +1,105 @@
+"""Courses across a clinic: the dashboard and cohort views read everything here in bulk."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlite_utils
+
+from .. import clock
+from ..db import transaction
+from . import audit
+
+COURSE_SQL = """
+SELECT c.*, p.code AS patient_code, p.locale AS patient_locale, p.clinic_id,
+       k.kind AS consent_kind, k.sheet_version AS consent_version, k.created_at AS consent_at,
+       (SELECT min(created_at) FROM consents WHERE course_id = c.id AND kind = 'consent')
+            AS first_consent_at,
+       (SELECT count(*) FROM screening_answers s WHERE s.id IN (
+            SELECT max(id) FROM screening_answers WHERE course_id = c.id GROUP BY question)
+            AND s.answer != 'no') AS screening_flags
+FROM courses c
+JOIN patients p ON p.id = c.patient_id
+LEFT JOIN consents k ON k.id = (SELECT max(id) FROM consents WHERE course_id = c.id)
+WHERE p.clinic_id = :clinic {where}
+ORDER BY p.code, c.start_date
+"""
+
+
+def list_courses(
+    db: sqlite_utils.Database,
+    clinic_id: int,
+    *,
+    active_only: bool = False,
+    area: str | None = None,
+    start_from: str | None = None,
+    start_to: str | None = None,
+) -> list[dict[str, Any]]:
+    """A clinic's courses with patient code, latest consent and screening flag count."""
+    where = []
+    params: dict[str, Any] = {"clinic": clinic_id}
+    if active_only:
+        where.append("AND c.end_date IS NULL")
+    if area:
+        where.append("AND c.area = :area")
+        params["area"] = area
+    if start_from:
+        where.append("AND c.start_date >= :start_from")
+        params["start_from"] = start_from
+    if start_to:
+        where.append("AND c.start_date <= :start_to")
+        params["start_to"] = start_to
+    return list(db.query(COURSE_SQL.format(where=" ".join(where)), params))
+
+
+def _by_course(db: sqlite_utils.Database, sql: str, clinic_id: int,
+               active_only: bool) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    active = "AND c.end_date IS NULL" if active_only else ""
+    for row in db.query(sql.format(active=active), {"clinic": clinic_id}):
+        grouped[row["course_id"]].append(row)
+    return grouped
+
+
+def entries_by_course(db: sqlite_utils.Database, clinic_id: int,
+                      active_only: bool = False) -> dict[int, list[dict[str, Any]]]:
+    """Every diary entry of the clinic's courses, grouped by course, by day."""
+    return _by_course(
+        db,
+        "SELECT e.course_id, e.day, e.avg_nrs, e.worst_nrs, e.late FROM diary_entries e"
+        " JOIN courses c ON c.id = e.course_id JOIN patients p ON p.id = c.patient_id"
+        " WHERE p.clinic_id = :clinic {active} ORDER BY e.course_id, e.day",
+        clinic_id, active_only,
+    )
+
+
+def sessions_by_course(db: sqlite_utils.Database, clinic_id: int,
+                       active_only: bool = False) -> dict[int, list[dict[str, Any]]]:
+    """Every treatment session of the clinic's courses, grouped by course, in order."""
+    return _by_course(
+        db,
+        "SELECT s.course_id, s.number, s.date, s.nrs_before FROM treatment_sessions s"
+        " JOIN courses c ON c.id = s.course_id JOIN patients p ON p.id = c.patient_id"
+        " WHERE p.clinic_id = :clinic {active} ORDER BY s.course_id, s.number",
+        clinic_id, active_only,
+    )
+
+
+def set_end(db: sqlite_utils.Database, course: dict[str, Any], end_date: str | None, *,
+            clinician_id: int) -> None:
+    """Close a course on ``end_date`` (or reopen it with None), audited."""
+    with transaction(db):
+        db.execute("UPDATE courses SET end_date = ? WHERE id = ?", [end_date, course["id"]])
+        audit.record(db, "course.closed" if end_date else "course.reopened", actor="clinician",
+                     actor_id=clinician_id, clinic_id=course["clinic_id"],
+                     patient_id=course["patient_id"], course_id=course["id"])
+
+
+def clear_flag(db: sqlite_utils.Database, course: dict[str, Any], *, clinician_id: int) -> None:
+    """Mark a reported possible allergic reaction as reviewed."""
+    with transaction(db):
+        db.execute("UPDATE courses SET flagged = 0 WHERE id = ?", [course["id"]])
+        audit.record(db, "safety.reviewed", actor="clinician", actor_id=clinician_id,
+                     clinic_id=course["clinic_id"], patient_id=course["patient_id"],
+                     course_id=course["id"], at=clock.iso())
