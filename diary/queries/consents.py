@@ -137,8 +137,12 @@ def give(
     full_name: str,
     signature_png: bytes | None,
     user_agent: str,
+    created_at: str | None = None,
 ) -> int:
-    """Store a consent. Durable: on disk before this returns (survives power loss)."""
+    """Store a consent. Durable: on disk before this returns (survives power loss).
+
+    ``created_at`` is for imports and demo data only; otherwise it is the server's time.
+    """
     with transaction(db, durable=True):
         cursor = db.execute(
             "INSERT INTO consents (course_id, kind, sheet_version, locale, text, text_sha256,"
@@ -146,7 +150,7 @@ def give(
             " VALUES (?, 'consent', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [course_id, sheet_version, locale, text, text_hash(text),
              json.dumps(agreements, sort_keys=True), full_name, signature_png,
-             user_agent[:500], clock.iso()],
+             user_agent[:500], created_at or clock.iso()],
         )
         _audit(db, "consent.given", course_id, consent_id=cursor.lastrowid,
                sheet_version=sheet_version, agreements=agreements)

@@ -61,7 +61,43 @@ def add_session(
                 now,
             ],
         )
+        if clinic_id is not None:
+            audit.record(db, "session.recorded", actor="clinician", actor_id=created_by,
+                         clinic_id=clinic_id, patient_id=patient_id, course_id=course_id,
+                         session_id=cursor.lastrowid, number=number)
     return int(cursor.lastrowid)
+
+
+def get_session(db: sqlite_utils.Database, session_id: int) -> dict[str, Any] | None:
+    """One session with its course's patient and clinic (for scoping)."""
+    return next(
+        db.query(
+            "SELECT s.*, c.patient_id, p.clinic_id, p.code AS patient_code"
+            " FROM treatment_sessions s JOIN courses c ON c.id = s.course_id"
+            " JOIN patients p ON p.id = c.patient_id WHERE s.id = ?",
+            [session_id],
+        ),
+        None,
+    )
+
+
+def update_session(db: sqlite_utils.Database, session: dict[str, Any], values: dict[str, Any],
+                   *, clinician_id: int) -> list[str]:
+    """Change a session; the audit event names the fields that changed. Returns them."""
+    stored = dict(values, drugs=json.dumps(values["drugs"]), ultrasound=int(values["ultrasound"]))
+    changed = [f for f in FIELDS if session[f] != stored[f]]
+    if not changed:
+        return []
+    with transaction(db):
+        db.execute(
+            "UPDATE treatment_sessions SET " + ", ".join(f"{f} = ?" for f in FIELDS)  # noqa: S608
+            + ", updated_at = ? WHERE id = ?",
+            [stored[f] for f in FIELDS] + [clock.iso(), session["id"]],
+        )
+        audit.record(db, "session.edited", actor="clinician", actor_id=clinician_id,
+                     clinic_id=session["clinic_id"], patient_id=session["patient_id"],
+                     course_id=session["course_id"], session_id=session["id"], changed=changed)
+    return changed
 
 
 def for_course(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:

@@ -1,0 +1,72 @@
+"""The clinician workspace in Debian's Chromium: enrol, patient opens the link in a second
+browser, two sessions recorded, the dashboard follows. Screenshots at 1280 and 768 px."""
+
+import re
+
+import pytest
+
+from diary.queries import patients
+from tests.conftest import PASSWORD, give_consent, has_horizontal_overflow, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, base, email):
+    page.goto(base + "/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/clinic/")
+
+
+def record_session(page, nrs, drugs):
+    page.get_by_role("link", name="Record a session").first.click()
+    page.get_by_label("Pain before the session (NRS 0-10)").fill(str(nrs))
+    for i, (name, dose) in enumerate(drugs):
+        page.locator(f"#drugs-{i}-name").fill(name)
+        page.locator(f"#drugs-{i}-dose").fill(dose)
+    reminder = page.locator("[data-syringe-reminder]")
+    assert reminder.is_visible() == (len(drugs) > 1)
+    page.get_by_role("button", name="Save the session").click()
+
+
+@pytest.mark.parametrize("width", [1280, 768])
+def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, db):
+    staff = page_at(width, 900)
+    sign_in(staff, live_server, world.clinician_a)
+    staff.get_by_role("link", name="Enrol a patient").first.click()
+    staff.get_by_label("Patient code").fill(f"W{width}")
+    staff.get_by_label("Patient's language").select_option("en")
+    staff.get_by_label("Area treated").select_option("knee")
+    staff.get_by_role("button", name="Enrol and print the handout").click()
+    assert staff.locator(".handout svg").is_visible()
+    link = re.search(r"http://localhost/p/[\w-]+", staff.locator(".handout .link").inner_text())
+    assert link
+    screenshot(staff, f"clinic-handout-{width}")
+    token = link.group(0).rsplit("/", 1)[1]
+
+    phone = page_at(360, 740)  # a second browser context: the patient's phone
+    phone.goto(f"{live_server}/p/{token}")
+    phone.locator("form button[type=submit]").click()
+    phone.wait_for_url(live_server + "/home")
+    patient = patients.find_patient(db, world.clinic_a, f"W{width}")
+    course = patients.current_course(db, patient["id"])["id"]
+    give_consent(db, course)
+
+    staff.get_by_role("link", name="Go to the patient's course").click()
+    record_session(staff, 8, [("lidocaine", "20 mg")])
+    record_session(staff, 5, [("ketorolac", "15 mg"), ("thiocolchicoside", "2 mg")])
+    assert "one drug per syringe" in staff.locator(".flashes").inner_text()
+    rows = staff.locator("#sessions-heading + .table-wrap tbody tr")
+    assert rows.count() == 2
+    screenshot(staff, f"clinic-course-{width}")
+
+    staff.get_by_role("link", name="Dashboard").first.click()
+    row = staff.locator("tr", has=staff.get_by_role("link", name=f"W{width}"))
+    text = row.inner_text()
+    assert "Signed v1" in text
+    assert "2" in row.locator("td.num").nth(2).inner_text()  # sessions so far
+    assert not has_horizontal_overflow(staff)
+    screenshot(staff, f"clinic-dashboard-{width}")
+    staff.get_by_role("link", name="Cohort").click()
+    screenshot(staff, f"clinic-cohort-{width}")
