@@ -67,6 +67,7 @@ test: install-test compile-translations chromium
 ## Benchmarks: print figures (page weight; later: render and load figures).
 bench: install-test compile-translations
 	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/report_bench.py
 
 lint: install-test
 	$(BIN)/ruff check .

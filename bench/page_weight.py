@@ -24,16 +24,31 @@ LIMIT = 30 * 1024
 
 def main() -> int:
     tmp = Path(tempfile.mkdtemp())
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE": str(tmp / "d.sqlite"),
-                      "INSTANCE_PATH": str(tmp / "instance")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "DATABASE": str(tmp / "d.sqlite"),
+            "INSTANCE_PATH": str(tmp / "instance"),
+        }
+    )
     db = connect(app.config["DATABASE"])
     migrations.apply(db)
     clinic = accounts.create_clinic(db, "Bench Clinic", phone="+39 06 1", timezone="UTC")
     patient = patients.create_patient(db, clinic, "BENCH-1")
     today = clock.now().date()
     course = patients.create_course(db, patient, "neck", (today - timedelta(days=84)).isoformat())
-    consents.give(db, course, sheet_version=1, locale="en", text="## t", agreements={},
-                  full_name="B", signature_png=None, user_agent="bench")
+    consents.give(
+        db,
+        course,
+        sheet_version=1,
+        locale="en",
+        text="## t",
+        agreements={},
+        full_name="B",
+        signature_png=None,
+        user_agent="bench",
+    )
     for k in range(84):
         day = today - timedelta(days=84 - k)
         entries.insert_entry(db, course, day.isoformat(), f"b-{k}", 8 - k // 12, 9 - k // 12)
@@ -47,8 +62,11 @@ def main() -> int:
 
     print(f"{'page':<16}{'html':>8}{'css':>8}{'js':>8}{'total':>8}  (gzip bytes; limit {LIMIT})")
     worst = 0
-    for name, path in [("diary home", "/home"), ("diary entry", "/diary/entry"),
-                       ("offline page", "/offline")]:
+    for name, path in [
+        ("diary home", "/home"),
+        ("diary entry", "/diary/entry"),
+        ("offline page", "/offline"),
+    ]:
         html = client.get(path).data
         assets = re.findall(rb'(?:href|src)="(/static/[^"]+\.(?:css|js))"', html)
         sizes = {"html": len(gzip.compress(html)), "css": 0, "js": 0}

@@ -37,19 +37,34 @@ def settings():
     form = ClinicSettingsForm()
     form.timezone.choices = [SelectChoice(tz, tz) for tz in TIMEZONES]
     if request.method == "GET":
-        for name in ("name", "phone", "locale", "timezone", "session_interval_days",
-                     "paper_size", "needle"):
+        for name in (
+            "name",
+            "phone",
+            "locale",
+            "timezone",
+            "session_interval_days",
+            "paper_size",
+            "needle",
+        ):
             form[name].data = clinic[name]
         form.drugs.data = "\n".join(json.loads(clinic["drugs"] or "[]"))
     if form.validate_on_submit():
         drugs = [line.strip() for line in (form.drugs.data or "").splitlines() if line.strip()]
-        changed = accounts.update_clinic(db, user.clinic_id, {
-            "name": form.name.data.strip(), "phone": (form.phone.data or "").strip(),
-            "locale": form.locale.data, "timezone": form.timezone.data,
-            "session_interval_days": form.session_interval_days.data,
-            "paper_size": form.paper_size.data, "drugs": drugs,
-            "needle": (form.needle.data or "").strip(),
-        }, clinician_id=user.id)
+        changed = accounts.update_clinic(
+            db,
+            user.clinic_id,
+            {
+                "name": form.name.data.strip(),
+                "phone": (form.phone.data or "").strip(),
+                "locale": form.locale.data,
+                "timezone": form.timezone.data,
+                "session_interval_days": form.session_interval_days.data,
+                "paper_size": form.paper_size.data,
+                "drugs": drugs,
+                "needle": (form.needle.data or "").strip(),
+            },
+            clinician_id=user.id,
+        )
         flash(_("The settings are saved.") if changed else _("Nothing was changed."), "info")
         return redirect(url_for(".settings"))
     return render_template("clinic/settings.html", form=form)
@@ -70,14 +85,29 @@ def team():
         else:
             new_password = new_token()[:16]
             clinician_id = accounts.create_clinician(
-                db, user.clinic_id, email, form.name.data.strip(), hash_password(new_password),
-                is_admin=form.is_admin.data)
-            audit.record(db, "clinician.added", actor="clinician", actor_id=user.id,
-                         clinic_id=user.clinic_id, clinician=clinician_id)
+                db,
+                user.clinic_id,
+                email,
+                form.name.data.strip(),
+                hash_password(new_password),
+                is_admin=form.is_admin.data,
+            )
+            audit.record(
+                db,
+                "clinician.added",
+                actor="clinician",
+                actor_id=user.id,
+                clinic_id=user.clinic_id,
+                clinician=clinician_id,
+            )
             form = ClinicianForm(formdata=None)
-    return render_template("clinic/team.html", form=form, new_password=new_password,
-                           clinicians=accounts.list_clinicians(db, user.clinic_id),
-                           action_form=ActionForm())
+    return render_template(
+        "clinic/team.html",
+        form=form,
+        new_password=new_password,
+        clinicians=accounts.list_clinicians(db, user.clinic_id),
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/team/<int:clinician_id>/active", methods=["POST"])
@@ -92,13 +122,18 @@ def set_active(clinician_id: int):
     activate = not other["active"]
     if other["id"] == user.id:
         flash(_("You cannot deactivate yourself."), "warning")
-    elif not activate and other["is_admin"] and accounts.count_active_admins(
-            db, user.clinic_id) <= 1:
+    elif (
+        not activate and other["is_admin"] and accounts.count_active_admins(db, user.clinic_id) <= 1
+    ):
         flash(_("The clinic needs at least one active admin."), "warning")
     else:
         accounts.set_clinician_active(db, other, activate, by=user.id)
-        flash(_("%(name)s can sign in again.", name=other["name"]) if activate
-              else _("%(name)s can no longer sign in.", name=other["name"]), "info")
+        flash(
+            _("%(name)s can sign in again.", name=other["name"])
+            if activate
+            else _("%(name)s can no longer sign in.", name=other["name"]),
+            "info",
+        )
     return redirect(url_for(".team"))
 
 
@@ -115,8 +150,13 @@ def account():
             form.current.errors.append(_("This is not your current password."))
         else:
             accounts.set_clinician_password(db, user.id, hash_password(form.new.data))
-            audit.record(db, "clinician.password_changed", actor="clinician", actor_id=user.id,
-                         clinic_id=user.clinic_id)
+            audit.record(
+                db,
+                "clinician.password_changed",
+                actor="clinician",
+                actor_id=user.id,
+                clinic_id=user.clinic_id,
+            )
             clear_session_keep_locale()
             flash(_("Your password is changed. Please sign in with the new one."), "info")
             return redirect(url_for("auth.login"))

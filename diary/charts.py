@@ -8,6 +8,7 @@ dotted, goal lines = long dashes.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -69,22 +70,28 @@ def trend_svg(
     end = start + timedelta(days=span)
     parts: list[str] = []
     add = parts.append
-    add(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" class="chart" '
+    add(
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" class="chart" '
         f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d" direction="ltr" '
-        f'font-family="system-ui, Noto Sans, sans-serif" font-size="12">')
+        f'font-family="system-ui, Noto Sans, sans-serif" font-size="12">'
+    )
     add(f'<title id="{chart_id}-t">{escape(text.title)}</title>')
     add(f'<desc id="{chart_id}-d">{escape(text.summary)}</desc>')
     add(f'<rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>')
     # grid and y axis: 0, 2, ..., 10
     for value in range(0, 11, 2):
         y = _y(value)
-        add(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="#d5dbde" '
-            f'stroke-width="1"/>')
+        add(
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="#d5dbde" '
+            f'stroke-width="1"/>'
+        )
         add(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">{value}</text>')
     # x axis labels: first and last day
     for day, anchor in ((start, "start"), (end, "end")):
-        add(f'<text x="{_x(day, start, span):.1f}" y="{H - 12}" text-anchor="{anchor}" '
-            f'fill="{INK}">{escape(format_date(day, "d MMM"))}</text>')
+        add(
+            f'<text x="{_x(day, start, span):.1f}" y="{H - 12}" text-anchor="{anchor}" '
+            f'fill="{INK}">{escape(format_date(day, "d MMM"))}</text>'
+        )
     # sessions: vertical lines numbered at the top
     for session in sessions:
         day = date.fromisoformat(session["date"])
@@ -93,49 +100,83 @@ def trend_svg(
         x = _x(day, start, span)
         # Translators: a very short session marker on the chart, e.g. "S1"
         label = _("S%(number)d", number=session["number"])
-        add(f'<line x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{H - BOTTOM}" stroke="{INK}" '
-            f'stroke-width="1" stroke-dasharray="2 3"/>')
-        add(f'<text x="{x:.1f}" y="{TOP - 8}" text-anchor="middle" font-weight="700" '
-            f'fill="{INK}">{escape(label)}</text>')
+        add(
+            f'<line x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{H - BOTTOM}" stroke="{INK}" '
+            f'stroke-width="1" stroke-dasharray="2 3"/>'
+        )
+        add(
+            f'<text x="{x:.1f}" y="{TOP - 8}" text-anchor="middle" font-weight="700" '
+            f'fill="{INK}">{escape(label)}</text>'
+        )
     # baseline and goal lines
     guides = []
     if baseline is not None:
         guides.append((baseline, "1 4", _("Baseline %(value)s", value=_fmt(baseline))))
-        guides.append((outcomes.goal_line(baseline), "10 5",
-                       _("Goal: 50%% less (%(value)s)", value=_fmt(outcomes.goal_line(baseline)))))
+        guides.append(
+            (
+                outcomes.goal_line(baseline),
+                "10 5",
+                _("Goal: 50%% less (%(value)s)", value=_fmt(outcomes.goal_line(baseline))),
+            )
+        )
         if show_30:
-            guides.append((outcomes.goal_line(baseline, outcomes.MODERATE), "6 3 1 3",
-                           _("30%% less (%(value)s)",
-                             value=_fmt(outcomes.goal_line(baseline, outcomes.MODERATE)))))
+            guides.append(
+                (
+                    outcomes.goal_line(baseline, outcomes.MODERATE),
+                    "6 3 1 3",
+                    _(
+                        "30%% less (%(value)s)",
+                        value=_fmt(outcomes.goal_line(baseline, outcomes.MODERATE)),
+                    ),
+                )
+            )
     for value, dash, label in guides:
         y = _y(value)
-        add(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="{GUIDE}" '
-            f'stroke-width="1.5" stroke-dasharray="{dash}"/>')
-        add(f'<text x="{W - RIGHT - 2}" y="{y - 4:.1f}" text-anchor="end" fill="{GUIDE}" '
-            f'font-size="11">{escape(label)}</text>')
+        add(
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="{GUIDE}" '
+            f'stroke-width="1.5" stroke-dasharray="{dash}"/>'
+        )
+        add(
+            f'<text x="{W - RIGHT - 2}" y="{y - 4:.1f}" text-anchor="end" fill="{GUIDE}" '
+            f'font-size="11" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
+            f"{escape(label)}</text>"
+        )
     # series
     series = [("avg_nrs", AVG, None, "circle")]
     if show_worst:
         series.append(("worst_nrs", WORST, "5 4", "square"))
     ordered = sorted(entries, key=lambda e: e["day"])
     for key, colour, dash, marker in series:
-        points = [(date.fromisoformat(e["day"]), float(e[key])) for e in ordered
-                  if start <= date.fromisoformat(e["day"]) <= end]
+        points = [
+            (date.fromisoformat(e["day"]), float(e[key]))
+            for e in ordered
+            if start <= date.fromisoformat(e["day"]) <= end
+        ]
         for run in _segments(points):
             coords = " ".join(f"{_x(d, start, span):.1f},{_y(v):.1f}" for d, v in run)
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-            add(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2.5"'
-                f'{dash_attr} stroke-linejoin="round"/>')
+            add(
+                f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2.5"'
+                f'{dash_attr} stroke-linejoin="round"/>'
+            )
         for d, v in points:
             x, y = _x(d, start, span), _y(v)
             if marker == "circle":
                 add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.2" fill="{colour}"/>')
             else:
-                add(f'<rect x="{x - 2.8:.1f}" y="{y - 2.8:.1f}" width="5.6" height="5.6" '
-                    f'fill="#ffffff" stroke="{colour}" stroke-width="1.5"/>')
+                add(
+                    f'<rect x="{x - 2.8:.1f}" y="{y - 2.8:.1f}" width="5.6" height="5.6" '
+                    f'fill="#ffffff" stroke="{colour}" stroke-width="1.5"/>'
+                )
     add("</svg>")
-    return Markup("".join(parts))
+    return Markup("".join(parts))  # noqa: S704 - every value inserted above is escaped or a number
 
 
 def _fmt(value: float | None) -> str:
     return format_number(value, 1)
+
+
+def data_url(svg: Markup) -> str:
+    """The SVG as a ``data:`` URL. The PDF embeds the chart this way: WeasyPrint then draws
+    it as one image instead of styling hundreds of SVG elements as HTML (4x faster)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(str(svg).encode("utf-8")).decode()

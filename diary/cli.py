@@ -197,6 +197,31 @@ def backup_command(dest: str) -> None:
     click.echo(f"backup written to {target}")
 
 
+@click.command("report")
+@click.argument("course_id", metavar="COURSE", type=int)
+@click.argument("outfile", type=click.Path(dir_okay=False, writable=True))
+@click.option(
+    "--lang",
+    type=_locale_choice(),
+    default=None,
+    help="Language of the PDF (default: the clinic's).",
+)
+@with_appcontext
+def report_command(course_id: int, outfile: str, lang: str | None) -> None:
+    """Write the PDF summary of treatment course COURSE to OUTFILE."""
+    from . import report
+
+    db = _db()
+    course = patients.get_course(db, course_id)
+    if course is None:
+        raise click.BadParameter(f"no course {course_id}", param_hint="COURSE")
+    locale = lang or accounts.get_clinic(db, course["clinic_id"])["locale"]
+    with current_app.test_request_context():
+        body = report.render_summary(db, course_id, locale)
+    Path(outfile).write_bytes(body)
+    click.echo(f"wrote {outfile} ({len(body)} bytes)")
+
+
 def register_cli(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
     for command in (
@@ -207,5 +232,6 @@ def register_cli(app: Flask) -> None:
         patient_cli,
         token_cli,
         backup_command,
+        report_command,
     ):
         app.cli.add_command(command)

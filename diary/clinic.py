@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import segno
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -19,14 +20,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from . import charts, clock, entry_rules, outcomes, sheet
+from . import charts, clock, entry_rules, outcomes, report, sheet
 from .consent import pdf_response
 from .db import get_db, transaction
-from .i18n import format_number
 from .forms import (
     ActionForm,
     CourseForm,
@@ -36,6 +36,7 @@ from .forms import (
     SessionForm,
     SignOutForm,
 )
+from .i18n import format_number
 from .labels import ACTION_LABELS, AREA_LABELS
 from .queries import accounts, audit, consents, courses, entries, patients, treatments
 from .security import access, current_user, same_clinic_or_404
@@ -80,29 +81,45 @@ def _actor() -> dict[str, Any]:
 # --- dashboard --------------------------------------------------------------------------
 
 
-def course_row(course: dict[str, Any], rows: list[dict[str, Any]],
-               sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
+def course_row(
+    course: dict[str, Any], rows: list[dict[str, Any]], sessions: list[dict[str, Any]], today: date
+) -> dict[str, Any]:
     """One dashboard row: the course with its outcome figures and flags."""
     result = outcomes.course_outcome(sessions, rows, course["start_date"], today)
     recent = outcomes.last_days_mean(rows, today)
     _points, recent_percent = outcomes.change(result.baseline, recent)
     since = outcomes.days_since_last_entry(rows, today)
-    active_consent = consents.state(
-        {"kind": course["consent_kind"], "sheet_version": course["consent_version"]}
-        if course["consent_kind"] else None, sheet.SHEET_VERSION) == "active"
-    diary_from = max(date.fromisoformat(course["start_date"]),
-                     date.fromisoformat(course["first_consent_at"][:10])
-                     ) if course["first_consent_at"] else None
+    active_consent = (
+        consents.state(
+            {"kind": course["consent_kind"], "sheet_version": course["consent_version"]}
+            if course["consent_kind"]
+            else None,
+            sheet.SHEET_VERSION,
+        )
+        == "active"
+    )
+    diary_from = (
+        max(
+            date.fromisoformat(course["start_date"]),
+            date.fromisoformat(course["first_consent_at"][:10]),
+        )
+        if course["first_consent_at"]
+        else None
+    )
     done = outcomes.completeness(rows, diary_from, today) if diary_from else None
     flags = []
     if course["flagged"]:
         flags.append("allergy")
-    silent_days = since if since is not None else (
-        (today - diary_from).days if diary_from else None)
+    silent_days = (
+        since if since is not None else ((today - diary_from).days if diary_from else None)
+    )
     if active_consent and silent_days is not None and silent_days >= NO_ENTRY_DAYS:
         flags.append("no_entry")
-    if result.baseline is not None and recent is not None and (
-            recent >= result.baseline + RISE_POINTS):
+    if (
+        result.baseline is not None
+        and recent is not None
+        and (recent >= result.baseline + RISE_POINTS)
+    ):
         flags.append("worse")
     if course["screening_flags"]:
         flags.append("screening")
@@ -121,12 +138,16 @@ def course_row(course: dict[str, Any], rows: list[dict[str, Any]],
 SORTS = {
     "code": lambda r: r["course"]["patient_code"].lower(),
     "flags": lambda r: (-len(r["flags"]), r["course"]["patient_code"].lower()),
-    "change": lambda r: (r["recent_percent"] is None,
-                         -(r["recent_percent"] if r["recent_percent"] is not None else 0)),
+    "change": lambda r: (
+        r["recent_percent"] is None,
+        -(r["recent_percent"] if r["recent_percent"] is not None else 0),
+    ),
     "recent": lambda r: (r["recent"] is None, r["recent"] or 0),
     "sessions": lambda r: -r["outcome"].sessions,
-    "diary": lambda r: (r["done"] is None,
-                        r["done"].recorded / r["done"].days if r["done"] and r["done"].days else 0),
+    "diary": lambda r: (
+        r["done"] is None,
+        r["done"].recorded / r["done"].days if r["done"] and r["done"].days else 0,
+    ),
     "start": lambda r: r["course"]["start_date"],
 }
 
@@ -146,14 +167,22 @@ def dashboard():
     listed = courses.list_courses(db, user.clinic_id, active_only=True, area=area)
     by_entries = courses.entries_by_course(db, user.clinic_id, active_only=True)
     by_sessions = courses.sessions_by_course(db, user.clinic_id, active_only=True)
-    rows = [course_row(c, by_entries.get(c["id"], []), by_sessions.get(c["id"], []), today)
-            for c in listed]
+    rows = [
+        course_row(c, by_entries.get(c["id"], []), by_sessions.get(c["id"], []), today)
+        for c in listed
+    ]
     if flagged_only:
         rows = [r for r in rows if r["flags"]]
     rows.sort(key=SORTS[sort])
-    return render_template("clinic/dashboard.html", rows=rows, sort=sort, area=area,
-                           flagged_only=flagged_only, today=today,
-                           current_version=sheet.SHEET_VERSION)
+    return render_template(
+        "clinic/dashboard.html",
+        rows=rows,
+        sort=sort,
+        area=area,
+        flagged_only=flagged_only,
+        today=today,
+        current_version=sheet.SHEET_VERSION,
+    )
 
 
 # --- patients and enrolment -----------------------------------------------------------
@@ -177,17 +206,25 @@ def patients_list():
 
 def _handout(patient: dict[str, Any], token: str):
     """The printable handout with the link and its QR code, in the patient's language."""
-    link = f"{current_app.config['BASE_URL'].rstrip('/')}{url_for('auth.patient_link', token=token)}"
+    link = (
+        f"{current_app.config['BASE_URL'].rstrip('/')}{url_for('auth.patient_link', token=token)}"
+    )
     qr = segno.make(link, error="m")
-    svg = Markup(qr.svg_inline(scale=6, border=2, dark="#000000", light="#ffffff",
-                               omitsize=True))
+    svg = Markup(  # noqa: S704 - SVG generated by segno from our own URL
+        qr.svg_inline(scale=6, border=2, dark="#000000", light="#ffffff", omitsize=True)
+    )
     with force_locale(patient["locale"]):
-        sheet_html = render_template("clinic/_handout_sheet.html", link=link, qr=svg,
-                                     patient=patient)
+        sheet_html = render_template(
+            "clinic/_handout_sheet.html", link=link, qr=svg, patient=patient
+        )
     course = patients.current_course(get_db(), patient["id"])
-    return render_template("clinic/handout.html", patient=patient, sheet=Markup(sheet_html),
-                           patient_locale=patient["locale"],
-                           course_id=course["id"] if course else None)
+    return render_template(
+        "clinic/handout.html",
+        patient=patient,
+        sheet=Markup(sheet_html),  # noqa: S704 - output of an autoescaped template
+        patient_locale=patient["locale"],
+        course_id=course["id"] if course else None,
+    )
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -208,12 +245,19 @@ def enrol():
         else:
             with transaction(db):
                 patient_id = patients.create_patient(
-                    db, user.clinic_id, code, locale=form.locale.data,
-                    birth_year=form.birth_year.data, contact_note=form.contact_note.data or "")
-                course_id = patients.create_course(db, patient_id, form.area.data,
-                                                   form.start_date.data.isoformat())
-                audit.record(db, "patient.enrolled", **_actor(), patient_id=patient_id,
-                             course_id=course_id)
+                    db,
+                    user.clinic_id,
+                    code,
+                    locale=form.locale.data,
+                    birth_year=form.birth_year.data,
+                    contact_note=form.contact_note.data or "",
+                )
+                course_id = patients.create_course(
+                    db, patient_id, form.area.data, form.start_date.data.isoformat()
+                )
+                audit.record(
+                    db, "patient.enrolled", **_actor(), patient_id=patient_id, course_id=course_id
+                )
                 token = patients.issue_link(db, patient_id, actor="clinician", actor_id=user.id)
             return _handout(patients.get_patient(db, patient_id), token)
     return render_template("clinic/enrol.html", form=form)
@@ -230,8 +274,7 @@ def issue_link(patient_id: int):
     patient = _patient_or_404(patient_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    token = patients.issue_link(get_db(), patient_id, actor="clinician",
-                                actor_id=current_user().id)
+    token = patients.issue_link(get_db(), patient_id, actor="clinician", actor_id=current_user().id)
     return _handout(patient, token)
 
 
@@ -241,12 +284,12 @@ def revoke_link(patient_id: int):
     """Revoke the personal link: every phone signed in with it is signed out at once."""
     _patient_or_404(patient_id)
     if ActionForm().validate_on_submit():
-        patients.revoke_links(get_db(), patient_id, actor="clinician",
-                              actor_id=current_user().id)
+        patients.revoke_links(get_db(), patient_id, actor="clinician", actor_id=current_user().id)
         flash(_("The personal link is revoked. The patient's phones are signed out."), "info")
     course = patients.current_course(get_db(), patient_id)
-    return redirect(url_for(".course", course_id=course["id"]) if course
-                    else url_for(".patients_list"))
+    return redirect(
+        url_for(".course", course_id=course["id"]) if course else url_for(".patients_list")
+    )
 
 
 @bp.route("/patients/<int:patient_id>/language", methods=["POST"])
@@ -258,8 +301,13 @@ def patient_language(patient_id: int):
     if form.validate_on_submit():
         db = get_db()
         patients.set_patient_locale(db, patient_id, form.locale.data)
-        audit.record(db, "patient.language_changed", **_actor(), patient_id=patient_id,
-                     locale=form.locale.data)
+        audit.record(
+            db,
+            "patient.language_changed",
+            **_actor(),
+            patient_id=patient_id,
+            locale=form.locale.data,
+        )
         flash(_("The patient's language is saved."), "info")
     course = patients.current_course(get_db(), patient_id)
     return redirect(url_for(".course", course_id=course["id"]))
@@ -278,12 +326,18 @@ def new_course(patient_id: int):
         with transaction(db):
             previous = patients.current_course(db, patient_id)
             if previous and not previous["end_date"]:
-                courses.set_end(db, patients.get_course(db, previous["id"]),
-                                form.start_date.data.isoformat(), clinician_id=current_user().id)
-            course_id = patients.create_course(db, patient_id, form.area.data,
-                                               form.start_date.data.isoformat())
-            audit.record(db, "course.opened", **_actor(), patient_id=patient_id,
-                         course_id=course_id)
+                courses.set_end(
+                    db,
+                    patients.get_course(db, previous["id"]),
+                    form.start_date.data.isoformat(),
+                    clinician_id=current_user().id,
+                )
+            course_id = patients.create_course(
+                db, patient_id, form.area.data, form.start_date.data.isoformat()
+            )
+            audit.record(
+                db, "course.opened", **_actor(), patient_id=patient_id, course_id=course_id
+            )
         return redirect(url_for(".course", course_id=course_id))
     return render_template("clinic/new_course.html", form=form, patient=patient)
 
@@ -309,13 +363,20 @@ def course(course_id: int):
     history = consents.history(db, course_id)
     chart = None
     if diary or sessions:
-        start = min([date.fromisoformat(row["start_date"])]
-                    + [date.fromisoformat(e["day"]) for e in diary])
+        start = min(
+            [date.fromisoformat(row["start_date"])] + [date.fromisoformat(e["day"]) for e in diary]
+        )
         chart = charts.trend_svg(
-            diary, sessions, start, end,
-            charts.ChartText(_("Daily pain of patient %(code)s", code=row["patient_code"]),
-                             course_summary_text(result)),
-            baseline=result.baseline, show_30=True,
+            diary,
+            sessions,
+            start,
+            end,
+            charts.ChartText(
+                _("Daily pain of patient %(code)s", code=row["patient_code"]),
+                course_summary_text(result),
+            ),
+            baseline=result.baseline,
+            show_30=True,
         )
     return render_template(
         "clinic/course.html",
@@ -337,8 +398,9 @@ def course(course_id: int):
         action_labels=ACTION_LABELS,
         site_effects=entry_rules.SITE_EFFECTS,
         allergy_signs=entry_rules.ALLERGY_SIGNS,
-        language_form=PatientLanguageForm(locale=patients.get_patient(db, row["patient_id"])[
-            "locale"]),
+        language_form=PatientLanguageForm(
+            locale=patients.get_patient(db, row["patient_id"])["locale"]
+        ),
         action_form=ActionForm(),
         today=today,
     )
@@ -348,8 +410,11 @@ def course_summary_text(result: outcomes.CourseOutcome) -> str:
     """A one-sentence summary of a course for screen readers (and the PDF)."""
     if result.baseline is None or result.current is None:
         return _("Not enough data yet.")
-    return _("Average pain went from %(start)s to %(now)s.",
-             start=format_number(result.baseline), now=format_number(result.current))
+    return _(
+        "Average pain went from %(start)s to %(now)s.",
+        start=format_number(result.baseline),
+        now=format_number(result.current),
+    )
 
 
 @bp.route("/courses/<int:course_id>/close", methods=["POST"])
@@ -392,25 +457,43 @@ def new_session(course_id: int):
         user = current_user()
         drugs = form.drug_rows()
         treatments.add_session(
-            get_db(), course_id, form.date.data.isoformat(), nrs_before=form.nrs_before.data,
-            area=form.area.data, drugs=drugs, needle=form.needle.data or "",
-            ultrasound=form.ultrasound.data, adverse_events=form.adverse_events.data or "",
-            notes=form.notes.data or "", created_by=user.id, clinic_id=user.clinic_id,
+            get_db(),
+            course_id,
+            form.date.data.isoformat(),
+            nrs_before=form.nrs_before.data,
+            area=form.area.data,
+            drugs=drugs,
+            needle=form.needle.data or "",
+            ultrasound=form.ultrasound.data,
+            adverse_events=form.adverse_events.data or "",
+            notes=form.notes.data or "",
+            created_by=user.id,
+            clinic_id=user.clinic_id,
             patient_id=row["patient_id"],
         )
         flash(_("The session is saved."), "info")
         if len(drugs) > 1:
-            flash(_("Reminder: the Italian Society of Mesotherapy recommends one drug per "
-                    "syringe, not mixtures."), "warning")
+            flash(
+                _(
+                    "Reminder: the Italian Society of Mesotherapy recommends one drug per "
+                    "syringe, not mixtures."
+                ),
+                "warning",
+            )
         return redirect(url_for(".course", course_id=course_id))
     return _session_page(form, row, None)
 
 
 def _session_page(form: SessionForm, row: dict[str, Any], session: dict[str, Any] | None):
     clinic = accounts.get_clinic(get_db(), current_user().clinic_id)
-    return render_template("clinic/session.html", form=form, course=row, session=session,
-                           clinic_drugs=json.loads(clinic["drugs"] or "[]"),
-                           several=len(form.drug_rows()) > 1)
+    return render_template(
+        "clinic/session.html",
+        form=form,
+        course=row,
+        session=session,
+        clinic_drugs=json.loads(clinic["drugs"] or "[]"),
+        several=len(form.drug_rows()) > 1,
+    )
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -433,12 +516,21 @@ def edit_session(session_id: int):
             entry.form.dose.data = drug.get("dose", "")
             entry.form.volume_ml.data = drug.get("volume_ml")
     if form.validate_on_submit():
-        changed = treatments.update_session(get_db(), session, {
-            "date": form.date.data.isoformat(), "nrs_before": form.nrs_before.data,
-            "area": form.area.data, "drugs": form.drug_rows(), "needle": form.needle.data or "",
-            "ultrasound": form.ultrasound.data, "adverse_events": form.adverse_events.data or "",
-            "notes": form.notes.data or "",
-        }, clinician_id=current_user().id)
+        changed = treatments.update_session(
+            get_db(),
+            session,
+            {
+                "date": form.date.data.isoformat(),
+                "nrs_before": form.nrs_before.data,
+                "area": form.area.data,
+                "drugs": form.drug_rows(),
+                "needle": form.needle.data or "",
+                "ultrasound": form.ultrasound.data,
+                "adverse_events": form.adverse_events.data or "",
+                "notes": form.notes.data or "",
+            },
+            clinician_id=current_user().id,
+        )
         flash(_("The session is saved.") if changed else _("Nothing was changed."), "info")
         return redirect(url_for(".course", course_id=row["id"]))
     return _session_page(form, row, session)
@@ -451,9 +543,44 @@ def consent_pdf(consent_id: int):
     db = get_db()
     record = same_clinic_or_404(consents.get(db, consent_id))
     user = current_user()
-    audit.record(db, "consent.pdf_opened", **_actor(), patient_id=record["patient_id"],
-                 course_id=record["course_id"], consent_id=consent_id)
+    audit.record(
+        db,
+        "consent.pdf_opened",
+        **_actor(),
+        patient_id=record["patient_id"],
+        course_id=record["course_id"],
+        consent_id=consent_id,
+    )
     return pdf_response(record, accounts.get_clinic(db, user.clinic_id))
+
+
+@bp.route("/courses/<int:course_id>/summary.pdf")
+@access("clinician")
+def summary_pdf(course_id: int):
+    """The PDF summary for the chart, in the clinician's language (``?download=1`` saves it)."""
+    row = _course_or_404(course_id)
+    db = get_db()
+    try:
+        with report.render_slot():
+            body = report.render_summary(db, course_id, str(get_locale()))
+    except report.Busy:
+        from .pages import render_error
+
+        page, code = render_error(
+            503,
+            _("Many summaries are being prepared right now. Please try again in a few seconds."),
+        )
+        return page, code, {"Retry-After": "5"}
+    audit.record(
+        db, "report.generated", **_actor(), patient_id=row["patient_id"], course_id=course_id
+    )
+    name = f"summary-{row['patient_code']}-{clinic_today().isoformat()}.pdf"
+    disposition = "attachment" if request.args.get("download") else "inline"
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
+    )
 
 
 # --- cohort ---------------------------------------------------------------------------
@@ -469,18 +596,29 @@ def cohort():
     area = request.args.get("area") if request.args.get("area") in AREA_LABELS else None
     start_from = _date_arg("from")
     start_to = _date_arg("to")
-    listed = courses.list_courses(db, user.clinic_id, area=area,
-                                  start_from=start_from, start_to=start_to)
+    listed = courses.list_courses(
+        db, user.clinic_id, area=area, start_from=start_from, start_to=start_to
+    )
     by_entries = courses.entries_by_course(db, user.clinic_id)
     by_sessions = courses.sessions_by_course(db, user.clinic_id)
     results = [
-        outcomes.course_outcome(by_sessions.get(c["id"], []), by_entries.get(c["id"], []),
-                                c["start_date"], c["end_date"] or today)
+        outcomes.course_outcome(
+            by_sessions.get(c["id"], []),
+            by_entries.get(c["id"], []),
+            c["start_date"],
+            c["end_date"] or today,
+        )
         for c in listed
     ]
-    return render_template("clinic/cohort.html", cohort=outcomes.cohort(results), area=area,
-                           start_from=start_from or "", start_to=start_to or "",
-                           reference=REFERENCE, citation=CITATION)
+    return render_template(
+        "clinic/cohort.html",
+        cohort=outcomes.cohort(results),
+        area=area,
+        start_from=start_from or "",
+        start_to=start_to or "",
+        reference=REFERENCE,
+        citation=CITATION,
+    )
 
 
 def _date_arg(name: str) -> str | None:
@@ -489,4 +627,3 @@ def _date_arg(name: str) -> str | None:
         return date.fromisoformat(value).isoformat()
     except ValueError:
         return None
-

@@ -29,6 +29,7 @@ SETTINGS: dict[str, tuple[type, Any]] = {
     "DIARY_LOGIN_MAX_PER_ACCOUNT": (int, 5),
     "DIARY_LOGIN_MAX_PER_ADDRESS": (int, 20),
     "DIARY_PROXY_COUNT": (int, 0),  # reverse proxies in front that set X-Forwarded-*
+    "DIARY_PDF_CONCURRENCY": (int, 1),  # PDF renders at once per server process
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -67,8 +67,13 @@ def section(number: int):
         abort(404)
     form = StepForm()
     if form.validate_on_submit():
-        consents.record_step(db, course["id"], "sheet.section_read",
-                             section=sections[number - 1].key, sheet_version=VERSION)
+        consents.record_step(
+            db,
+            course["id"],
+            "sheet.section_read",
+            section=sections[number - 1].key,
+            sheet_version=VERSION,
+        )
         if number < len(sections):
             return redirect(url_for(".section", number=number + 1))
         return redirect(url_for(".screening"))
@@ -94,8 +99,13 @@ def screening():
         }
         consents.record_screening(db, course["id"], VERSION, answers)
         if any(answer != "no" for answer, _detail in answers.values()):
-            flash(_("Thank you. Your doctor will read your answers and talk with you "
-                    "before your first session."), "info")
+            flash(
+                _(
+                    "Thank you. Your doctor will read your answers and talk with you "
+                    "before your first session."
+                ),
+                "info",
+            )
         else:
             flash(_("Thank you. Your doctor will also see your answers."), "info")
         return redirect(url_for(".quiz"))
@@ -125,8 +135,13 @@ def quiz():
             return redirect(url_for(".agree"))
         results = {q.key: q.key not in wrong for q in questions}
     section_numbers = {s.key: i for i, s in enumerate(sheet.sections(clinic), start=1)}
-    return render_template("consent/quiz.html", form=form, questions=questions,
-                           results=results, section_numbers=section_numbers)
+    return render_template(
+        "consent/quiz.html",
+        form=form,
+        questions=questions,
+        results=results,
+        section_numbers=section_numbers,
+    )
 
 
 def _missing_step(db, course_id: int) -> str | None:
@@ -163,8 +178,10 @@ def agree():
         try:
             png = signature.parse(form.signature.data)
         except ValueError:
-            signature_error = _("The signature could not be read. Please clear it and sign "
-                                "again, or leave it empty.")
+            signature_error = _(
+                "The signature could not be read. Please clear it and sign "
+                "again, or leave it empty."
+            )
         else:
             consents.record_step(db, course["id"], "consent.reviewed", sheet_version=VERSION)
             return render_template(
@@ -176,8 +193,12 @@ def agree():
                 signature_url=signature.data_url(png),
                 version=VERSION,
             )
-    return render_template("consent/agree.html", form=form, signature_error=signature_error,
-                           show_errors=not request.args.get("edit"))
+    return render_template(
+        "consent/agree.html",
+        form=form,
+        signature_error=signature_error,
+        show_errors=not request.args.get("edit"),
+    )
 
 
 @bp.route("/confirm", methods=["POST"])
@@ -198,11 +219,15 @@ def confirm():
     except ValueError:
         abort(400)
     if form.text_sha256.data != sheet.text_hash(text):
-        flash(_("The information changed while you were reading. Please check it again."),
-              "info")
+        flash(_("The information changed while you were reading. Please check it again."), "info")
         return render_template(
-            "consent/review.html", form=form, texts=texts, sections=sheet.parse(text),
-            digest=sheet.text_hash(text), signature_url=signature.data_url(png), version=VERSION,
+            "consent/review.html",
+            form=form,
+            texts=texts,
+            sections=sheet.parse(text),
+            digest=sheet.text_hash(text),
+            signature_url=signature.data_url(png),
+            version=VERSION,
         ), 409
     consents.give(
         db,
@@ -233,10 +258,16 @@ def pdf_response(record: dict[str, Any], clinic: dict[str, Any]) -> Response:
     """A consent record's PDF copy as a download."""
     body = pdf.consent_pdf(record, clinic)
     day = record["created_at"][:10]
-    name = f"consent-{record['patient_code']}-{day}.pdf" if record.get("patient_code") else (
-        f"consent-{day}.pdf")
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    name = (
+        f"consent-{record['patient_code']}-{day}.pdf"
+        if record.get("patient_code")
+        else (f"consent-{day}.pdf")
+    )
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.route("/copy/<int:consent_id>.pdf")
@@ -263,8 +294,13 @@ def withdraw():
     form = WithdrawForm()
     if form.validate_on_submit():
         statement = _("I take back my consent. The diary stops. What I entered before is kept.")
-        consents.withdraw(db, course["id"], locale=_locale(), text=statement,
-                          user_agent=request.headers.get("User-Agent", ""))
+        consents.withdraw(
+            db,
+            course["id"],
+            locale=_locale(),
+            text=statement,
+            user_agent=request.headers.get("User-Agent", ""),
+        )
         flash(_("Your consent is taken back. The diary is closed."), "info")
         return redirect(url_for(".start"))
     return render_template("consent/withdraw.html", form=form, latest=latest)

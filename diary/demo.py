@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlite_utils
-
 from flask_babel import force_locale
 
 from . import sheet
@@ -198,13 +197,27 @@ def _create_course(
     with force_locale("it"):
         text = sheet.canonical_text(accounts.get_clinic(db, clinic_id))
     signed = f"{(plan.days[0][0] - timedelta(days=1)).isoformat()}T10:00:00.000000+00:00"
-    consents.record_screening(db, course_id, sheet.SHEET_VERSION, {
-        key: ("yes" if key == "allergy" and number % 9 == 0 else "no", "")
-        for key in sheet.SCREENING})
-    consents.give(db, course_id, sheet_version=sheet.SHEET_VERSION, locale="it", text=text,
-                  agreements={"treatment": True, "data": True, "evaluation": number % 3 != 0},
-                  full_name=f"Paziente {plan.code}", signature_png=None,
-                  user_agent="demo data", created_at=signed)
+    consents.record_screening(
+        db,
+        course_id,
+        sheet.SHEET_VERSION,
+        {
+            key: ("yes" if key == "allergy" and number % 9 == 0 else "no", "")
+            for key in sheet.SCREENING
+        },
+    )
+    consents.give(
+        db,
+        course_id,
+        sheet_version=sheet.SHEET_VERSION,
+        locale="it",
+        text=text,
+        agreements={"treatment": True, "data": True, "evaluation": number % 3 != 0},
+        full_name=f"Paziente {plan.code}",
+        signature_png=None,
+        user_agent="demo data",
+        created_at=signed,
+    )
     for session_day, nrs in zip(plan.session_days, plan.session_nrs, strict=True):
         treatments.add_session(
             db,

@@ -66,8 +66,9 @@ def store_entry(data: Any) -> tuple[str, dict[str, Any], entry_rules.EntryInput]
     timing = entry_rules.timing(entry.day, today)
     if course["end_date"] and entry.day.isoformat() > course["end_date"]:
         raise EntryError(_("Your treatment course has ended, so the diary is closed."), "day")
-    outcome, row = entries.save(db, course["id"], entry, timing, patient_id=user.id,
-                                clinic_id=user.clinic_id)
+    outcome, row = entries.save(
+        db, course["id"], entry, timing, patient_id=user.id, clinic_id=user.clinic_id
+    )
     return outcome, row, entry
 
 
@@ -90,8 +91,11 @@ def entry():
         if request.method == "POST":
             abort(403)
         return redirect(url_for("patient.home"))
-    day = today - timedelta(days=1) if request.values.get("day") == (
-        today - timedelta(days=1)).isoformat() else today
+    day = (
+        today - timedelta(days=1)
+        if request.values.get("day") == (today - timedelta(days=1)).isoformat()
+        else today
+    )
     existing = entries.get_for_day(db, course["id"], day.isoformat())
     form = EntryForm()
     error = None
@@ -115,10 +119,17 @@ def entry():
         _fill(form, existing)
     if not _editable(existing, day, today):
         return redirect(url_for("patient.home"))
-    return render_template("diary/entry.html", form=form, day=day, today=today,
-                           existing=existing, error=error, clinic=_clinic(),
-                           site_effects=entry_rules.SITE_EFFECTS,
-                           allergy_signs=entry_rules.ALLERGY_SIGNS), 400 if error else 200
+    return render_template(
+        "diary/entry.html",
+        form=form,
+        day=day,
+        today=today,
+        existing=existing,
+        error=error,
+        clinic=_clinic(),
+        site_effects=entry_rules.SITE_EFFECTS,
+        allergy_signs=entry_rules.ALLERGY_SIGNS,
+    ), 400 if error else 200
 
 
 def _fill(form: EntryForm, row: dict[str, Any]) -> None:
@@ -172,16 +183,22 @@ def sync():
     if not request.is_json or not isinstance(data, dict):
         return jsonify(error=_("This entry could not be read. Please try again.")), 400
     if not data.get("client_id"):
-        return jsonify(error=_("This entry could not be read. Please try again."),
-                       field="client_id"), 400
+        return jsonify(
+            error=_("This entry could not be read. Please try again."), field="client_id"
+        ), 400
     try:
         outcome, row, saved = store_entry(data)
     except ConsentRequired:
         return jsonify(error=_("Please give your consent before you use the diary.")), 403
     except EntryError as exc:
         return jsonify(error=exc.message, field=exc.field), 422
-    body = {"status": outcome, "day": row["day"], "late": bool(row["late"]),
-            "urgent": bool(saved.allergy_signs), "message": _("Saved.")}
+    body = {
+        "status": outcome,
+        "day": row["day"],
+        "late": bool(row["late"]),
+        "urgent": bool(saved.allergy_signs),
+        "message": _("Saved."),
+    }
     return jsonify(body), 201 if outcome == "created" else 200
 
 
@@ -192,8 +209,12 @@ def history():
     db = get_db()
     course = _course()
     rows = sorted(entries.for_course(db, course["id"]), key=lambda r: r["day"], reverse=True)
-    return render_template("diary/history.html", rows=rows, corrections=entries.corrections(
-        db, course["id"]), site_effects=entry_rules.SITE_EFFECTS)
+    return render_template(
+        "diary/history.html",
+        rows=rows,
+        corrections=entries.corrections(db, course["id"]),
+        site_effects=entry_rules.SITE_EFFECTS,
+    )
 
 
 # --- reminders ------------------------------------------------------------------------
@@ -215,9 +236,14 @@ def reminder():
         patient = patients.get_patient(db, user.id)
     elif request.method == "GET" and patient["reminder_time"]:
         form.time.data = calendar_feed.parse_time(patient["reminder_time"])
-    return render_template("diary/reminder.html", form=form, patient=patient, feed_url=feed_url,
-                           has_feed=patients.has_calendar_feed(db, user.id),
-                           stop_form=ActionForm())
+    return render_template(
+        "diary/reminder.html",
+        form=form,
+        patient=patient,
+        feed_url=feed_url,
+        has_feed=patients.has_calendar_feed(db, user.id),
+        stop_form=ActionForm(),
+    )
 
 
 @bp.route("/diary/reminder.ics")
@@ -228,11 +254,17 @@ def reminder_ics():
     patient = patients.get_patient(get_db(), user.id)
     if not patient["reminder_time"]:
         return redirect(url_for(".reminder"))
-    body = calendar_feed.reminder_calendar(patient["reminder_time"], user.timezone,
-                                           url_for("diary.entry", _external=True),
-                                           uid_seed=f"patient-{user.id}")
-    return Response(body, mimetype="text/calendar",
-                    headers={"Content-Disposition": 'attachment; filename="pain-diary.ics"'})
+    body = calendar_feed.reminder_calendar(
+        patient["reminder_time"],
+        user.timezone,
+        url_for("diary.entry", _external=True),
+        uid_seed=f"patient-{user.id}",
+    )
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="pain-diary.ics"'},
+    )
 
 
 @bp.route("/diary/reminder/stop", methods=["POST"])
@@ -251,10 +283,13 @@ def calendar(token: str):
     found = patients.find_calendar(get_db(), token) if len(token) <= 128 else None
     if found is None or not found["reminder_time"]:
         abort(404)
-    body = calendar_feed.reminder_calendar(found["reminder_time"], found["timezone"],
-                                           url_for("diary.entry", _external=True),
-                                           uid_seed=f"patient-{found['patient_id']}",
-                                           locale=found["locale"])
+    body = calendar_feed.reminder_calendar(
+        found["reminder_time"],
+        found["timezone"],
+        url_for("diary.entry", _external=True),
+        uid_seed=f"patient-{found['patient_id']}",
+        locale=found["locale"],
+    )
     return Response(body, mimetype="text/calendar")
 
 
@@ -266,14 +301,30 @@ def calendar(token: str):
 def manifest():
     """The web app manifest (name and colours; start page is the diary home)."""
     icons = [
-        {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192",
-         "type": "image/png", "purpose": "any"},
-        {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512",
-         "type": "image/png", "purpose": "any"},
-        {"src": url_for("static", filename="icons/icon-maskable-192.png"), "sizes": "192x192",
-         "type": "image/png", "purpose": "maskable"},
-        {"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512",
-         "type": "image/png", "purpose": "maskable"},
+        {
+            "src": url_for("static", filename="icons/icon-192.png"),
+            "sizes": "192x192",
+            "type": "image/png",
+            "purpose": "any",
+        },
+        {
+            "src": url_for("static", filename="icons/icon-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "any",
+        },
+        {
+            "src": url_for("static", filename="icons/icon-maskable-192.png"),
+            "sizes": "192x192",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+        {
+            "src": url_for("static", filename="icons/icon-maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
     ]
     body = {
         "name": _("Pain diary"),
@@ -309,7 +360,9 @@ def offline():
 
     It holds no patient data, so the service worker may keep it.
     """
-    return render_template("diary/offline.html", form=EntryForm(meta={"csrf": False}),
-                           site_effects=entry_rules.SITE_EFFECTS,
-                           allergy_signs=entry_rules.ALLERGY_SIGNS)
-
+    return render_template(
+        "diary/offline.html",
+        form=EntryForm(meta={"csrf": False}),
+        site_effects=entry_rules.SITE_EFFECTS,
+        allergy_signs=entry_rules.ALLERGY_SIGNS,
+    )

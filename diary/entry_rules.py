@@ -89,8 +89,7 @@ def timing(day: date, today: date) -> Timing:
         return "late"
     if day > today:
         raise EntryError(_("You cannot fill in a day that has not come yet."), "day")
-    raise EntryError(_("This day is too long ago. You can fill in today or yesterday only."),
-                     "day")
+    raise EntryError(_("This day is too long ago. You can fill in today or yesterday only."), "day")
 
 
 def _rating(value: Any, name: str) -> int:
@@ -166,8 +165,9 @@ def parse(data: Mapping[str, Any], *, default_day: date) -> EntryInput:
         try:
             device_time = datetime.fromisoformat(str(raw_time).replace("Z", "+00:00"))
         except ValueError:
-            raise EntryError(_("This entry could not be read. Please try again."),
-                             "device_time") from None
+            raise EntryError(
+                _("This entry could not be read. Please try again."), "device_time"
+            ) from None
         if device_time.tzinfo is None:
             raise EntryError(_("This entry could not be read. Please try again."), "device_time")
     medication = _text(data.get("medication"), MEDICATION_MAX, "medication")

@@ -23,7 +23,6 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -34,6 +33,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class LoginForm(FlaskForm):
@@ -198,10 +198,12 @@ def _nrs_choices() -> list[SelectChoice]:
 class EntryForm(FlaskForm):
     """The daily entry. CSRF is checked here; every field is validated by entry_rules."""
 
-    avg = RadioField(_l("Your average pain in the last 24 hours"), choices=_nrs_choices(),
-                     validate_choice=False)
-    worst = RadioField(_l("Your worst pain in the last 24 hours"), choices=_nrs_choices(),
-                       validate_choice=False)
+    avg = RadioField(
+        _l("Your average pain in the last 24 hours"), choices=_nrs_choices(), validate_choice=False
+    )
+    worst = RadioField(
+        _l("Your worst pain in the last 24 hours"), choices=_nrs_choices(), validate_choice=False
+    )
     site_effects = MultiCheckboxField(
         _l("Where the needle went in, did you notice any of these? (optional)"),
         validate_choice=False,
@@ -263,8 +265,10 @@ class EnrolForm(FlaskForm):
     locale = SelectField(_l("Patient's language"), choices=_language_choices)
     birth_year = IntegerField(
         _l("Year of birth (optional)"),
-        validators=[Optional(), NumberRange(min=1900, max=2100,
-                                            message=_l("Enter a year such as 1960."))],
+        validators=[
+            Optional(),
+            NumberRange(min=1900, max=2100, message=_l("Enter a year such as 1960.")),
+        ],
     )
     contact_note = TextAreaField(
         _l("Contact note (optional)"),
@@ -272,8 +276,9 @@ class EnrolForm(FlaskForm):
         render_kw={"rows": 2},
     )
     area = SelectField(_l("Area treated"), choices=_area_choices)
-    start_date = DateField(_l("Course start"),
-                           validators=[InputRequired(message=_l("Enter a date."))])
+    start_date = DateField(
+        _l("Course start"), validators=[InputRequired(message=_l("Enter a date."))]
+    )
     submit = SubmitField(_l("Enrol and print the handout"))
 
 
@@ -281,8 +286,9 @@ class CourseForm(FlaskForm):
     """A new treatment course for an existing patient."""
 
     area = SelectField(_l("Area treated"), choices=_area_choices)
-    start_date = DateField(_l("Course start"),
-                           validators=[InputRequired(message=_l("Enter a date."))])
+    start_date = DateField(
+        _l("Course start"), validators=[InputRequired(message=_l("Enter a date."))]
+    )
     submit = SubmitField(_l("Open the course"))
 
 
@@ -299,10 +305,15 @@ class DrugForm(FlaskForm):
     class Meta:
         csrf = False
 
-    name = StringField(_l("Drug"), validators=[Length(max=80, message=_l("Use at most 80 characters."))])
-    dose = StringField(_l("Dose"), validators=[Length(max=40, message=_l("Use at most 40 characters."))])
+    name = StringField(
+        _l("Drug"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
+    )
+    dose = StringField(
+        _l("Dose"), validators=[Length(max=40, message=_l("Use at most 40 characters."))]
+    )
     volume_ml = DecimalField(
-        _l("Volume (ml)"), places=None,
+        _l("Volume (ml)"),
+        places=None,
         validators=[Optional(), NumberRange(min=0, max=50, message=_l("Enter 0 to 50 ml."))],
     )
 
@@ -313,11 +324,16 @@ class SessionForm(FlaskForm):
     date = DateField(_l("Date"), validators=[InputRequired(message=_l("Enter a date."))])
     nrs_before = IntegerField(
         _l("Pain before the session (NRS 0-10)"),
-        validators=[Optional(), NumberRange(min=0, max=10, message=_l("Enter a number from 0 to 10."))],
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=10, message=_l("Enter a number from 0 to 10.")),
+        ],
     )
     area = SelectField(_l("Area treated"), choices=_area_choices)
     drugs = FieldList(FormField(DrugForm), min_entries=4, max_entries=12)
-    needle = StringField(_l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))])
+    needle = StringField(
+        _l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
+    )
     ultrasound = BooleanField(_l("Ultrasound-guided"))
     adverse_events = TextAreaField(
         _l("Adverse events observed"),
@@ -325,7 +341,8 @@ class SessionForm(FlaskForm):
         render_kw={"rows": 2},
     )
     notes = TextAreaField(
-        _l("Notes"), validators=[Length(max=2000, message=_l("Use at most 2000 characters."))],
+        _l("Notes"),
+        validators=[Length(max=2000, message=_l("Use at most 2000 characters."))],
         render_kw={"rows": 3},
     )
     submit = SubmitField(_l("Save the session"))
@@ -346,44 +363,77 @@ class SessionForm(FlaskForm):
             name = (row.form.name.data or "").strip()
             if name:
                 volume = row.form.volume_ml.data
-                rows.append({"name": name, "dose": (row.form.dose.data or "").strip(),
-                             "volume_ml": float(volume) if volume is not None else None})
+                rows.append(
+                    {
+                        "name": name,
+                        "dose": (row.form.dose.data or "").strip(),
+                        "volume_ml": float(volume) if volume is not None else None,
+                    }
+                )
         return rows
 
 
 class ClinicSettingsForm(FlaskForm):
     """The clinic's own details, used across the app and in the information sheet."""
 
-    name = StringField(_l("Clinic name"), validators=[
-        DataRequired(message=_l("Enter the clinic's name.")),
-        Length(max=120, message=_l("Use at most 120 characters."))])
-    phone = StringField(_l("Contact phone"), validators=[
-        Length(max=40, message=_l("Use at most 40 characters.")),
-        Regexp(r"^[0-9+() .\-/]*$", message=_l("Use digits, spaces and + ( ) - . / only."))])
+    name = StringField(
+        _l("Clinic name"),
+        validators=[
+            DataRequired(message=_l("Enter the clinic's name.")),
+            Length(max=120, message=_l("Use at most 120 characters.")),
+        ],
+    )
+    phone = StringField(
+        _l("Contact phone"),
+        validators=[
+            Length(max=40, message=_l("Use at most 40 characters.")),
+            Regexp(r"^[0-9+() .\-/]*$", message=_l("Use digits, spaces and + ( ) - . / only.")),
+        ],
+    )
     locale = SelectField(_l("Clinic language"), choices=_language_choices)
     timezone = SelectField(_l("Time zone"), choices=[])
-    session_interval_days = IntegerField(_l("Days between sessions"), validators=[
-        InputRequired(message=_l("Enter a number of days.")),
-        NumberRange(min=1, max=60, message=_l("Enter 1 to 60 days."))])
-    paper_size = SelectField(_l("Paper size for PDFs"),
-                             choices=[SelectChoice("A4", "A4"), SelectChoice("Letter", "Letter")])
-    drugs = TextAreaField(_l("Drugs the clinic uses (one per line)"), validators=[
-        Length(max=1000, message=_l("Use at most 1000 characters."))], render_kw={"rows": 4})
-    needle = StringField(_l("Needle"), validators=[
-        Length(max=80, message=_l("Use at most 80 characters."))])
+    session_interval_days = IntegerField(
+        _l("Days between sessions"),
+        validators=[
+            InputRequired(message=_l("Enter a number of days.")),
+            NumberRange(min=1, max=60, message=_l("Enter 1 to 60 days.")),
+        ],
+    )
+    paper_size = SelectField(
+        _l("Paper size for PDFs"),
+        choices=[SelectChoice("A4", "A4"), SelectChoice("Letter", "Letter")],
+    )
+    drugs = TextAreaField(
+        _l("Drugs the clinic uses (one per line)"),
+        validators=[Length(max=1000, message=_l("Use at most 1000 characters."))],
+        render_kw={"rows": 4},
+    )
+    needle = StringField(
+        _l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
+    )
     submit = SubmitField(_l("Save the settings"))
 
 
 class ClinicianForm(FlaskForm):
     """A new team member (a one-time password is generated)."""
 
-    name = StringField(_l("Name"), validators=[
-        DataRequired(message=_l("Enter a name.")),
-        Length(max=120, message=_l("Use at most 120 characters."))])
-    email = EmailField(_l("Email address"), validators=[
-        DataRequired(message=_l("Enter your email address.")),
-        Length(max=254, message=_l("This email address is too long.")),
-        Regexp(r"^[^@\s]+@[^@\s]+$", message=_l("Enter an email address like name@clinic.org."))])
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(message=_l("Enter a name.")),
+            Length(max=120, message=_l("Use at most 120 characters.")),
+        ],
+    )
+    email = EmailField(
+        _l("Email address"),
+        validators=[
+            DataRequired(message=_l("Enter your email address.")),
+            Length(max=254, message=_l("This email address is too long.")),
+            Regexp(
+                r"^[^@\s]+@[^@\s]+$", message=_l("Enter an email address like name@clinic.org.")
+            ),
+        ],
+    )
     is_admin = BooleanField(_l("Clinic admin (can change settings and the team)"))
     submit = SubmitField(_l("Add to the team"))
 
@@ -391,14 +441,22 @@ class ClinicianForm(FlaskForm):
 class PasswordForm(FlaskForm):
     """Change one's own password."""
 
-    current = PasswordField(_l("Current password"), validators=[
-        DataRequired(message=_l("Enter your password."))],
-        render_kw={"autocomplete": "current-password"})
-    new = PasswordField(_l("New password"), validators=[
-        DataRequired(message=_l("Enter a new password.")),
-        Length(min=10, max=1024, message=_l("Use at least 10 characters."))],
-        render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(_l("New password again"), validators=[
-        EqualTo("new", message=_l("The two new passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"})
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(message=_l("Enter a new password.")),
+            Length(min=10, max=1024, message=_l("Use at least 10 characters.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("new", message=_l("The two new passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
     submit = SubmitField(_l("Change my password"))

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from . import clock
 from .labels import AREA_LABELS, area_label
+from .outcomes import rounded
 from .security import current_user
 
 #: code -> the language's own name (shown in the switcher, in that language)
@@ -93,6 +94,7 @@ def format_number(value: float | int | None, digits: int = 1) -> str:
     """A number in the user's locale with at most ``digits`` decimals."""
     if value is None:
         return "–"
+    value = rounded(value, digits)  # half away from zero, as people expect: 62.5 -> 63
     return format_decimal(value, format="#,##0." + "#" * digits if digits else "#,##0")
 
 

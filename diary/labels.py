@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "session.recorded": _l("Session recorded"),
     "session.edited": _l("Session edited"),
     "clinic.settings_changed": _l("Clinic settings changed"),
+    "report.generated": _l("PDF summary generated"),
     "clinician.added": _l("Team member added"),
     "clinician.activated": _l("Team member reactivated"),
     "clinician.deactivated": _l("Team member deactivated"),

@@ -194,9 +194,7 @@ def apply(db: sqlite_utils.Database) -> list[str]:
 def m002_consent_text_and_quiz(db: sqlite_utils.Database) -> None:
     """Keep the exact text a patient consented to; record comprehension-check attempts."""
     db.execute("ALTER TABLE consents ADD COLUMN text TEXT NOT NULL DEFAULT ''")
-    db.execute(
-        "ALTER TABLE screening_answers ADD COLUMN sheet_version INTEGER NOT NULL DEFAULT 1"
-    )
+    db.execute("ALTER TABLE screening_answers ADD COLUMN sheet_version INTEGER NOT NULL DEFAULT 1")
     db.execute(
         """CREATE TABLE quiz_attempts (
             id INTEGER PRIMARY KEY,

@@ -238,8 +238,9 @@ def course_outcome(
     if current is None and not spans:
         current = mean_over(entries, _day(end) - timedelta(days=6), end)
     if current is None:
-        later = [s["nrs_before"] for s in _sorted_sessions(sessions)[1:]
-                 if s["nrs_before"] is not None]
+        later = [
+            s["nrs_before"] for s in _sorted_sessions(sessions)[1:] if s["nrs_before"] is not None
+        ]
         current = float(later[-1]) if later else None
     points, percent = change(base, current)
     return CourseOutcome(

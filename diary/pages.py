@@ -81,8 +81,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PatientSignedOut)
     def patient_signed_out(_error: PatientSignedOut):
         if request.path.startswith("/api/"):  # the phone's sync queue keeps the entry
-            return jsonify(error=str(_l("This phone is not signed in. Open your personal "
-                                        "link again to send your entries."))), 401
+            return jsonify(
+                error=str(
+                    _l(
+                        "This phone is not signed in. Open your personal "
+                        "link again to send your entries."
+                    )
+                )
+            ), 401
         return render_template("auth/signed_out.html"), 403
 
     @app.errorhandler(HTTPException)

@@ -20,34 +20,59 @@ from .sheet import SHEET_VERSION
 bp = Blueprint("patient", __name__)
 
 
-def diary_summary(rows: list[dict[str, Any]], sessions: list[dict[str, Any]],
-                  course: dict[str, Any], clinic: dict[str, Any], today: date) -> dict[str, Any]:
+def diary_summary(
+    rows: list[dict[str, Any]],
+    sessions: list[dict[str, Any]],
+    course: dict[str, Any],
+    clinic: dict[str, Any],
+    today: date,
+) -> dict[str, Any]:
     """Everything the home screen shows about the diary, computed by diary.outcomes."""
     base = outcomes.baseline(sessions, rows)
     recent = outcomes.last_days_mean(rows, today)
     week = outcomes.completeness(rows, today - timedelta(days=6), today)
     if base is not None and recent is not None:
-        text = _("Your average pain went from %(start)s to %(now)s (mean of the last 7 days).",
-                 start=format_number(base), now=format_number(recent))
+        text = _(
+            "Your average pain went from %(start)s to %(now)s (mean of the last 7 days).",
+            start=format_number(base),
+            now=format_number(recent),
+        )
     elif rows:
-        text = _("Your latest average pain: %(now)s.",
-                 now=format_number(outcomes.latest_value(rows)))
+        text = _(
+            "Your latest average pain: %(now)s.", now=format_number(outcomes.latest_value(rows))
+        )
     else:
         text = _("No pain ratings yet.")
-    first_day = min([date.fromisoformat(course["start_date"])]
-                    + [date.fromisoformat(r["day"]) for r in rows]
-                    + [date.fromisoformat(s["date"]) for s in sessions])
-    chart = charts.trend_svg(
-        rows, sessions, first_day, today,
-        charts.ChartText(_("Your daily pain since the start"), text), baseline=base,
-    ) if rows else None
+    first_day = min(
+        [date.fromisoformat(course["start_date"])]
+        + [date.fromisoformat(r["day"]) for r in rows]
+        + [date.fromisoformat(s["date"]) for s in sessions]
+    )
+    chart = (
+        charts.trend_svg(
+            rows,
+            sessions,
+            first_day,
+            today,
+            charts.ChartText(_("Your daily pain since the start"), text),
+            baseline=base,
+        )
+        if rows
+        else None
+    )
     next_session = None
     if sessions:
         expected = date.fromisoformat(sessions[-1]["date"]) + timedelta(
-            days=clinic["session_interval_days"])
+            days=clinic["session_interval_days"]
+        )
         next_session = expected if expected >= today else None
-    return {"summary": text, "chart": chart, "week": week, "next_session": next_session,
-            "has_sessions": bool(sessions)}
+    return {
+        "summary": text,
+        "chart": chart,
+        "week": week,
+        "next_session": next_session,
+        "has_sessions": bool(sessions),
+    }
 
 
 @bp.route("/home")

@@ -3,9 +3,13 @@ files under ``static/`` and ``data:`` URLs (no file://, no network, no redirects
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
+import os
+import threading
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -32,10 +36,12 @@ class StaticOnlyFetcher(URLFetcher):
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         if url.startswith("data:"):
-            with urllib.request.DataHandler().data_open(urllib.request.Request(url)) as res:
-                return URLFetcherResponse(url, res.read(), {"Content-Type": res.headers["Content-Type"]})
+            with urllib.request.DataHandler().data_open(urllib.request.Request(url)) as res:  # noqa: S310 - data: only
+                return URLFetcherResponse(
+                    url, res.read(), {"Content-Type": res.headers["Content-Type"]}
+                )
         if url.startswith(STATIC_BASE) and not urlsplit(url).query:
-            path = (self.root / unquote(url[len(STATIC_BASE):])).resolve()
+            path = (self.root / unquote(url[len(STATIC_BASE) :])).resolve()
             if path.is_relative_to(self.root) and path.is_file():
                 kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
@@ -43,11 +49,32 @@ class StaticOnlyFetcher(URLFetcher):
         raise ValueError(f"refused to fetch {url[:80]}")
 
 
-def render(html: str) -> bytes:
+def render(html: str, static_folder: str | None = None) -> bytes:
     """A tagged PDF (title and language from the HTML) from rendered template HTML."""
-    fetcher = StaticOnlyFetcher(current_app.static_folder)
+    fetcher = StaticOnlyFetcher(static_folder or current_app.static_folder)
     document = HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher)
     return document.write_pdf(pdf_tags=True)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    """Run this (render) thread at a lower CPU priority than request threads (Linux)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+def render_in_background(html: str) -> bytes:
+    """:func:`render` on a low-priority thread, so diary requests are served first."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:  # created lazily: after gunicorn has forked its workers
+            _pool = ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix="pdf", initializer=_lower_priority
+            )
+    return _pool.submit(render, html, current_app.static_folder).result()
 
 
 def consent_pdf(record: dict[str, Any], clinic: dict[str, Any]) -> bytes:

@@ -170,9 +170,14 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
                     "The proof that it works is still limited. Most studies are small. More "
                     "research is needed."
                 ),
-                _("Part of the effect may come from the needle itself, not only from the medicine."),
-                _("You will need to come to the clinic often, usually %(interval)s.",
-                  interval=interval),
+                _(
+                    "Part of the effect may come from the needle itself, not only from the "
+                    "medicine."
+                ),
+                _(
+                    "You will need to come to the clinic often, usually %(interval)s.",
+                    interval=interval,
+                ),
             ],
         ),
         Section(
@@ -182,7 +187,10 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
             [
                 _("This treatment may not be right for you if:"),
                 [
-                    _("you are allergic to a medicine we would use, such as an anti-inflammatory painkiller or a numbing medicine"),
+                    _(
+                        "you are allergic to a medicine we would use, such as an "
+                        "anti-inflammatory painkiller or a numbing medicine"
+                    ),
                     _("you take a medicine that thins the blood"),
                     _("you have a wound, a rash or an infection on the skin we would treat"),
                     _("you are pregnant, or could be"),
@@ -272,10 +280,7 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
                     "If you do, the diary stops. What you wrote before stays in your "
                     "record. It is not deleted."
                 ),
-                _(
-                    "Your care will not suffer. Your doctor will talk with you about other "
-                    "choices."
-                ),
+                _("Your care will not suffer. Your doctor will talk with you about other choices."),
             ],
         ),
         Section(
@@ -358,8 +363,10 @@ def quiz(clinic: dict[str, Any]) -> list[QuizQuestion]:
                 "yearly": _("Once a year"),
             },
             "regular",
-            _("Sessions are usually %(interval)s, until the pain is half of what it was.",
-              interval=interval),
+            _(
+                "Sessions are usually %(interval)s, until the pain is half of what it was.",
+                interval=interval,
+            ),
             "session",
         ),
         QuizQuestion(
@@ -390,9 +397,7 @@ def agreement_texts(clinic: dict[str, Any]) -> dict[str, str]:
             "I have read the information. I agree to have mesotherapy at %(clinic)s.",
             clinic=clinic["name"],
         ),
-        "data": _(
-            "I agree that my diary answers are kept and used by my care team, as described."
-        ),
+        "data": _("I agree that my diary answers are kept and used by my care team, as described."),
         "evaluation": _(
             "I also agree that my answers may be used without my name, to check how well "
             "the service works. (You can say no to this.)"

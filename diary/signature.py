@@ -23,7 +23,7 @@ def parse(data_url: str | None) -> bytes | None:
     if not data_url.startswith(PREFIX) or len(data_url) > MAX_BYTES * 4 // 3 + len(PREFIX) + 4:
         raise ValueError("not a PNG data URL of acceptable size")
     try:
-        raw = base64.b64decode(data_url[len(PREFIX):], validate=True)
+        raw = base64.b64decode(data_url[len(PREFIX) :], validate=True)
         with Image.open(io.BytesIO(raw)) as image:
             if image.format != "PNG" or max(image.size) > MAX_SIDE or min(image.size) < 10:
                 raise ValueError("unexpected image")

@@ -126,10 +126,17 @@ def give_consent(db, course_id: int, locale: str = "en", name: str = "Test Patie
     from diary import sheet
     from diary.queries import consents
 
-    return consents.give(db, course_id, sheet_version=sheet.SHEET_VERSION, locale=locale,
-                         text="## Test sheet\n> summary", agreements={"treatment": True,
-                         "data": True, "evaluation": False}, full_name=name,
-                         signature_png=None, user_agent="pytest")
+    return consents.give(
+        db,
+        course_id,
+        sheet_version=sheet.SHEET_VERSION,
+        locale=locale,
+        text="## Test sheet\n> summary",
+        agreements={"treatment": True, "data": True, "evaluation": False},
+        full_name=name,
+        signature_png=None,
+        user_agent="pytest",
+    )
 
 
 def logout(client, from_page: str):

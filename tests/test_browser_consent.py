@@ -31,8 +31,12 @@ def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
     screenshot(page, f"consent-screening-360-{lang}")
     page.locator("form button[type=submit]").click()
     page.wait_for_url(base + "/consent/quiz")
-    answers = {"works": "maybe", "side_effects": "local", "sessions": "regular",
-               "withdraw": "any_time"}
+    answers = {
+        "works": "maybe",
+        "side_effects": "local",
+        "sessions": "regular",
+        "withdraw": "any_time",
+    }
     if wrong_first:
         page.locator("input[name=works][value=always]").check()
         for key in ("side_effects", "sessions", "withdraw"):
@@ -57,7 +61,9 @@ def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
         page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
         page.mouse.down()
         for step in range(1, 12):
-            page.mouse.move(box["x"] + 20 + step * 20, box["y"] + box["height"] / 2 + (-1) ** step * 15)
+            page.mouse.move(
+                box["x"] + 20 + step * 20, box["y"] + box["height"] / 2 + (-1) ** step * 15
+            )
         page.mouse.up()
     screenshot(page, f"consent-agree-360-{lang}")
     page.locator("form button[type=submit]").last.click()

@@ -65,8 +65,13 @@ def test_entry_and_same_day_correction(signed_in_phone, live_server, db):
     page.wait_for_url(live_server + "/home?saved=1")
     rows = entries.for_course(db, course)
     assert [(r["avg_nrs"], r["worst_nrs"]) for r in rows] == [(5, 8)]
-    assert db.execute("SELECT count(*) FROM audit_events WHERE action = 'entry.corrected'"
-                      " AND course_id = ?", [course]).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM audit_events WHERE action = 'entry.corrected' AND course_id = ?",
+            [course],
+        ).fetchone()[0]
+        == 1
+    )
 
 
 def test_allergy_answer_shows_urgent_advice_at_once(signed_in_phone, live_server, db):
@@ -116,8 +121,12 @@ def test_offline_entry_is_kept_and_sent_exactly_once(signed_in_phone, live_serve
     from diary import clock
 
     assert row["device_time"] == clock.iso(clock.parse(queued[0]["device_time"]))
-    assert db.execute("SELECT count(*) FROM entry_submissions WHERE entry_id = ?",
-                      [row["id"]]).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM entry_submissions WHERE entry_id = ?", [row["id"]]
+        ).fetchone()[0]
+        == 1
+    )
     assert page.evaluate("DiaryQueue.all()") == []
     screenshot(page, "diary-home-after-sync-360-en")
 

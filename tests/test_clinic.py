@@ -38,9 +38,18 @@ def course_id(db, world):
 
 
 def test_enrol_shows_a_printable_handout_with_link_and_qr(staff, app, db, world):
-    response = post(staff, "/clinic/patients/new", {
-        "code": "NEW-7", "locale": "de", "area": "low_back", "start_date": "2026-11-20",
-        "birth_year": "1958", "contact_note": "afternoons"})
+    response = post(
+        staff,
+        "/clinic/patients/new",
+        {
+            "code": "NEW-7",
+            "locale": "de",
+            "area": "low_back",
+            "start_date": "2026-11-20",
+            "birth_year": "1958",
+            "contact_note": "afternoons",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     link = re.search(r"http://localhost/p/([\w-]+)", html)
@@ -50,7 +59,10 @@ def test_enrol_shows_a_printable_handout_with_link_and_qr(staff, app, db, world)
     assert "Add to Home Screen" not in html  # the instructions are German too
     patient = patients.find_patient(db, world.clinic_a, "NEW-7")
     assert (patient["locale"], patient["birth_year"], patient["contact_note"]) == (
-        "de", 1958, "afternoons")
+        "de",
+        1958,
+        "afternoons",
+    )
     course = patients.current_course(db, patient["id"])
     assert (course["area"], course["start_date"]) == ("low_back", "2026-11-20")
     phone = app.test_client()
@@ -60,11 +72,23 @@ def test_enrol_shows_a_printable_handout_with_link_and_qr(staff, app, db, world)
 
 
 def test_enrol_refuses_a_duplicate_code_and_bad_input(staff, db, world):
-    response = post(staff, "/clinic/patients/new", {"code": "A-001", "locale": "it",
-                                                    "area": "neck", "start_date": "2026-11-20"})
+    response = post(
+        staff,
+        "/clinic/patients/new",
+        {"code": "A-001", "locale": "it", "area": "neck", "start_date": "2026-11-20"},
+    )
     assert "already used" in response.get_data(as_text=True)
-    bad = post(staff, "/clinic/patients/new", {"code": "<b>", "locale": "xx", "area": "toe",
-                                               "start_date": "someday", "birth_year": "1700"})
+    bad = post(
+        staff,
+        "/clinic/patients/new",
+        {
+            "code": "<b>",
+            "locale": "xx",
+            "area": "toe",
+            "start_date": "someday",
+            "birth_year": "1700",
+        },
+    )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 200 and "Please check the form" in html
     assert len(patients.list_patients(db, world.clinic_a)) == 1
@@ -74,21 +98,30 @@ def test_reissuing_the_link_stops_the_old_one_at_once(staff, app, db, world):
     phone = app.test_client()
     open_link(phone, world.token_a)
     course = course_id(db, world)
-    response = post(staff, f"/clinic/patients/{world.patient_a}/link", {},
-                    page=f"/clinic/courses/{course}")
+    response = post(
+        staff, f"/clinic/patients/{world.patient_a}/link", {}, page=f"/clinic/courses/{course}"
+    )
     new = re.search(r"http://localhost/p/([\w-]+)", response.get_data(as_text=True)).group(1)
     assert phone.get("/home").status_code == 403
     assert app.test_client().get(f"/p/{world.token_a}").status_code == 404
     assert open_link(app.test_client(), new).status_code == 302
-    post(staff, f"/clinic/patients/{world.patient_a}/link/revoke", {},
-         page=f"/clinic/courses/{course}")
+    post(
+        staff,
+        f"/clinic/patients/{world.patient_a}/link/revoke",
+        {},
+        page=f"/clinic/courses/{course}",
+    )
     assert app.test_client().get(f"/p/{new}").status_code == 404
 
 
 def test_clinician_changes_the_patients_language(staff, db, world):
     course = course_id(db, world)
-    post(staff, f"/clinic/patients/{world.patient_a}/language", {"locale": "es"},
-         page=f"/clinic/courses/{course}")
+    post(
+        staff,
+        f"/clinic/patients/{world.patient_a}/language",
+        {"locale": "es"},
+        page=f"/clinic/courses/{course}",
+    )
     assert patients.get_patient(db, world.patient_a)["locale"] == "es"
 
 
@@ -100,31 +133,61 @@ def test_record_sessions_numbered_with_drugs_and_reminder(staff, db, world):
     path = f"/clinic/courses/{course}/sessions/new"
     form = staff.get(path).get_data(as_text=True)
     assert 'value="neck"' in form
-    first = post(staff, path, {
-        "date": "2026-11-02", "nrs_before": "8", "area": "neck", "needle": "4 mm 27 G",
-        "drugs-0-name": "lidocaine", "drugs-0-dose": "20 mg", "drugs-0-volume_ml": "2",
-        "ultrasound": "y", "adverse_events": "", "notes": "first"})
+    first = post(
+        staff,
+        path,
+        {
+            "date": "2026-11-02",
+            "nrs_before": "8",
+            "area": "neck",
+            "needle": "4 mm 27 G",
+            "drugs-0-name": "lidocaine",
+            "drugs-0-dose": "20 mg",
+            "drugs-0-volume_ml": "2",
+            "ultrasound": "y",
+            "adverse_events": "",
+            "notes": "first",
+        },
+    )
     assert first.status_code == 302
     assert "one drug per" not in staff.get(first.headers["Location"]).get_data(as_text=True)
-    second = post(staff, path, {
-        "date": "2026-11-09", "nrs_before": "6", "area": "neck",
-        "drugs-0-name": "ketorolac", "drugs-0-dose": "15 mg",
-        "drugs-1-name": "thiocolchicoside", "drugs-1-dose": "2 mg"})
+    second = post(
+        staff,
+        path,
+        {
+            "date": "2026-11-09",
+            "nrs_before": "6",
+            "area": "neck",
+            "drugs-0-name": "ketorolac",
+            "drugs-0-dose": "15 mg",
+            "drugs-1-name": "thiocolchicoside",
+            "drugs-1-dose": "2 mg",
+        },
+    )
     page = staff.get(second.headers["Location"]).get_data(as_text=True)
     assert "one drug per syringe" in page
     stored = treatments.for_course(db, course)
     assert [s["number"] for s in stored] == [1, 2]
-    assert json.loads(stored[0]["drugs"]) == [{"name": "lidocaine", "dose": "20 mg",
-                                               "volume_ml": 2.0}]
+    assert json.loads(stored[0]["drugs"]) == [
+        {"name": "lidocaine", "dose": "20 mg", "volume_ml": 2.0}
+    ]
     assert stored[0]["ultrasound"] == 1 and stored[1]["ultrasound"] == 0
-    assert db.execute("SELECT count(*) FROM audit_events WHERE action = 'session.recorded'"
-                      " AND course_id = ?", [course]).fetchone()[0] == 2
+    assert (
+        db.execute(
+            "SELECT count(*) FROM audit_events WHERE action = 'session.recorded' AND course_id = ?",
+            [course],
+        ).fetchone()[0]
+        == 2
+    )
 
 
 def test_session_validation(staff, db, world):
     course = course_id(db, world)
-    response = post(staff, f"/clinic/courses/{course}/sessions/new", {
-        "date": "", "nrs_before": "11", "area": "neck", "drugs-0-dose": "5 mg"})
+    response = post(
+        staff,
+        f"/clinic/courses/{course}/sessions/new",
+        {"date": "", "nrs_before": "11", "area": "neck", "drugs-0-dose": "5 mg"},
+    )
     html = response.get_data(as_text=True)
     assert "Enter a number from 0 to 10." in html and "Enter the drug's name." in html
     assert treatments.for_course(db, course) == []
@@ -133,13 +196,17 @@ def test_session_validation(staff, db, world):
 def test_editing_a_session_is_audited(staff, db, world):
     course = course_id(db, world)
     session_id = treatments.add_session(db, course, "2026-11-02", nrs_before=8, area="neck")
-    response = post(staff, f"/clinic/sessions/{session_id}/edit", {
-        "date": "2026-11-03", "nrs_before": "7", "area": "neck"})
+    response = post(
+        staff,
+        f"/clinic/sessions/{session_id}/edit",
+        {"date": "2026-11-03", "nrs_before": "7", "area": "neck"},
+    )
     assert response.status_code == 302
     stored = treatments.get_session(db, session_id)
     assert (stored["date"], stored["nrs_before"]) == ("2026-11-03", 7)
-    event = db.execute("SELECT detail FROM audit_events WHERE action = 'session.edited'"
-                       ).fetchone()[0]
+    event = db.execute(
+        "SELECT detail FROM audit_events WHERE action = 'session.edited'"
+    ).fetchone()[0]
     assert json.loads(event)["changed"] == ["date", "nrs_before"]
 
 
@@ -147,12 +214,14 @@ def test_editing_a_session_is_audited(staff, db, world):
 
 
 def seed_course(db, course, today, *, baseline=8, values=(7, 6, 5, 4, 4, 3, 3)):
-    treatments.add_session(db, course, (today - timedelta(days=len(values))).isoformat(),
-                           nrs_before=baseline)
+    treatments.add_session(
+        db, course, (today - timedelta(days=len(values))).isoformat(), nrs_before=baseline
+    )
     for k, value in enumerate(values):
         day = today - timedelta(days=len(values) - 1 - k)
-        entries.insert_entry(db, course, day.isoformat(), f"s-{course}-{k}", value, value + 1,
-                             late=k == 2)
+        entries.insert_entry(
+            db, course, day.isoformat(), f"s-{course}-{k}", value, value + 1, late=k == 2
+        )
 
 
 def today_rome():
@@ -171,8 +240,10 @@ def test_dashboard_row_figures_and_flags(staff, db, world):
         give_consent(db, course)  # given ten days ago
     finally:
         clock_module.now = real
-    db.execute("UPDATE courses SET start_date = ? WHERE id = ?",
-               [(today - timedelta(days=10)).isoformat(), course])
+    db.execute(
+        "UPDATE courses SET start_date = ? WHERE id = ?",
+        [(today - timedelta(days=10)).isoformat(), course],
+    )
     seed_course(db, course, today)
     html = staff.get("/clinic/").get_data(as_text=True)
     row = html.split("A-001")[1].split("</tr>")[0]
@@ -191,8 +262,11 @@ def test_dashboard_flags(staff, db, world):
     entries.insert_entry(db, course, (today - timedelta(days=4)).isoformat(), "f-1", 7, 8)
     db.execute("UPDATE courses SET flagged = 1 WHERE id = ?", [course])
     html = staff.get("/clinic/").get_data(as_text=True)
-    for text in ("possible allergic reaction", "no entry for 3 days or more",
-                 "pain 2 points or more above baseline"):
+    for text in (
+        "possible allergic reaction",
+        "no entry for 3 days or more",
+        "pain 2 points or more above baseline",
+    ):
         assert text in html
     only = staff.get("/clinic/?flagged=1").get_data(as_text=True)
     assert "A-001" in only
@@ -267,14 +341,27 @@ def test_cohort_with_demo_data_reproduces_paper_001(app, db):
 
 
 def test_settings_are_saved_and_used_in_the_sheet(admin, app, db, world):
-    response = post(admin, "/clinic/settings", {
-        "name": "Studio Nuovo", "phone": "+39 02 999", "locale": "it",
-        "timezone": "Europe/Rome", "session_interval_days": "10", "paper_size": "Letter",
-        "drugs": "lidocaine\n\nketorolac\n", "needle": "13 mm 30 G"})
+    response = post(
+        admin,
+        "/clinic/settings",
+        {
+            "name": "Studio Nuovo",
+            "phone": "+39 02 999",
+            "locale": "it",
+            "timezone": "Europe/Rome",
+            "session_interval_days": "10",
+            "paper_size": "Letter",
+            "drugs": "lidocaine\n\nketorolac\n",
+            "needle": "13 mm 30 G",
+        },
+    )
     assert response.status_code == 302
     clinic = accounts.get_clinic(db, world.clinic_a)
     assert (clinic["name"], clinic["session_interval_days"], clinic["paper_size"]) == (
-        "Studio Nuovo", 10, "Letter")
+        "Studio Nuovo",
+        10,
+        "Letter",
+    )
     assert json.loads(clinic["drugs"]) == ["lidocaine", "ketorolac"]
     db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
     phone = app.test_client()
@@ -285,9 +372,18 @@ def test_settings_are_saved_and_used_in_the_sheet(admin, app, db, world):
 
 
 def test_settings_validation(admin, db, world):
-    response = post(admin, "/clinic/settings", {
-        "name": "", "phone": "call me", "locale": "it", "timezone": "Mars/Base",
-        "session_interval_days": "0", "paper_size": "A3"})
+    response = post(
+        admin,
+        "/clinic/settings",
+        {
+            "name": "",
+            "phone": "call me",
+            "locale": "it",
+            "timezone": "Mars/Base",
+            "session_interval_days": "0",
+            "paper_size": "A3",
+        },
+    )
     assert "Please check the form" in response.get_data(as_text=True)
     assert accounts.get_clinic(db, world.clinic_a)["name"] == "Clinic A"
 
@@ -299,8 +395,9 @@ def test_settings_and_team_are_for_admins(staff):
 
 def test_admin_adds_and_deactivates_a_clinician(admin, app, db, world):
     response = post(admin, "/clinic/team", {"name": "Nina Nurse", "email": "Nina@A.example"})
-    password = re.search(r'<code class="password"><bdi dir="ltr">([^<]+)</bdi>',
-                         response.get_data(as_text=True)).group(1)
+    password = re.search(
+        r'<code class="password"><bdi dir="ltr">([^<]+)</bdi>', response.get_data(as_text=True)
+    ).group(1)
     nina = app.test_client()
     assert login(nina, "nina@a.example", password).status_code == 302
     member = accounts.get_clinician_by_email(db, "nina@a.example")
@@ -315,12 +412,17 @@ def test_admin_adds_and_deactivates_a_clinician(admin, app, db, world):
 def test_password_change_signs_out_everywhere(staff, app, db, world):
     other_browser = app.test_client()
     login(other_browser, world.clinician_a)
-    wrong = post(staff, "/clinic/account", {"current": "nope", "new": "a brand new password",
-                                            "confirm": "a brand new password"})
+    wrong = post(
+        staff,
+        "/clinic/account",
+        {"current": "nope", "new": "a brand new password", "confirm": "a brand new password"},
+    )
     assert "This is not your current password." in wrong.get_data(as_text=True)
-    response = post(staff, "/clinic/account", {"current": PASSWORD,
-                                               "new": "a brand new password",
-                                               "confirm": "a brand new password"})
+    response = post(
+        staff,
+        "/clinic/account",
+        {"current": PASSWORD, "new": "a brand new password", "confirm": "a brand new password"},
+    )
     assert response.headers["Location"] == "/login"
     assert other_browser.get("/clinic/").status_code == 302
     assert login(app.test_client(), world.clinician_a, "a brand new password").status_code == 302
@@ -335,8 +437,13 @@ def test_every_clinician_route_refuses_another_clinics_data(app, db, world):
     session_id = treatments.add_session(db, course, "2026-11-02", nrs_before=8)
     consent_id = give_consent(db, course)
     member = accounts.get_clinician_by_email(db, world.clinician_a)
-    ids = {"course_id": course, "patient_id": world.patient_a, "session_id": session_id,
-           "consent_id": consent_id, "clinician_id": member["id"]}
+    ids = {
+        "course_id": course,
+        "patient_id": world.patient_a,
+        "session_id": session_id,
+        "consent_id": consent_id,
+        "clinician_id": member["id"],
+    }
     intruder = app.test_client()
     login(intruder, world.clinician_b)
     token = csrf_from(intruder.get("/clinic/account").get_data(as_text=True))

@@ -13,10 +13,19 @@ from diary import sheet
 from diary.queries import accounts, consents, patients
 from tests.conftest import csrf_from, login, open_link
 
-ALL_RIGHT = {"works": "maybe", "side_effects": "local", "sessions": "regular",
-             "withdraw": "any_time"}
-NO_FLAGS = {"allergy": "no", "blood_thinners": "no", "skin": "no", "reaction": "no",
-            "pregnancy": "no"}
+ALL_RIGHT = {
+    "works": "maybe",
+    "side_effects": "local",
+    "sessions": "regular",
+    "withdraw": "any_time",
+}
+NO_FLAGS = {
+    "allergy": "no",
+    "blood_thinners": "no",
+    "skin": "no",
+    "reaction": "no",
+    "pregnancy": "no",
+}
 
 
 @pytest.fixture
@@ -52,8 +61,10 @@ def review(client, **fields):
 
 def confirm(client, review_response, **overrides):
     html = review_response.get_data(as_text=True)
-    data = {name: value for name, value in re.findall(
-        r'<input type="hidden" name="(\w+)" value="([^"]*)">', html)}
+    data = {
+        name: value
+        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html)
+    }
     data.update(overrides)
     data["csrf_token"] = csrf_from(html)
     return client.post("/consent/confirm", data=data)
@@ -69,8 +80,10 @@ def consent_through_ui(client, **fields):
 
 
 def test_sheet_has_ten_sections_with_progress_and_clinic_details(phone, db, world):
-    db.execute("UPDATE clinics SET drugs = ?, session_interval_days = 10 WHERE id = ?",
-               [json.dumps(["lidocaine", "ketorolac"]), world.clinic_a])
+    db.execute(
+        "UPDATE clinics SET drugs = ?, session_interval_days = 10 WHERE id = ?",
+        [json.dumps(["lidocaine", "ketorolac"]), world.clinic_a],
+    )
     pages = [phone.get(f"/consent/sheet/{n}").get_data(as_text=True) for n in range(1, 11)]
     assert "Part 3 of 10" in pages[2]
     everything = "\n".join(pages)
@@ -84,12 +97,27 @@ def test_sheet_has_ten_sections_with_progress_and_clinic_details(phone, db, worl
 def test_risks_are_as_visible_as_benefits(app):
     with app.test_request_context():
         found = {s.key: s for s in sheet.sections({"name": "C", "phone": "1"})}
-    assert set(found) >= {"what", "session", "benefits", "risks", "who", "alternatives",
-                          "diary", "data", "withdraw", "contact"}
+    assert set(found) >= {
+        "what",
+        "session",
+        "benefits",
+        "risks",
+        "who",
+        "alternatives",
+        "diary",
+        "data",
+        "withdraw",
+        "contact",
+    }
     risks, benefits = found["risks"], found["benefits"]
     assert "may not work" in risks.summary
-    words = lambda s: sum(len(b.split()) if isinstance(b, str) else len(" ".join(b).split())  # noqa: E731
-                          for b in s.blocks)
+
+    def words(section):
+        return sum(
+            len(b.split()) if isinstance(b, str) else len(" ".join(b).split())
+            for b in section.blocks
+        )
+
     assert words(risks) >= words(benefits)
 
 
@@ -99,8 +127,10 @@ def test_next_records_each_section_in_the_audit_trail(phone, db, world):
         assert response.headers["Location"] == f"/consent/sheet/{n + 1}"
     last = post_form(phone, "/consent/sheet/10", {})
     assert last.headers["Location"] == "/consent/screening"
-    read = db.execute("SELECT count(*) FROM audit_events WHERE action = 'sheet.section_read'"
-                      " AND course_id = ?", [course_of(db, world)]).fetchone()[0]
+    read = db.execute(
+        "SELECT count(*) FROM audit_events WHERE action = 'sheet.section_read' AND course_id = ?",
+        [course_of(db, world)],
+    ).fetchone()[0]
     assert read == 3
 
 
@@ -124,7 +154,8 @@ def test_canonical_text_reads_back_as_the_sections_shown(app):
         body, statements = sheet.split_statements(sheet.parse(sheet.canonical_text(clinic)))
         texts = sheet.agreement_texts(clinic)
     assert [(s.title, s.summary, s.blocks) for s in body] == [
-        (s.title, s.summary, s.blocks) for s in shown]
+        (s.title, s.summary, s.blocks) for s in shown
+    ]
     assert statements == [(key, texts[key]) for key in sheet.AGREEMENTS]
 
 
@@ -132,16 +163,17 @@ def test_canonical_text_reads_back_as_the_sections_shown(app):
 
 
 def test_screening_answers_are_stored_flagged_and_do_not_block(phone, db, world, app):
-    answers = dict(NO_FLAGS, allergy="yes", reaction="unsure",
-                   allergy_detail="Rash with <b>ibuprofen</b>")
+    answers = dict(
+        NO_FLAGS, allergy="yes", reaction="unsure", allergy_detail="Rash with <b>ibuprofen</b>"
+    )
     response = answer_screening(phone, answers)
     assert response.headers["Location"] == "/consent/quiz"
-    assert "Your doctor will read your answers" in phone.get("/consent/quiz").get_data(
-        as_text=True)
+    assert "Your doctor will read your answers" in phone.get("/consent/quiz").get_data(as_text=True)
     course = course_of(db, world)
     assert consents.screening_flags(db, course) == ["allergy", "reaction"]
     assert consents.latest_screening(db, course)["allergy"]["detail"] == (
-        "Rash with <b>ibuprofen</b>")
+        "Rash with <b>ibuprofen</b>"
+    )
     staff = app.test_client()
     login(staff, world.clinician_a)
     listing = staff.get("/clinic/patients").get_data(as_text=True)
@@ -215,16 +247,19 @@ def test_consent_record_holds_everything_and_never_changes(phone, db, world):
     assert record["locale"] == "en"
     assert record["text_sha256"] == hashlib.sha256(record["text"].encode()).hexdigest()
     assert "What is mesotherapy?" in record["text"]
-    assert json.loads(record["agreements"]) == {"treatment": True, "data": True,
-                                                "evaluation": True}
+    assert json.loads(record["agreements"]) == {"treatment": True, "data": True, "evaluation": True}
     assert record["full_name"] == "Maria Rossi"
     assert record["signature_png"].startswith(b"\x89PNG")
     assert record["created_at"].endswith("+00:00")
     assert record["user_agent"]
     with pytest.raises(Exception, match="append-only"):
         db.execute("UPDATE consents SET full_name = 'X'")
-    actions = [r["action"] for r in db.query(
-        "SELECT action FROM audit_events WHERE course_id = ? ORDER BY id", [record["course_id"]])]
+    actions = [
+        r["action"]
+        for r in db.query(
+            "SELECT action FROM audit_events WHERE course_id = ? ORDER BY id", [record["course_id"]]
+        )
+    ]
     for step in ("screening.answered", "quiz.attempted", "consent.reviewed", "consent.given"):
         assert step in actions
 
@@ -259,8 +294,7 @@ def test_tampered_text_hash_is_refused(phone, db, world):
 def test_bad_signature_is_refused_with_a_clear_message(phone, db, world):
     answer_screening(phone)
     pass_quiz(phone)
-    html = review(phone, signature="data:image/png;base64,bm90IGFuIGltYWdl").get_data(
-        as_text=True)
+    html = review(phone, signature="data:image/png;base64,bm90IGFuIGltYWdl").get_data(as_text=True)
     assert "The signature could not be read" in html
     assert consents.latest(db, course_of(db, world)) is None
 
@@ -312,8 +346,7 @@ def test_withdrawal_is_a_new_record_and_the_clinician_sees_it(phone, app, db, wo
     assert "Withdrawal" in staff.get(f"/clinic/courses/{course}").get_data(as_text=True)
     # consenting again later is possible, as a third record
     assert confirm(phone, review(phone)).headers["Location"] == "/consent/done"
-    assert [r["kind"] for r in consents.history(db, course)] == [
-        "consent", "withdrawal", "consent"]
+    assert [r["kind"] for r in consents.history(db, course)] == ["consent", "withdrawal", "consent"]
 
 
 def test_new_sheet_version_asks_for_consent_again(phone, app, db, world, monkeypatch):
@@ -336,8 +369,7 @@ def test_new_sheet_version_asks_for_consent_again(phone, app, db, world, monkeyp
     staff = app.test_client()
     login(staff, world.clinician_a)
     assert "Needs new consent (signed v1)" in staff.get("/clinic/").get_data(as_text=True)
-    assert "Needs new consent (signed v1)" in staff.get("/clinic/patients").get_data(
-        as_text=True)
+    assert "Needs new consent (signed v1)" in staff.get("/clinic/patients").get_data(as_text=True)
     answer_screening(phone)
     pass_quiz(phone)
     assert confirm(phone, review(phone)).headers["Location"] == "/consent/done"

@@ -42,23 +42,26 @@ def test_a_queued_entry_is_judged_by_when_it_was_saved_on_the_phone():
     assert patient_today(server, server - timedelta(days=45), "UTC") == date(2026, 11, 25)
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"worst": "5"}, "avg"),
-    ({"avg": "11", "worst": "11"}, "avg"),
-    ({"avg": "-1", "worst": "3"}, "avg"),
-    ({"avg": "3.5", "worst": "5"}, "avg"),
-    ({"avg": "٣", "worst": "5"}, "avg"),
-    ({"avg": True, "worst": 5}, "avg"),
-    ({"avg": "6", "worst": "4"}, "worst"),
-    ({"avg": "3", "worst": "4", "site_effects": ["fire"]}, "site_effects"),
-    ({"avg": "3", "worst": "4", "allergy_signs": "hives,breathing"}, "allergy_signs"),
-    ({"avg": "3", "worst": "4", "note": "x" * 501}, "note"),
-    ({"avg": "3", "worst": "4", "note": 12}, "note"),
-    ({"avg": "3", "worst": "4", "medication_taken": "maybe"}, "medication_taken"),
-    ({"avg": "3", "worst": "4", "day": "22/11/2026"}, "day"),
-    ({"avg": "3", "worst": "4", "client_id": "bad id!"}, "client_id"),
-    ({"avg": "3", "worst": "4", "device_time": "2026-11-22T10:00:00"}, "device_time"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"worst": "5"}, "avg"),
+        ({"avg": "11", "worst": "11"}, "avg"),
+        ({"avg": "-1", "worst": "3"}, "avg"),
+        ({"avg": "3.5", "worst": "5"}, "avg"),
+        ({"avg": "٣", "worst": "5"}, "avg"),
+        ({"avg": True, "worst": 5}, "avg"),
+        ({"avg": "6", "worst": "4"}, "worst"),
+        ({"avg": "3", "worst": "4", "site_effects": ["fire"]}, "site_effects"),
+        ({"avg": "3", "worst": "4", "allergy_signs": "hives,breathing"}, "allergy_signs"),
+        ({"avg": "3", "worst": "4", "note": "x" * 501}, "note"),
+        ({"avg": "3", "worst": "4", "note": 12}, "note"),
+        ({"avg": "3", "worst": "4", "medication_taken": "maybe"}, "medication_taken"),
+        ({"avg": "3", "worst": "4", "day": "22/11/2026"}, "day"),
+        ({"avg": "3", "worst": "4", "client_id": "bad id!"}, "client_id"),
+        ({"avg": "3", "worst": "4", "device_time": "2026-11-22T10:00:00"}, "device_time"),
+    ],
+)
 def test_invalid_fields_are_refused_with_a_translated_message(app, data, field):
     with app.test_request_context():
         with pytest.raises(EntryError) as english:
@@ -72,9 +75,16 @@ def test_invalid_fields_are_refused_with_a_translated_message(app, data, field):
 def test_a_valid_entry_is_parsed(app):
     with app.test_request_context():
         entry = entry_rules.parse(
-            {"avg": "4", "worst": 7, "site_effects": ["redness", "bruising"], "note": " ok \r\n",
-             "medication_taken": "no", "medication": "ignored", "client_id": "abcdef12",
-             "device_time": "2026-11-22T18:00:00Z"},
+            {
+                "avg": "4",
+                "worst": 7,
+                "site_effects": ["redness", "bruising"],
+                "note": " ok \r\n",
+                "medication_taken": "no",
+                "medication": "ignored",
+                "client_id": "abcdef12",
+                "device_time": "2026-11-22T18:00:00Z",
+            },
             default_day=TODAY,
         )
     assert (entry.avg, entry.worst, entry.day) == (4, 7, TODAY)
@@ -111,13 +121,22 @@ def today_here() -> date:
 
 
 def sync(client, body, **headers):
-    return client.post("/api/entries", data=json.dumps(body), content_type="application/json",
-                       headers={"Sec-Fetch-Site": "same-origin", **headers})
+    return client.post(
+        "/api/entries",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Sec-Fetch-Site": "same-origin", **headers},
+    )
 
 
 def entry_body(**fields):
-    return {"client_id": fields.pop("client_id", "client-0001"), "avg": 4, "worst": 6,
-            "day": today_here().isoformat(), **fields}
+    return {
+        "client_id": fields.pop("client_id", "client-0001"),
+        "avg": 4,
+        "worst": 6,
+        "day": today_here().isoformat(),
+        **fields,
+    }
 
 
 def test_form_entry_is_stored_and_shown_on_home(phone, consented, db):
@@ -126,9 +145,16 @@ def test_form_entry_is_stored_and_shown_on_home(phone, consented, db):
     html = page.get_data(as_text=True)
     assert "0 — no pain" in html and "10 — worst pain imaginable" in html
     assert "not watched in real time" in html
-    response = phone.post("/diary/entry", data={
-        "csrf_token": csrf_from(html), "avg": "3", "worst": "5", "site_effects": ["redness"],
-        "note": "<script>alert(1)</script>"})
+    response = phone.post(
+        "/diary/entry",
+        data={
+            "csrf_token": csrf_from(html),
+            "avg": "3",
+            "worst": "5",
+            "site_effects": ["redness"],
+            "note": "<script>alert(1)</script>",
+        },
+    )
     assert response.status_code == 302
     stored = entries.for_course(db, consented)
     assert [(e["avg_nrs"], e["worst_nrs"], e["late"]) for e in stored] == [(3, 5, 0)]
@@ -140,8 +166,9 @@ def test_form_entry_is_stored_and_shown_on_home(phone, consented, db):
 
 def test_form_errors_are_shown_and_nothing_is_stored(phone, consented, db):
     html = phone.get("/diary/entry").get_data(as_text=True)
-    response = phone.post("/diary/entry", data={"csrf_token": csrf_from(html), "avg": "7",
-                                                "worst": "2"})
+    response = phone.post(
+        "/diary/entry", data={"csrf_token": csrf_from(html), "avg": "7", "worst": "2"}
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Your worst pain cannot be lower than your average pain." in page
@@ -153,8 +180,10 @@ def test_no_entry_without_consent_even_by_direct_post(phone, course, db):
     assert phone.get("/diary/entry").status_code == 302  # sent home, to the consent card
     html = phone.get("/home").get_data(as_text=True)
     token = csrf_from(html)
-    assert phone.post("/diary/entry", data={"csrf_token": token, "avg": "3",
-                                            "worst": "4"}).status_code == 403
+    assert (
+        phone.post("/diary/entry", data={"csrf_token": token, "avg": "3", "worst": "4"}).status_code
+        == 403
+    )
     response = sync(phone, entry_body())
     assert response.status_code == 403
     assert "consent" in response.json["error"]
@@ -182,8 +211,13 @@ def test_same_day_correction_updates_and_is_audited(phone, consented, db):
     assert corrected.json["status"] == "updated"
     rows = entries.for_course(db, consented)
     assert [(r["avg_nrs"], r["worst_nrs"]) for r in rows] == [(2, 3)]
-    events = list(db.query("SELECT action, detail FROM audit_events WHERE course_id = ?"
-                           " AND action LIKE 'entry.%' ORDER BY id", [consented]))
+    events = list(
+        db.query(
+            "SELECT action, detail FROM audit_events WHERE course_id = ?"
+            " AND action LIKE 'entry.%' ORDER BY id",
+            [consented],
+        )
+    )
     assert [e["action"] for e in events] == ["entry.created", "entry.corrected"]
     assert json.loads(events[1]["detail"])["changed"] == ["avg_nrs", "worst_nrs"]
     assert entries.corrections(db, consented) == {rows[0]["id"]: 1}
@@ -191,10 +225,16 @@ def test_same_day_correction_updates_and_is_audited(phone, consented, db):
 
 def test_an_older_save_arriving_late_does_not_overwrite_a_newer_one(phone, consented, db):
     now = clock.now()
-    sync(phone, entry_body(client_id="client-new", avg=2, worst=2,
-                           device_time=now.isoformat()))
-    stale = sync(phone, entry_body(client_id="client-old", avg=9, worst=9,
-                                   device_time=(now - timedelta(minutes=5)).isoformat()))
+    sync(phone, entry_body(client_id="client-new", avg=2, worst=2, device_time=now.isoformat()))
+    stale = sync(
+        phone,
+        entry_body(
+            client_id="client-old",
+            avg=9,
+            worst=9,
+            device_time=(now - timedelta(minutes=5)).isoformat(),
+        ),
+    )
     assert stale.json["status"] == "stale"
     assert entries.for_course(db, consented)[0]["avg_nrs"] == 2
 
@@ -203,11 +243,15 @@ def test_yesterday_is_late_and_older_days_are_refused(phone, consented, db):
     yesterday = (today_here() - timedelta(days=1)).isoformat()
     late = sync(phone, entry_body(day=yesterday))
     assert late.status_code == 201 and late.json["late"] is True
-    old = sync(phone, entry_body(client_id="client-0009",
-                                 day=(today_here() - timedelta(days=2)).isoformat()))
+    old = sync(
+        phone,
+        entry_body(client_id="client-0009", day=(today_here() - timedelta(days=2)).isoformat()),
+    )
     assert old.status_code == 422 and "too long ago" in old.json["error"]
-    future = sync(phone, entry_body(client_id="client-0010",
-                                    day=(today_here() + timedelta(days=1)).isoformat()))
+    future = sync(
+        phone,
+        entry_body(client_id="client-0010", day=(today_here() + timedelta(days=1)).isoformat()),
+    )
     assert future.status_code == 422
     assert len(entries.for_course(db, consented)) == 1
 
@@ -222,8 +266,7 @@ def test_an_on_time_entry_cannot_be_changed_the_next_day(phone, consented, db, m
     assert entries.for_course(db, consented)[0]["avg_nrs"] == 4
 
 
-def test_entry_saved_offline_and_sent_days_later_keeps_its_day(phone, consented, db,
-                                                               monkeypatch):
+def test_entry_saved_offline_and_sent_days_later_keeps_its_day(phone, consented, db, monkeypatch):
     saved_at = clock.now()
     day = today_here().isoformat()
     real = clock.now
@@ -237,15 +280,20 @@ def test_entry_saved_offline_and_sent_days_later_keeps_its_day(phone, consented,
 
 def test_sync_refuses_cross_site_requests(phone, consented, db):
     assert sync(phone, entry_body(), **{"Sec-Fetch-Site": "cross-site"}).status_code == 403
-    no_headers = phone.post("/api/entries", data=json.dumps(entry_body()),
-                            content_type="application/json")
+    no_headers = phone.post(
+        "/api/entries", data=json.dumps(entry_body()), content_type="application/json"
+    )
     assert no_headers.status_code == 403
-    origin = phone.post("/api/entries", data=json.dumps(entry_body()),
-                        content_type="application/json",
-                        headers={"Origin": "http://localhost"})
+    origin = phone.post(
+        "/api/entries",
+        data=json.dumps(entry_body()),
+        content_type="application/json",
+        headers={"Origin": "http://localhost"},
+    )
     assert origin.status_code == 201
-    form_encoded = phone.post("/api/entries", data={"avg": "3"},
-                              headers={"Sec-Fetch-Site": "same-origin"})
+    form_encoded = phone.post(
+        "/api/entries", data={"avg": "3"}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert form_encoded.status_code == 400
     assert len(entries.for_course(db, consented)) == 1
 
@@ -255,11 +303,19 @@ def test_sync_when_signed_out_answers_401_json(app, consented):
     assert response.status_code == 401 and "personal link" in response.json["error"]
 
 
-def test_possible_allergic_reaction_flags_the_course_and_shows_advice(phone, consented, db,
-                                                                      app, world):
+def test_possible_allergic_reaction_flags_the_course_and_shows_advice(
+    phone, consented, db, app, world
+):
     html = phone.get("/diary/entry").get_data(as_text=True)
-    response = phone.post("/diary/entry", data={"csrf_token": csrf_from(html), "avg": "3",
-                                                "worst": "4", "allergy_signs": ["face_swelling"]})
+    response = phone.post(
+        "/diary/entry",
+        data={
+            "csrf_token": csrf_from(html),
+            "avg": "3",
+            "worst": "4",
+            "allergy_signs": ["face_swelling"],
+        },
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "This may be an allergic reaction" in page and "tel:+39061111" in page
@@ -275,8 +331,9 @@ def test_the_entry_page_says_the_diary_is_not_watched(phone, consented):
 def test_home_shows_trend_chart_summary_and_week(phone, consented, db):
     today = today_here()
     for k in range(5):
-        entries.insert_entry(db, consented, (today - timedelta(days=k + 1)).isoformat(),
-                             f"seed-{k}", 8 - k, 9 - k)
+        entries.insert_entry(
+            db, consented, (today - timedelta(days=k + 1)).isoformat(), f"seed-{k}", 8 - k, 9 - k
+        )
     from diary.queries import treatments
 
     treatments.add_session(db, consented, (today - timedelta(days=5)).isoformat(), nrs_before=8)
@@ -292,8 +349,7 @@ def test_ics_download_and_calendar_feed(phone, consented, app, db, world):
     from icalendar import Calendar
 
     page = phone.get("/diary/reminder").get_data(as_text=True)
-    response = phone.post("/diary/reminder", data={"csrf_token": csrf_from(page),
-                                                   "time": "19:30"})
+    response = phone.post("/diary/reminder", data={"csrf_token": csrf_from(page), "time": "19:30"})
     html = response.get_data(as_text=True)
     feed = html.split("/cal/")[1].split(".ics")[0]
     ics = phone.get("/diary/reminder.ics")
@@ -319,8 +375,12 @@ def test_manifest_and_service_worker(client):
     assert body["display"] == "standalone" and body["scope"] == "/"
     assert body["start_url"] == "/home" and body["theme_color"]
     sizes = {(i["sizes"], i["purpose"]) for i in body["icons"]}
-    assert {("192x192", "any"), ("512x512", "any"), ("192x192", "maskable"),
-            ("512x512", "maskable")} <= sizes
+    assert {
+        ("192x192", "any"),
+        ("512x512", "any"),
+        ("192x192", "maskable"),
+        ("512x512", "maskable"),
+    } <= sizes
     for icon in body["icons"]:
         assert client.get(icon["src"]).status_code == 200
     sw = client.get("/sw.js")

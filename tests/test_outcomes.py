@@ -14,8 +14,12 @@ def s(number, day, nrs=None):
 
 
 def e(day, avg, worst=None, late=0):
-    return {"day": day, "avg_nrs": avg, "worst_nrs": worst if worst is not None else avg,
-            "late": late}
+    return {
+        "day": day,
+        "avg_nrs": avg,
+        "worst_nrs": worst if worst is not None else avg,
+        "late": late,
+    }
 
 
 # --- hand-worked examples -----------------------------------------------------------------
@@ -28,8 +32,13 @@ def test_baseline_is_the_nrs_before_session_1():
 
 def test_baseline_falls_back_to_the_last_three_diary_days_before_session_1():
     sessions = [s(1, "2026-01-05", None)]
-    days = [e("2026-01-01", 9), e("2026-01-02", 8), e("2026-01-03", 7), e("2026-01-04", 6),
-            e("2026-01-05", 2)]
+    days = [
+        e("2026-01-01", 9),
+        e("2026-01-02", 8),
+        e("2026-01-03", 7),
+        e("2026-01-04", 6),
+        e("2026-01-05", 2),
+    ]
     assert outcomes.baseline(sessions, days) == 7  # (8 + 7 + 6) / 3; session day excluded
     assert outcomes.baseline([], [e("2026-01-01", 4), e("2026-01-02", 5)]) == 4.5
     assert outcomes.baseline([s(1, "2026-01-05")], [e("2026-01-06", 3)]) is None
@@ -37,8 +46,13 @@ def test_baseline_falls_back_to_the_last_three_diary_days_before_session_1():
 
 def test_intervals_mean_min_max_and_completeness():
     sessions = [s(1, "2026-01-05", 8), s(2, "2026-01-12", 6)]
-    days = [e("2026-01-05", 7), e("2026-01-06", 6, late=1), e("2026-01-08", 5),
-            e("2026-01-12", 4), e("2026-01-13", 3)]
+    days = [
+        e("2026-01-05", 7),
+        e("2026-01-06", 6, late=1),
+        e("2026-01-08", 5),
+        e("2026-01-12", 4),
+        e("2026-01-13", 3),
+    ]
     first, second = outcomes.intervals(sessions, days, "2026-01-14")
     assert (first.start, first.end) == (date(2026, 1, 5), date(2026, 1, 11))
     assert (first.mean, first.min, first.max, first.n) == (6, 5, 7, 3)
@@ -48,10 +62,21 @@ def test_intervals_mean_min_max_and_completeness():
     assert second.mean == 3.5 and second.completeness.missing == 1
 
 
-@pytest.mark.parametrize(("percent", "band"), [
-    (None, None), (-20, "none"), (0, "none"), (9.9, "none"), (10, "minimal"), (29.9, "minimal"),
-    (30, "moderate"), (49.9, "moderate"), (50, "substantial"), (100, "substantial"),
-])
+@pytest.mark.parametrize(
+    ("percent", "band"),
+    [
+        (None, None),
+        (-20, "none"),
+        (0, "none"),
+        (9.9, "none"),
+        (10, "minimal"),
+        (29.9, "minimal"),
+        (30, "moderate"),
+        (49.9, "moderate"),
+        (50, "substantial"),
+        (100, "substantial"),
+    ],
+)
 def test_immpact_bands(percent, band):
     assert outcomes.immpact_band(percent) == band
 
@@ -78,8 +103,7 @@ def test_goal_session_uses_the_interval_mean_or_the_next_pre_session_nrs():
 
 def test_completeness_counts_every_day():
     days = [e("2026-01-01", 3), e("2026-01-02", 3, late=1)]
-    assert outcomes.completeness(days, "2026-01-01", "2026-01-07") == outcomes.Completeness(
-        1, 1, 5)
+    assert outcomes.completeness(days, "2026-01-01", "2026-01-07") == outcomes.Completeness(1, 1, 5)
     assert outcomes.completeness(days, "2026-01-07", "2026-01-01").days == 0
 
 
@@ -113,24 +137,30 @@ def course_outcomes(group):
     last_day = date(2026, 11, 21)
     for number, row in enumerate(TABLE_1[group], start=1):
         plan = plan_course(group, number, row, last_day)
-        sessions = [s(k + 1, d.isoformat(), nrs) for k, (d, nrs) in
-                    enumerate(zip(plan.session_days, plan.session_nrs, strict=True))]
+        sessions = [
+            s(k + 1, d.isoformat(), nrs)
+            for k, (d, nrs) in enumerate(zip(plan.session_days, plan.session_nrs, strict=True))
+        ]
         days = [e(d.isoformat(), avg, worst, int(late)) for d, avg, worst, late in plan.days]
         result.append(outcomes.course_outcome(sessions, days, plan.days[0][0], last_day))
     return result
 
 
-@pytest.mark.parametrize(("group", "sessions", "baseline", "reached"), [
-    ("A", (4.0, 1.7), (8.1, 0.3), 30),
-    ("B", (3.0, 1.5), (8.0, 0.2), 28),
-])
+@pytest.mark.parametrize(
+    ("group", "sessions", "baseline", "reached"),
+    [
+        ("A", (4.0, 1.7), (8.1, 0.3), 30),
+        ("B", (3.0, 1.5), (8.0, 0.2), 28),
+    ],
+)
 def test_paper_001_figures_by_group(group, sessions, baseline, reached):
     cohort = outcomes.cohort(course_outcomes(group))
     assert cohort.courses == 31
     assert round(cohort.sessions_mean) == sessions[0]  # the paper reports 4 and 3
     assert outcomes.rounded(cohort.sessions_sd) == sessions[1]
     assert (outcomes.rounded(cohort.baseline_mean), outcomes.rounded(cohort.baseline_sd)) == (
-        baseline)
+        baseline
+    )
     assert cohort.reached == reached
     assert cohort.sessions_min == 1
     assert cohort.sessions_max == (9 if group == "A" else 7)
@@ -140,7 +170,9 @@ def test_paper_001_overall_sessions_to_goal():
     cohort = outcomes.cohort(course_outcomes("A") + course_outcomes("B"))
     assert cohort.courses == 62 and cohort.reached == 58
     assert (outcomes.rounded(cohort.sessions_mean), outcomes.rounded(cohort.sessions_sd)) == (
-        3.5, 1.7)
+        3.5,
+        1.7,
+    )
     assert (cohort.sessions_min, cohort.sessions_max) == (1, 9)
 
 

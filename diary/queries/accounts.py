@@ -231,11 +231,20 @@ def list_clinicians(db: sqlite_utils.Database, clinic_id: int) -> list[dict[str,
     )
 
 
-def update_clinic(db: sqlite_utils.Database, clinic_id: int, values: dict[str, Any], *,
-                  clinician_id: int) -> list[str]:
+def update_clinic(
+    db: sqlite_utils.Database, clinic_id: int, values: dict[str, Any], *, clinician_id: int
+) -> list[str]:
     """Change the clinic's settings; the audit event names what changed."""
-    fields = ("name", "phone", "locale", "timezone", "session_interval_days", "paper_size",
-              "drugs", "needle")
+    fields = (
+        "name",
+        "phone",
+        "locale",
+        "timezone",
+        "session_interval_days",
+        "paper_size",
+        "drugs",
+        "needle",
+    )
     current = get_clinic(db, clinic_id)
     stored = dict(values, drugs=json.dumps(values["drugs"]))
     changed = [f for f in fields if current[f] != stored[f]]
@@ -244,11 +253,20 @@ def update_clinic(db: sqlite_utils.Database, clinic_id: int, values: dict[str, A
 
         with transaction(db):
             db.execute(
-                "UPDATE clinics SET " + ", ".join(f"{f} = ?" for f in fields) + " WHERE id = ?",
+                # column names come from the constant tuple above, values are parameters
+                "UPDATE clinics SET "  # noqa: S608
+                + ", ".join(f"{f} = ?" for f in fields)
+                + " WHERE id = ?",
                 [stored[f] for f in fields] + [clinic_id],
             )
-            audit.record(db, "clinic.settings_changed", actor="clinician",
-                         actor_id=clinician_id, clinic_id=clinic_id, changed=changed)
+            audit.record(
+                db,
+                "clinic.settings_changed",
+                actor="clinician",
+                actor_id=clinician_id,
+                clinic_id=clinic_id,
+                changed=changed,
+            )
     return changed
 
 
@@ -257,8 +275,9 @@ def get_clinician(db: sqlite_utils.Database, clinician_id: int) -> dict[str, Any
     return next(db.query("SELECT * FROM clinicians WHERE id = ?", [clinician_id]), None)
 
 
-def set_clinician_active(db: sqlite_utils.Database, clinician: dict[str, Any], active: bool,
-                         *, by: int) -> None:
+def set_clinician_active(
+    db: sqlite_utils.Database, clinician: dict[str, Any], active: bool, *, by: int
+) -> None:
     """Deactivate (sessions end at once) or reactivate a clinician, audited."""
     from . import audit
 
@@ -266,9 +285,14 @@ def set_clinician_active(db: sqlite_utils.Database, clinician: dict[str, Any], a
         db.execute("UPDATE clinicians SET active = ? WHERE id = ?", [int(active), clinician["id"]])
         if not active:
             end_sessions(db, clinician_id=clinician["id"])
-        audit.record(db, "clinician.activated" if active else "clinician.deactivated",
-                     actor="clinician", actor_id=by, clinic_id=clinician["clinic_id"],
-                     clinician=clinician["id"])
+        audit.record(
+            db,
+            "clinician.activated" if active else "clinician.deactivated",
+            actor="clinician",
+            actor_id=by,
+            clinic_id=clinician["clinic_id"],
+            clinician=clinician["id"],
+        )
 
 
 def count_active_admins(db: sqlite_utils.Database, clinic_id: int) -> int:

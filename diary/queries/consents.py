@@ -28,9 +28,16 @@ def course_owner(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]:
 
 def _audit(db: sqlite_utils.Database, action: str, course_id: int, **detail: Any) -> None:
     owner = course_owner(db, course_id)
-    audit.record(db, action, actor="patient", actor_id=owner["patient_id"],
-                 clinic_id=owner["clinic_id"], patient_id=owner["patient_id"],
-                 course_id=course_id, **detail)
+    audit.record(
+        db,
+        action,
+        actor="patient",
+        actor_id=owner["patient_id"],
+        clinic_id=owner["clinic_id"],
+        patient_id=owner["patient_id"],
+        course_id=course_id,
+        **detail,
+    )
 
 
 def record_step(db: sqlite_utils.Database, course_id: int, action: str, **detail: Any) -> None:
@@ -100,8 +107,14 @@ def record_quiz(
         cursor = db.execute(
             "INSERT INTO quiz_attempts (course_id, sheet_version, answers, wrong, passed,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [course_id, sheet_version, json.dumps(answers, sort_keys=True), json.dumps(wrong),
-             int(not wrong), clock.iso()],
+            [
+                course_id,
+                sheet_version,
+                json.dumps(answers, sort_keys=True),
+                json.dumps(wrong),
+                int(not wrong),
+                clock.iso(),
+            ],
         )
         _audit(db, "quiz.attempted", course_id, passed=not wrong, wrong=wrong)
     return int(cursor.lastrowid)
@@ -119,8 +132,9 @@ def quiz_passed(db: sqlite_utils.Database, course_id: int, sheet_version: int) -
 
 def quiz_attempts(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
     """Every attempt of a course, oldest first."""
-    return list(db.query("SELECT * FROM quiz_attempts WHERE course_id = ? ORDER BY id",
-                         [course_id]))
+    return list(
+        db.query("SELECT * FROM quiz_attempts WHERE course_id = ? ORDER BY id", [course_id])
+    )
 
 
 # --- consents and withdrawals ----------------------------------------------------------
@@ -148,12 +162,27 @@ def give(
             "INSERT INTO consents (course_id, kind, sheet_version, locale, text, text_sha256,"
             " agreements, full_name, signature_png, user_agent, created_at)"
             " VALUES (?, 'consent', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [course_id, sheet_version, locale, text, text_hash(text),
-             json.dumps(agreements, sort_keys=True), full_name, signature_png,
-             user_agent[:500], created_at or clock.iso()],
+            [
+                course_id,
+                sheet_version,
+                locale,
+                text,
+                text_hash(text),
+                json.dumps(agreements, sort_keys=True),
+                full_name,
+                signature_png,
+                user_agent[:500],
+                created_at or clock.iso(),
+            ],
         )
-        _audit(db, "consent.given", course_id, consent_id=cursor.lastrowid,
-               sheet_version=sheet_version, agreements=agreements)
+        _audit(
+            db,
+            "consent.given",
+            course_id,
+            consent_id=cursor.lastrowid,
+            sheet_version=sheet_version,
+            agreements=agreements,
+        )
     return int(cursor.lastrowid)
 
 
@@ -168,11 +197,19 @@ def withdraw(
         cursor = db.execute(
             "INSERT INTO consents (course_id, kind, sheet_version, locale, text, text_sha256,"
             " user_agent, created_at) VALUES (?, 'withdrawal', ?, ?, ?, ?, ?, ?)",
-            [course_id, current["sheet_version"], locale, text, text_hash(text),
-             user_agent[:500], clock.iso()],
+            [
+                course_id,
+                current["sheet_version"],
+                locale,
+                text,
+                text_hash(text),
+                user_agent[:500],
+                clock.iso(),
+            ],
         )
-        _audit(db, "consent.withdrawn", course_id, consent_id=cursor.lastrowid,
-               withdraws=current["id"])
+        _audit(
+            db, "consent.withdrawn", course_id, consent_id=cursor.lastrowid, withdraws=current["id"]
+        )
     return int(cursor.lastrowid)
 
 
@@ -191,8 +228,9 @@ def history(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
 def latest(db: sqlite_utils.Database, course_id: int) -> dict[str, Any] | None:
     """The most recent consent or withdrawal of a course."""
     return next(
-        db.query("SELECT * FROM consents WHERE course_id = ? ORDER BY id DESC LIMIT 1",
-                 [course_id]),
+        db.query(
+            "SELECT * FROM consents WHERE course_id = ? ORDER BY id DESC LIMIT 1", [course_id]
+        ),
         None,
     )
 

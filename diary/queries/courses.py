@@ -53,8 +53,9 @@ def list_courses(
     return list(db.query(COURSE_SQL.format(where=" ".join(where)), params))
 
 
-def _by_course(db: sqlite_utils.Database, sql: str, clinic_id: int,
-               active_only: bool) -> dict[int, list[dict[str, Any]]]:
+def _by_course(
+    db: sqlite_utils.Database, sql: str, clinic_id: int, active_only: bool
+) -> dict[int, list[dict[str, Any]]]:
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
     active = "AND c.end_date IS NULL" if active_only else ""
     for row in db.query(sql.format(active=active), {"clinic": clinic_id}):
@@ -62,44 +63,62 @@ def _by_course(db: sqlite_utils.Database, sql: str, clinic_id: int,
     return grouped
 
 
-def entries_by_course(db: sqlite_utils.Database, clinic_id: int,
-                      active_only: bool = False) -> dict[int, list[dict[str, Any]]]:
+def entries_by_course(
+    db: sqlite_utils.Database, clinic_id: int, active_only: bool = False
+) -> dict[int, list[dict[str, Any]]]:
     """Every diary entry of the clinic's courses, grouped by course, by day."""
     return _by_course(
         db,
         "SELECT e.course_id, e.day, e.avg_nrs, e.worst_nrs, e.late FROM diary_entries e"
         " JOIN courses c ON c.id = e.course_id JOIN patients p ON p.id = c.patient_id"
         " WHERE p.clinic_id = :clinic {active} ORDER BY e.course_id, e.day",
-        clinic_id, active_only,
+        clinic_id,
+        active_only,
     )
 
 
-def sessions_by_course(db: sqlite_utils.Database, clinic_id: int,
-                       active_only: bool = False) -> dict[int, list[dict[str, Any]]]:
+def sessions_by_course(
+    db: sqlite_utils.Database, clinic_id: int, active_only: bool = False
+) -> dict[int, list[dict[str, Any]]]:
     """Every treatment session of the clinic's courses, grouped by course, in order."""
     return _by_course(
         db,
         "SELECT s.course_id, s.number, s.date, s.nrs_before FROM treatment_sessions s"
         " JOIN courses c ON c.id = s.course_id JOIN patients p ON p.id = c.patient_id"
         " WHERE p.clinic_id = :clinic {active} ORDER BY s.course_id, s.number",
-        clinic_id, active_only,
+        clinic_id,
+        active_only,
     )
 
 
-def set_end(db: sqlite_utils.Database, course: dict[str, Any], end_date: str | None, *,
-            clinician_id: int) -> None:
+def set_end(
+    db: sqlite_utils.Database, course: dict[str, Any], end_date: str | None, *, clinician_id: int
+) -> None:
     """Close a course on ``end_date`` (or reopen it with None), audited."""
     with transaction(db):
         db.execute("UPDATE courses SET end_date = ? WHERE id = ?", [end_date, course["id"]])
-        audit.record(db, "course.closed" if end_date else "course.reopened", actor="clinician",
-                     actor_id=clinician_id, clinic_id=course["clinic_id"],
-                     patient_id=course["patient_id"], course_id=course["id"])
+        audit.record(
+            db,
+            "course.closed" if end_date else "course.reopened",
+            actor="clinician",
+            actor_id=clinician_id,
+            clinic_id=course["clinic_id"],
+            patient_id=course["patient_id"],
+            course_id=course["id"],
+        )
 
 
 def clear_flag(db: sqlite_utils.Database, course: dict[str, Any], *, clinician_id: int) -> None:
     """Mark a reported possible allergic reaction as reviewed."""
     with transaction(db):
         db.execute("UPDATE courses SET flagged = 0 WHERE id = ?", [course["id"]])
-        audit.record(db, "safety.reviewed", actor="clinician", actor_id=clinician_id,
-                     clinic_id=course["clinic_id"], patient_id=course["patient_id"],
-                     course_id=course["id"], at=clock.iso())
+        audit.record(
+            db,
+            "safety.reviewed",
+            actor="clinician",
+            actor_id=clinician_id,
+            clinic_id=course["clinic_id"],
+            patient_id=course["patient_id"],
+            course_id=course["id"],
+            at=clock.iso(),
+        )

@@ -105,33 +105,53 @@ def save(
             "worst_nrs": entry.worst,
             "site_effects": json.dumps(entry.site_effects),
             "allergy_signs": json.dumps(entry.allergy_signs),
-            "medication_taken": None if entry.medication_taken is None
+            "medication_taken": None
+            if entry.medication_taken is None
             else int(entry.medication_taken),
             "medication": entry.medication,
             "note": entry.note,
         }
-        who = {"actor": "patient", "actor_id": patient_id, "clinic_id": clinic_id,
-               "patient_id": patient_id, "course_id": course_id}
+        who = {
+            "actor": "patient",
+            "actor_id": patient_id,
+            "clinic_id": clinic_id,
+            "patient_id": patient_id,
+            "course_id": course_id,
+        }
         if existing is None:
             cursor = db.execute(
                 "INSERT INTO diary_entries (course_id, day, client_id, avg_nrs, worst_nrs,"
                 " site_effects, allergy_signs, medication_taken, medication, note, late,"
                 " device_time, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [course_id, entry.day.isoformat(), entry.client_id, values["avg_nrs"],
-                 values["worst_nrs"], values["site_effects"], values["allergy_signs"],
-                 values["medication_taken"], values["medication"], values["note"],
-                 int(timing == "late"), device_time, now, now],
+                [
+                    course_id,
+                    entry.day.isoformat(),
+                    entry.client_id,
+                    values["avg_nrs"],
+                    values["worst_nrs"],
+                    values["site_effects"],
+                    values["allergy_signs"],
+                    values["medication_taken"],
+                    values["medication"],
+                    values["note"],
+                    int(timing == "late"),
+                    device_time,
+                    now,
+                    now,
+                ],
             )
             entry_id, outcome = int(cursor.lastrowid), "created"
-            audit.record(db, "entry.created", **who, day=entry.day.isoformat(),
-                         late=timing == "late")
+            audit.record(
+                db, "entry.created", **who, day=entry.day.isoformat(), late=timing == "late"
+            )
         else:
             entry_id = existing["id"]
             correctable = timing == "on_time" or bool(existing["late"])
             if not correctable:
-                raise EntryError(_("This day's entry was already sent and can no longer be "
-                                   "changed."), "day")
+                raise EntryError(
+                    _("This day's entry was already sent and can no longer be changed."), "day"
+                )
             if existing["device_time"] and device_time < existing["device_time"]:
                 outcome = "stale"
             else:
@@ -140,13 +160,23 @@ def save(
                     "UPDATE diary_entries SET avg_nrs = ?, worst_nrs = ?, site_effects = ?,"
                     " allergy_signs = ?, medication_taken = ?, medication = ?, note = ?,"
                     " device_time = ?, updated_at = ? WHERE id = ?",
-                    [values["avg_nrs"], values["worst_nrs"], values["site_effects"],
-                     values["allergy_signs"], values["medication_taken"], values["medication"],
-                     values["note"], device_time, now, entry_id],
+                    [
+                        values["avg_nrs"],
+                        values["worst_nrs"],
+                        values["site_effects"],
+                        values["allergy_signs"],
+                        values["medication_taken"],
+                        values["medication"],
+                        values["note"],
+                        device_time,
+                        now,
+                        entry_id,
+                    ],
                 )
                 outcome = "updated"
-                audit.record(db, "entry.corrected", **who, day=entry.day.isoformat(),
-                             changed=changed)
+                audit.record(
+                    db, "entry.corrected", **who, day=entry.day.isoformat(), changed=changed
+                )
         db.execute(
             "INSERT INTO entry_submissions (client_id, entry_id, outcome, device_time,"
             " received_at) VALUES (?, ?, ?, ?, ?)",
@@ -154,8 +184,13 @@ def save(
         )
         if entry.allergy_signs and outcome != "stale":
             db.execute("UPDATE courses SET flagged = 1 WHERE id = ?", [course_id])
-            audit.record(db, "safety.allergy_reported", **who, day=entry.day.isoformat(),
-                         signs=entry.allergy_signs)
+            audit.record(
+                db,
+                "safety.allergy_reported",
+                **who,
+                day=entry.day.isoformat(),
+                signs=entry.allergy_signs,
+            )
         return outcome, _get(db, entry_id)
 
 

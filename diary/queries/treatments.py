@@ -11,8 +11,7 @@ from .. import clock
 from ..db import transaction
 from . import audit
 
-FIELDS = ("date", "nrs_before", "area", "drugs", "needle", "ultrasound", "adverse_events",
-          "notes")
+FIELDS = ("date", "nrs_before", "area", "drugs", "needle", "ultrasound", "adverse_events", "notes")
 
 
 def add_session(
@@ -62,9 +61,17 @@ def add_session(
             ],
         )
         if clinic_id is not None:
-            audit.record(db, "session.recorded", actor="clinician", actor_id=created_by,
-                         clinic_id=clinic_id, patient_id=patient_id, course_id=course_id,
-                         session_id=cursor.lastrowid, number=number)
+            audit.record(
+                db,
+                "session.recorded",
+                actor="clinician",
+                actor_id=created_by,
+                clinic_id=clinic_id,
+                patient_id=patient_id,
+                course_id=course_id,
+                session_id=cursor.lastrowid,
+                number=number,
+            )
     return int(cursor.lastrowid)
 
 
@@ -81,8 +88,9 @@ def get_session(db: sqlite_utils.Database, session_id: int) -> dict[str, Any] | 
     )
 
 
-def update_session(db: sqlite_utils.Database, session: dict[str, Any], values: dict[str, Any],
-                   *, clinician_id: int) -> list[str]:
+def update_session(
+    db: sqlite_utils.Database, session: dict[str, Any], values: dict[str, Any], *, clinician_id: int
+) -> list[str]:
     """Change a session; the audit event names the fields that changed. Returns them."""
     stored = dict(values, drugs=json.dumps(values["drugs"]), ultrasound=int(values["ultrasound"]))
     changed = [f for f in FIELDS if session[f] != stored[f]]
@@ -90,13 +98,23 @@ def update_session(db: sqlite_utils.Database, session: dict[str, Any], values: d
         return []
     with transaction(db):
         db.execute(
-            "UPDATE treatment_sessions SET " + ", ".join(f"{f} = ?" for f in FIELDS)  # noqa: S608
+            # column names come from the constant FIELDS, values are parameters
+            "UPDATE treatment_sessions SET "  # noqa: S608
+            + ", ".join(f"{f} = ?" for f in FIELDS)
             + ", updated_at = ? WHERE id = ?",
             [stored[f] for f in FIELDS] + [clock.iso(), session["id"]],
         )
-        audit.record(db, "session.edited", actor="clinician", actor_id=clinician_id,
-                     clinic_id=session["clinic_id"], patient_id=session["patient_id"],
-                     course_id=session["course_id"], session_id=session["id"], changed=changed)
+        audit.record(
+            db,
+            "session.edited",
+            actor="clinician",
+            actor_id=clinician_id,
+            clinic_id=session["clinic_id"],
+            patient_id=session["patient_id"],
+            course_id=session["course_id"],
+            session_id=session["id"],
+            changed=changed,
+        )
     return changed
 
 

@@ -1,0 +1,140 @@
+"""The clinician's PDF summary of a course: one page to read in under a minute, details after.
+
+Every figure comes from :mod:`diary.outcomes`; the chart is the same SVG as on the web
+(:mod:`diary.charts`). Rendering is limited per process (a semaphore) so PDFs never crowd
+out the patients' diary requests; a busy server answers 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from . import charts, clock, entry_rules, outcomes, pdf, sheet
+from .i18n import direction, format_number
+from .queries import accounts, consents, entries, patients, treatments
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+class Busy(Exception):
+    """Every rendering slot of this process is taken."""
+
+
+@contextmanager
+def render_slot(timeout: float = 2.0):
+    """Hold one of ``DIARY_PDF_CONCURRENCY`` rendering slots, or raise Busy."""
+    limit = int(current_app.config["PDF_CONCURRENCY"])
+    with _slots_lock:
+        semaphore = _slots.setdefault(limit, threading.BoundedSemaphore(limit))
+    if not semaphore.acquire(timeout=timeout):
+        raise Busy()
+    try:
+        yield
+    finally:
+        semaphore.release()
+
+
+def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]:
+    """Everything the summary shows, computed once (no figure is computed in the template)."""
+    course = patients.get_course(db, course_id)
+    clinic = accounts.get_clinic(db, course["clinic_id"])
+    today = clock.now().astimezone(ZoneInfo(clinic["timezone"])).date()
+    end = date.fromisoformat(course["end_date"]) if course["end_date"] else today
+    diary = entries.for_course(db, course_id)
+    sessions = treatments.for_course(db, course_id)
+    result = outcomes.course_outcome(sessions, diary, course["start_date"], end)
+    history = consents.history(db, course_id)
+    latest = history[-1] if history else None
+    effects_by_interval = []
+    for span in result.intervals:
+        counts: Counter[str] = Counter()
+        for entry in diary:
+            if span.start.isoformat() <= entry["day"] <= span.end.isoformat():
+                counts.update(json.loads(entry["site_effects"] or "[]"))
+        effects_by_interval.append(counts)
+    regimens: dict[str, list[int]] = {}
+    for session in sessions:
+        drugs = json.loads(session["drugs"] or "[]")
+        text = "; ".join(" ".join(filter(None, (d["name"], d.get("dose")))) for d in drugs)
+        regimens.setdefault(text, []).append(session["number"])
+    start = min(
+        [date.fromisoformat(course["start_date"])] + [date.fromisoformat(e["day"]) for e in diary]
+    )
+    return {
+        "course": course,
+        "clinic": clinic,
+        "result": result,
+        "intervals": list(zip(result.intervals, effects_by_interval, strict=True)),
+        "sessions": sessions,
+        "regimens": [(text, numbers) for text, numbers in regimens.items() if text],
+        "needles": sorted({s["needle"] for s in sessions if s["needle"]}),
+        "ultrasound_sessions": [s["number"] for s in sessions if s["ultrasound"]],
+        "diary": diary,
+        "notes": [e for e in diary if e["note"] or e["medication"]],
+        "allergy_entries": [e for e in diary if json.loads(e["allergy_signs"] or "[]")],
+        "consent": latest,
+        "consent_state": consents.state(latest, sheet.SHEET_VERSION),
+        "first_consent": next((c for c in history if c["kind"] == "consent"), None),
+        "screening_flags": consents.screening_flags(db, course_id),
+        "screening": consents.latest_screening(db, course_id),
+        "chart_data": (diary, sessions, start, end),
+        "start": start,
+        "end": end,
+        "generated": clock.now(),
+        "reference": (3.5, 1.7),
+    }
+
+
+def render_summary(db: sqlite_utils.Database, course_id: int, locale: str) -> bytes:
+    """The summary PDF of a course in ``locale`` (A4 or Letter as the clinic set it)."""
+    data = summary_context(db, course_id)
+    result = data["result"]
+    diary, sessions, start, end = data["chart_data"]
+    with force_locale(locale):
+        if result.baseline is not None and result.current is not None:
+            summary = _(
+                "Average pain went from %(start)s to %(now)s.",
+                start=format_number(result.baseline),
+                now=format_number(result.current),
+            )
+        else:
+            summary = _("Not enough data yet.")
+        chart = charts.trend_svg(
+            diary,
+            sessions,
+            start,
+            end,
+            charts.ChartText(
+                _("Daily pain of patient %(code)s", code=data["course"]["patient_code"]), summary
+            ),
+            baseline=result.baseline,
+            show_30=True,
+            chart_id="summary-chart",
+        )
+        html = render_template(
+            "pdf/summary.html",
+            **data,
+            chart_url=charts.data_url(chart),
+            chart_summary=summary,
+            questions=sheet.SCREENING,
+            answers=sheet.SCREENING_ANSWERS,
+            site_effects=entry_rules.SITE_EFFECTS,
+            allergy_signs=entry_rules.ALLERGY_SIGNS,
+            locale=locale,
+            dir=direction(locale),
+            paper=data["clinic"]["paper_size"] or "A4",
+            version=current_app.config["VERSION"],
+        )
+    return pdf.render_in_background(html)
