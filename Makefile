@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 BASE_URL ?= $(or $(DIARY_BASE_URL),http://$(HOST):$(PORT))
 
-.PHONY: run test install install-test translations compile-translations chromium \
+.PHONY: run test install install-test translations compile-translations chromium fonts \
         migrate demo lint bench clean
 
 $(BIN)/python:
@@ -47,16 +47,27 @@ migrate: compile-translations
 demo: migrate
 	DIARY_BASE_URL=$(BASE_URL) $(FLASK) demo
 
-## Debian's Chromium for the browser tests (Playwright cannot download its own here).
-chromium:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -q "Noto Sans Arabic"; then \
-	    echo "installing Debian chromium and fonts"; \
+## Fonts for PDFs in every language (Latin and Arabic ship in static/fonts; Chinese
+## comes from Debian's Noto CJK through fontconfig).
+fonts:
+	@if ! fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
+	    echo "installing Debian's Noto CJK fonts (for Chinese PDFs)"; \
 	    $(SUDO) apt-get update -qq && \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	        chromium fonts-noto-core poppler-utils >/dev/null; \
+	        fonts-noto-core fonts-noto-cjk >/dev/null; \
+	fi
+
+## Debian's Chromium for the browser tests (Playwright cannot download its own here).
+chromium: fonts
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \
+	    echo "installing Debian chromium"; \
+	    $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        chromium poppler-utils >/dev/null; \
 	fi
 
 run: demo
+	-@$(MAKE) --no-print-directory fonts
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	DIARY_SECURE_COOKIES=0 DIARY_BASE_URL=$(BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 

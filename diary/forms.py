@@ -236,9 +236,9 @@ class ReminderForm(FlaskForm):
 
 
 def _language_choices() -> list[SelectChoice]:
-    from .i18n import LANGUAGES
+    from .i18n import language_name, supported
 
-    return [SelectChoice(code, name) for code, name in LANGUAGES.items()]
+    return [SelectChoice(code, language_name(code)) for code in supported()]
 
 
 def _area_choices() -> list[SelectChoice]:
@@ -391,7 +391,7 @@ class ClinicSettingsForm(FlaskForm):
         ],
     )
     locale = SelectField(_l("Clinic language"), choices=_language_choices)
-    timezone = SelectField(_l("Time zone"), choices=[])
+    timezone = SelectField(_l("Time zone"), choices=[], render_kw={"translate": "no"})
     session_interval_days = IntegerField(
         _l("Days between sessions"),
         validators=[
@@ -401,7 +401,7 @@ class ClinicSettingsForm(FlaskForm):
     )
     paper_size = SelectField(
         _l("Paper size for PDFs"),
-        choices=[SelectChoice("A4", "A4"), SelectChoice("Letter", "Letter")],
+        choices=[SelectChoice("A4", "A4"), SelectChoice("Letter", _l("Letter (US)"))],
     )
     drugs = TextAreaField(
         _l("Drugs the clinic uses (one per line)"),

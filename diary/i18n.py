@@ -25,6 +25,8 @@ LANGUAGES: dict[str, str] = {
     "fr": "Français",
     "de": "Deutsch",
     "ar": "العربية",
+    "pt": "Português",
+    "zh_Hans": "简体中文",
 }
 RTL_LANGUAGES = frozenset({"ar"})
 
@@ -103,9 +105,15 @@ def ltr(value: str) -> Markup:
     return Markup('<bdi dir="ltr">%s</bdi>') % value
 
 
+def bcp47(code: str) -> str:
+    """A locale code as an HTML ``lang`` value: ``zh_Hans`` -> ``zh-Hans``."""
+    return code.replace("_", "-")
+
+
 def language_name(code: str) -> str:
     """A language's own name, e.g. ``Deutsch``."""
-    return LANGUAGES.get(code) or Locale.parse(code).get_display_name(code) or code
+    names = current_app.config.get("LANGUAGES", LANGUAGES) if current_app else LANGUAGES
+    return names.get(code) or Locale.parse(code).get_display_name(code) or code
 
 
 def init_app(app: Flask) -> None:
@@ -121,11 +129,13 @@ def init_app(app: Flask) -> None:
         ltr=ltr,
         fromjson=json.loads,
         choice_label=lambda key, options: str(options.get(key, key)),
+        bcp47=bcp47,
     )
     app.jinja_env.globals.update(
         supported_languages=supported,
         lang_url=lang_url,
         language_name=language_name,
+        text_direction=direction,
         area_label=area_label,
         area_labels=AREA_LABELS,
     )

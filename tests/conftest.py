@@ -199,8 +199,26 @@ def page_at(browser, request):
         context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
         contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+        # Failed loads are judged from the responses: an error page visited on purpose is
+        # fine, a missing stylesheet or script is not.
+        page.on(
+            "console",
+            lambda msg: (
+                msg.type == "error"
+                and not msg.text.startswith("Failed to load resource")
+                and errors.append(msg.text)
+            ),
+        )
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "response",
+            lambda res: (
+                res.status >= 400
+                and res.request.resource_type != "document"
+                and not res.url.endswith("/api/entries")
+                and errors.append(f"{res.status} {res.url}")
+            ),
+        )
         return page
 
     yield open_page
@@ -219,6 +237,24 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def has_horizontal_overflow(page) -> bool:
-    """True when the page is wider than the viewport."""
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+OVERFLOWING = """() => {
+  const w = window.innerWidth, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (el.closest('.table-wrap')) continue;
+    if (r.width && (r.right > w + 1 || r.left < -1))
+      out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' ' +
+               Math.round(r.left) + '..' + Math.round(r.right));
+    else if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible')
+      out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') +
+               ' content ' + el.scrollWidth + '>' + el.clientWidth);
+  }
+  return out.slice(0, 5);
+}"""
+
+
+def has_horizontal_overflow(page) -> list[str] | bool:
+    """The elements sticking out of the viewport (a true value) when the page is too wide."""
+    if page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+        return page.evaluate(OVERFLOWING) or True
+    return False

@@ -15,13 +15,13 @@ def lang_of(response) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def test_six_locales_are_served():
-    assert set(LANGUAGES) == {"en", "it", "es", "fr", "de", "ar"}
+def test_eight_locales_are_served():
+    assert set(LANGUAGES) == {"en", "it", "es", "fr", "de", "ar", "pt", "zh_Hans"}
 
 
 def test_accept_language_decides_for_an_anonymous_visitor(client):
     assert lang_of(client.get("/", headers={"Accept-Language": "fr-CH, fr;q=0.9"})) == ("fr", "ltr")
-    assert lang_of(client.get("/", headers={"Accept-Language": "pt"})) == ("en", "ltr")
+    assert lang_of(client.get("/", headers={"Accept-Language": "ja"})) == ("en", "ltr")
 
 
 def test_query_parameter_beats_accept_language_and_sticks(client):
@@ -93,3 +93,88 @@ def test_every_catalogue_is_complete(locale):
 def test_pages_really_are_translated(app, locale):
     with app.test_request_context(), force_locale(locale):
         assert gettext("Sign in for clinic staff") != "Sign in for clinic staff"
+
+
+# --- the translation workflow ----------------------------------------------------------------
+
+
+def test_committed_template_is_up_to_date(tmp_path):
+    """`make translations` was run after the last change of a user-visible string."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent
+    fresh = tmp_path / "messages.pot"
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "--quiet",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "lazy_ngettext:1,2",
+            "-o",
+            str(fresh),
+            ".",
+        ],
+        cwd=root,
+        check=True,
+    )
+    with fresh.open("rb") as a, (root / "translations" / "messages.pot").open("rb") as b:
+        extracted = {m.id for m in read_po(a) if m.id}
+        committed = {m.id for m in read_po(b) if m.id}
+    assert extracted - committed == set(), (
+        "strings missing from messages.pot: run make translations"
+    )
+    assert committed - extracted == set(), "stale strings in messages.pot: run make translations"
+
+
+@pytest.mark.parametrize("locale", sorted(LANGUAGES))
+def test_plural_forms_follow_cldr(locale):
+    """Numbers in the same CLDR plural category always get the same form, and
+    different categories get different forms (Arabic: six)."""
+    from gettext import c2py
+
+    from babel import Locale
+
+    catalog = catalogs.read(locale)
+    form_of = c2py(catalog.plural_expr)
+    rule = Locale.parse(locale).plural_form
+    forms: dict[str, set[int]] = {}
+    for n in range(0, 1200):
+        forms.setdefault(rule(n), set()).add(form_of(n))
+    assert all(len(indexes) == 1 for indexes in forms.values()), forms
+    assert len({next(iter(i)) for i in forms.values()}) == len(forms) == catalog.num_plurals
+
+
+def test_catalogue_check_catches_problems(tmp_path, monkeypatch):
+    """The completeness test is able to fail: a broken catalogue is reported."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    folder = tmp_path / "xx" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    catalog = Catalog(locale="it")
+    catalog.add("Call %(phone)s", "Chiama")
+    catalog.add("Save", "")
+    catalog.add("Next", "Avanti", flags=["fuzzy"])
+    with (folder / "messages.po").open("wb") as fh:
+        write_po(fh, catalog)
+    monkeypatch.setattr(catalogs, "ROOT", tmp_path)
+    found = catalogs.problems("xx")
+    assert any("placeholders" in p for p in found)
+    assert any("not translated" in p for p in found)
+    assert any("fuzzy" in p for p in found)
+
+
+def test_chinese_accept_language_and_html_lang(client):
+    response = client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert '<html lang="zh-Hans" dir="ltr">' in response.get_data(as_text=True)
