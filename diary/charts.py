@@ -73,7 +73,8 @@ def trend_svg(
     add(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" class="chart" '
         f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d" direction="ltr" '
-        f'font-family="system-ui, Noto Sans, sans-serif" font-size="12">'
+        f'font-family="system-ui, Noto Sans, Noto Sans Arabic, Noto Sans CJK SC, sans-serif" '
+        'font-size="12">'
     )
     add(f'<title id="{chart_id}-t">{escape(text.title)}</title>')
     add(f'<desc id="{chart_id}-d">{escape(text.summary)}</desc>')
@@ -138,7 +139,7 @@ def trend_svg(
         )
         add(
             f'<text x="{W - RIGHT - 2}" y="{y - 4:.1f}" text-anchor="end" fill="{GUIDE}" '
-            f'font-size="11" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
+            f'font-size="11">'
             f"{escape(label)}</text>"
         )
     # series

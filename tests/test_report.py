@@ -211,3 +211,17 @@ def test_cli_report(runner, tmp_path, known_course):
     assert (tmp_path / "s.pdf").read_bytes()[:5] == b"%PDF-"
     missing = runner.invoke(args=["report", "999", str(tmp_path / "x.pdf")])
     assert missing.exit_code != 0
+
+
+def test_chinese_summary_renders_cjk_glyphs(app, db, known_course):
+    """The zh PDF carries Chinese text drawn with a CJK font (Noto CJK, installed by make)."""
+    course, _ = known_course
+    data = render(app, db, course, "zh_Hans")
+    text, reader = pdf_text(data)
+    assert sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff") > 20
+    fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    assert any("CJK" in name for name in fonts), fonts
+    assert reader.trailer["/Root"]["/Lang"] == "zh-Hans"
