@@ -37,15 +37,7 @@ def settings():
     form = ClinicSettingsForm()
     form.timezone.choices = [SelectChoice(tz, tz) for tz in TIMEZONES]
     if request.method == "GET":
-        for name in (
-            "name",
-            "phone",
-            "locale",
-            "timezone",
-            "session_interval_days",
-            "paper_size",
-            "needle",
-        ):
+        for name in accounts.CLINIC_SETTINGS:
             form[name].data = clinic[name]
         form.drugs.data = "\n".join(json.loads(clinic["drugs"] or "[]"))
     if form.validate_on_submit():
@@ -62,6 +54,7 @@ def settings():
                 "paper_size": form.paper_size.data,
                 "drugs": drugs,
                 "needle": (form.needle.data or "").strip(),
+                "retention_days": form.retention_days.data,
             },
             clinician_id=user.id,
         )

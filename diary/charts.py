@@ -177,6 +177,17 @@ def _fmt(value: float | None) -> str:
     return format_number(value, 1)
 
 
+def summary_text(result: outcomes.CourseOutcome) -> str:
+    """The one-sentence summary of a course (chart description, PDF caption)."""
+    if result.baseline is None or result.current is None:
+        return _("Not enough data yet.")
+    return _(
+        "Average pain went from %(start)s to %(now)s.",
+        start=format_number(result.baseline),
+        now=format_number(result.current),
+    )
+
+
 def data_url(svg: Markup) -> str:
     """The SVG as a ``data:`` URL. The PDF embeds the chart this way: WeasyPrint then draws
     it as one image instead of styling hundreds of SVG elements as HTML (4x faster)."""

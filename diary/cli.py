@@ -222,6 +222,32 @@ def report_command(course_id: int, outfile: str, lang: str | None) -> None:
     click.echo(f"wrote {outfile} ({len(body)} bytes)")
 
 
+@click.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days since a course was closed (default: each clinic's retention period).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; change nothing.")
+@with_appcontext
+def purge_command(older_than: int | None, dry_run: bool) -> None:
+    """Remove closed courses past the retention period (consents and audit stay)."""
+    from .queries import retention
+
+    db = _db()
+    found = retention.purgeable(db, clock.now().date(), older_than)
+    for row in found:
+        click.echo(
+            f"{'would purge' if dry_run else 'purging'} course {row['id']} "
+            f"(clinic {row['clinic_id']}, closed {row['end_date']})"
+        )
+        if not dry_run:
+            retention.purge_course(db, row["id"])
+    click.echo(f"{len(found)} course(s) {'would be ' if dry_run else ''}purged")
+
+
 def register_cli(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
     for command in (
@@ -233,5 +259,6 @@ def register_cli(app: Flask) -> None:
         token_cli,
         backup_command,
         report_command,
+        purge_command,
     ):
         app.cli.add_command(command)

@@ -20,25 +20,34 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from . import charts, clock, entry_rules, outcomes, report, sheet
+from . import charts, clock, entry_rules, exports, outcomes, report, sheet
 from .consent import pdf_response
 from .db import get_db, transaction
 from .forms import (
     ActionForm,
     CourseForm,
     EnrolForm,
+    EraseForm,
     PatientLanguageForm,
     SearchForm,
     SessionForm,
     SignOutForm,
 )
-from .i18n import format_number
 from .labels import ACTION_LABELS, AREA_LABELS
-from .queries import accounts, audit, consents, courses, entries, patients, treatments
+from .queries import (
+    accounts,
+    audit,
+    consents,
+    courses,
+    entries,
+    patients,
+    retention,
+    treatments,
+)
 from .security import access, current_user, same_clinic_or_404
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
@@ -373,7 +382,7 @@ def course(course_id: int):
             end,
             charts.ChartText(
                 _("Daily pain of patient %(code)s", code=row["patient_code"]),
-                course_summary_text(result),
+                charts.summary_text(result),
             ),
             baseline=result.baseline,
             show_30=True,
@@ -403,17 +412,6 @@ def course(course_id: int):
         ),
         action_form=ActionForm(),
         today=today,
-    )
-
-
-def course_summary_text(result: outcomes.CourseOutcome) -> str:
-    """A one-sentence summary of a course for screen readers (and the PDF)."""
-    if result.baseline is None or result.current is None:
-        return _("Not enough data yet.")
-    return _(
-        "Average pain went from %(start)s to %(now)s.",
-        start=format_number(result.baseline),
-        now=format_number(result.current),
     )
 
 
@@ -581,6 +579,75 @@ def summary_pdf(course_id: int):
         mimetype="application/pdf",
         headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
     )
+
+
+def _csv(body: str, name: str) -> Response:
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@bp.route("/courses/<int:course_id>/export.csv")
+@access("clinician")
+def course_export(course_id: int):
+    """The course as CSV: one row per diary day and per session."""
+    row = _course_or_404(course_id)
+    db = get_db()
+    audit.record(
+        db, "export.course_csv", **_actor(), patient_id=row["patient_id"], course_id=course_id
+    )
+    return _csv(
+        exports.course_csv(db, course_id, clinic_today()),
+        f"course-{row['patient_code']}-{course_id}.csv",
+    )
+
+
+@bp.route("/courses/<int:course_id>/fhir.json")
+@access("clinician")
+def course_fhir(course_id: int):
+    """The course as a FHIR R4 Bundle (JSON)."""
+    row = _course_or_404(course_id)
+    db = get_db()
+    audit.record(db, "export.fhir", **_actor(), patient_id=row["patient_id"], course_id=course_id)
+    bundle = exports.fhir_bundle(db, course_id, current_app.config["BASE_URL"])
+    return Response(
+        json.dumps(bundle, ensure_ascii=False, indent=1),
+        mimetype="application/fhir+json",
+        headers={"Content-Disposition": f'attachment; filename="course-{course_id}-fhir.json"'},
+    )
+
+
+@bp.route("/cohort.csv")
+@access("clinician")
+def cohort_export():
+    """Every course of the clinic as one CSV."""
+    user = current_user()
+    db = get_db()
+    audit.record(db, "export.cohort_csv", **_actor())
+    return _csv(exports.cohort_csv(db, user.clinic_id, clinic_today()), "cohort.csv")
+
+
+@bp.route("/patients/<int:patient_id>/erase", methods=["GET", "POST"])
+@access("admin")
+def erase(patient_id: int):
+    """Erase a patient's diary content on request, after typing the patient's code."""
+    patient = _patient_or_404(patient_id)
+    form = EraseForm()
+    if form.validate_on_submit():
+        if form.code.data.strip() != patient["code"]:
+            form.code.errors.append(_("Type the patient's code exactly to confirm."))
+        else:
+            removed = retention.erase_patient(get_db(), patient_id, clinician_id=current_user().id)
+            flash(
+                ngettext(
+                    "Erased: %(num)d diary entry. Consents and the audit trail are kept.",
+                    "Erased: %(num)d diary entries. Consents and the audit trail are kept.",
+                    removed.get("diary_entries", 0),
+                ),
+                "info",
+            )
+            return redirect(url_for(".patients_list"))
+    return render_template("clinic/erase.html", form=form, patient=patient)
 
 
 # --- cohort ---------------------------------------------------------------------------

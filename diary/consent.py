@@ -160,6 +160,19 @@ def _consent_form(clinic: dict[str, Any]) -> tuple[ConsentForm, dict[str, str]]:
     return form, texts
 
 
+def _review(form: ConsentForm, texts: dict[str, str], text: str, png: bytes | None) -> str:
+    """The review page: exactly what will be signed, with the hash of the text shown."""
+    return render_template(
+        "consent/review.html",
+        form=form,
+        texts=texts,
+        sections=sheet.parse(text),
+        digest=sheet.text_hash(text),
+        signature_url=signature.data_url(png),
+        version=VERSION,
+    )
+
+
 @bp.route("/agree", methods=["GET", "POST"])
 @access("patient")
 def agree():
@@ -184,15 +197,7 @@ def agree():
             )
         else:
             consents.record_step(db, course["id"], "consent.reviewed", sheet_version=VERSION)
-            return render_template(
-                "consent/review.html",
-                form=form,
-                texts=texts,
-                sections=sheet.parse(text),
-                digest=sheet.text_hash(text),
-                signature_url=signature.data_url(png),
-                version=VERSION,
-            )
+            return _review(form, texts, text, png)
     return render_template(
         "consent/agree.html",
         form=form,
@@ -220,15 +225,7 @@ def confirm():
         abort(400)
     if form.text_sha256.data != sheet.text_hash(text):
         flash(_("The information changed while you were reading. Please check it again."), "info")
-        return render_template(
-            "consent/review.html",
-            form=form,
-            texts=texts,
-            sections=sheet.parse(text),
-            digest=sheet.text_hash(text),
-            signature_url=signature.data_url(png),
-            version=VERSION,
-        ), 409
+        return _review(form, texts, text, png), 409
     consents.give(
         db,
         course["id"],

@@ -36,10 +36,9 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
-class LoginForm(FlaskForm):
-    """Clinician sign-in."""
-
-    email = EmailField(
+def email_field(autocomplete: str) -> EmailField:
+    """An email address field with the checks every form uses."""
+    return EmailField(
         _l("Email address"),
         validators=[
             DataRequired(message=_l("Enter your email address.")),
@@ -48,8 +47,14 @@ class LoginForm(FlaskForm):
                 r"^[^@\s]+@[^@\s]+$", message=_l("Enter an email address like name@clinic.org.")
             ),
         ],
-        render_kw={"autocomplete": "username", "spellcheck": "false", "autocapitalize": "off"},
+        render_kw={"autocomplete": autocomplete, "spellcheck": "false", "autocapitalize": "off"},
     )
+
+
+class LoginForm(FlaskForm):
+    """Clinician sign-in."""
+
+    email = email_field(autocomplete="username")
     password = PasswordField(
         _l("Password"),
         validators=[
@@ -411,7 +416,25 @@ class ClinicSettingsForm(FlaskForm):
     needle = StringField(
         _l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
     )
+    retention_days = IntegerField(
+        _l("Keep closed courses for (days; empty: no automatic purge)"),
+        validators=[
+            Optional(),
+            NumberRange(min=30, max=36500, message=_l("Enter 30 to 36500 days.")),
+        ],
+    )
     submit = SubmitField(_l("Save the settings"))
+
+
+class EraseForm(FlaskForm):
+    """Confirm an erasure by typing the patient's code."""
+
+    code = StringField(
+        _l("Type the patient's code to confirm"),
+        validators=[DataRequired(message=_l("Type the patient's code exactly to confirm."))],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    submit = SubmitField(_l("Erase the diary content"))
 
 
 class ClinicianForm(FlaskForm):
@@ -424,16 +447,7 @@ class ClinicianForm(FlaskForm):
             Length(max=120, message=_l("Use at most 120 characters.")),
         ],
     )
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            DataRequired(message=_l("Enter your email address.")),
-            Length(max=254, message=_l("This email address is too long.")),
-            Regexp(
-                r"^[^@\s]+@[^@\s]+$", message=_l("Enter an email address like name@clinic.org.")
-            ),
-        ],
-    )
+    email = email_field(autocomplete="off")
     is_admin = BooleanField(_l("Clinic admin (can change settings and the team)"))
     submit = SubmitField(_l("Add to the team"))
 

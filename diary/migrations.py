@@ -224,3 +224,10 @@ def m003_diary_sync_and_reminders(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX entry_submissions_entry ON entry_submissions(entry_id)")
     db.execute("ALTER TABLE diary_entries ADD COLUMN allergy_signs TEXT NOT NULL DEFAULT '[]'")
     db.execute("ALTER TABLE patients ADD COLUMN reminder_time TEXT")
+
+
+@migrations()
+def m004_data_rights(db: sqlite_utils.Database) -> None:
+    """When a patient's diary content was erased on request, and when a course was purged."""
+    db.execute("ALTER TABLE patients ADD COLUMN erased_at TEXT")
+    db.execute("ALTER TABLE courses ADD COLUMN purged_at TEXT")

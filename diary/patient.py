@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
-from . import charts, outcomes
+from . import charts, exports, outcomes
 from .db import get_db
 from .entries import server_today
 from .forms import SignOutForm
@@ -73,6 +74,30 @@ def diary_summary(
         "next_session": next_session,
         "has_sessions": bool(sessions),
     }
+
+
+def _download(body: str | bytes, mimetype: str, name: str) -> Response:
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@bp.route("/me/export.json")
+@access("patient")
+def export_json():
+    """Everything stored about me, as JSON."""
+    data = exports.patient_data(get_db(), current_user().id)
+    return _download(
+        json.dumps(data, ensure_ascii=False, indent=2), "application/json", "my-pain-diary.json"
+    )
+
+
+@bp.route("/me/export.csv")
+@access("patient")
+def export_csv():
+    """Everything stored about me, as CSV (column names in my language)."""
+    data = exports.patient_data(get_db(), current_user().id)
+    return _download(exports.patient_csv(data), "text/csv", "my-pain-diary.csv")
 
 
 @bp.route("/home")

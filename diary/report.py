@@ -21,7 +21,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from . import charts, clock, entry_rules, outcomes, pdf, sheet
-from .i18n import direction, format_number
+from .i18n import direction
 from .queries import accounts, consents, entries, patients, treatments
 
 _slots: dict[int, threading.BoundedSemaphore] = {}
@@ -103,14 +103,7 @@ def render_summary(db: sqlite_utils.Database, course_id: int, locale: str) -> by
     result = data["result"]
     diary, sessions, start, end = data["chart_data"]
     with force_locale(locale):
-        if result.baseline is not None and result.current is not None:
-            summary = _(
-                "Average pain went from %(start)s to %(now)s.",
-                start=format_number(result.baseline),
-                now=format_number(result.current),
-            )
-        else:
-            summary = _("Not enough data yet.")
+        summary = charts.summary_text(result)
         chart = charts.trend_svg(
             diary,
             sessions,

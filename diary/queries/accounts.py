@@ -231,20 +231,25 @@ def list_clinicians(db: sqlite_utils.Database, clinic_id: int) -> list[dict[str,
     )
 
 
+#: the clinic settings a clinic admin can change (``drugs`` is a JSON list)
+CLINIC_SETTINGS = (
+    "name",
+    "phone",
+    "locale",
+    "timezone",
+    "session_interval_days",
+    "paper_size",
+    "drugs",
+    "needle",
+    "retention_days",
+)
+
+
 def update_clinic(
     db: sqlite_utils.Database, clinic_id: int, values: dict[str, Any], *, clinician_id: int
 ) -> list[str]:
     """Change the clinic's settings; the audit event names what changed."""
-    fields = (
-        "name",
-        "phone",
-        "locale",
-        "timezone",
-        "session_interval_days",
-        "paper_size",
-        "drugs",
-        "needle",
-    )
+    fields = CLINIC_SETTINGS
     current = get_clinic(db, clinic_id)
     stored = dict(values, drugs=json.dumps(values["drugs"]))
     changed = [f for f in fields if current[f] != stored[f]]

@@ -142,11 +142,7 @@ def issue_link(
         raise LookupError(patient_id)
     with transaction(db):
         revoked = _revoke_links(db, patient_id)
-        db.execute(
-            "INSERT INTO access_tokens (patient_id, purpose, token_hash, created_at)"
-            " VALUES (?, 'link', ?, ?)",
-            [patient_id, token_hash(token), clock.iso()],
-        )
+        _insert_token(db, patient_id, "link", token)
         audit.record(
             db,
             "link.issued",
@@ -184,14 +180,26 @@ def revoke_links(
     return revoked
 
 
-def _revoke_links(db: sqlite_utils.Database, patient_id: int) -> int:
-    cursor = db.execute(
-        "UPDATE access_tokens SET revoked_at = ? WHERE patient_id = ? AND purpose = 'link'"
-        " AND revoked_at IS NULL",
-        [clock.iso(), patient_id],
+def _insert_token(db: sqlite_utils.Database, patient_id: int, purpose: str, token: str) -> None:
+    db.execute(
+        "INSERT INTO access_tokens (patient_id, purpose, token_hash, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        [patient_id, purpose, token_hash(token), clock.iso()],
     )
+
+
+def _revoke_tokens(db: sqlite_utils.Database, patient_id: int, purpose: str) -> int:
+    return db.execute(
+        "UPDATE access_tokens SET revoked_at = ? WHERE patient_id = ? AND purpose = ?"
+        " AND revoked_at IS NULL",
+        [clock.iso(), patient_id, purpose],
+    ).rowcount
+
+
+def _revoke_links(db: sqlite_utils.Database, patient_id: int) -> int:
+    revoked = _revoke_tokens(db, patient_id, "link")
     end_sessions(db, patient_id=patient_id)
-    return cursor.rowcount
+    return revoked
 
 
 def find_link(db: sqlite_utils.Database, token: str) -> dict[str, Any] | None:
@@ -215,27 +223,15 @@ def set_reminder(db: sqlite_utils.Database, patient_id: int, at: str) -> str:
     token = new_token()
     with transaction(db):
         db.execute("UPDATE patients SET reminder_time = ? WHERE id = ?", [at, patient_id])
-        db.execute(
-            "UPDATE access_tokens SET revoked_at = ? WHERE patient_id = ? AND purpose = 'calendar'"
-            " AND revoked_at IS NULL",
-            [clock.iso(), patient_id],
-        )
-        db.execute(
-            "INSERT INTO access_tokens (patient_id, purpose, token_hash, created_at)"
-            " VALUES (?, 'calendar', ?, ?)",
-            [patient_id, token_hash(token), clock.iso()],
-        )
+        _revoke_tokens(db, patient_id, "calendar")
+        _insert_token(db, patient_id, "calendar", token)
     return token
 
 
 def stop_reminder(db: sqlite_utils.Database, patient_id: int) -> None:
     """Revoke the calendar feed (the time stays saved for a later .ics download)."""
     with transaction(db):
-        db.execute(
-            "UPDATE access_tokens SET revoked_at = ? WHERE patient_id = ? AND purpose = 'calendar'"
-            " AND revoked_at IS NULL",
-            [clock.iso(), patient_id],
-        )
+        _revoke_tokens(db, patient_id, "calendar")
 
 
 def has_calendar_feed(db: sqlite_utils.Database, patient_id: int) -> bool:

@@ -1,0 +1,473 @@
+"""Data out: the patient's own export (JSON, CSV), clinicians' CSV of a course or of the
+cohort, and a FHIR R4 Bundle of a course.
+
+Formats are documented in README.md ("Exports"). CSV files are UTF-8 with a byte-order
+mark (spreadsheet programs then read accents correctly) and every cell that a spreadsheet
+would run as a formula (starting with = + - @, tab or carriage return) is prefixed with an
+apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import sqlite_utils
+from flask_babel import gettext as _
+
+from . import clock, entry_rules
+from .labels import AREA_LABELS, area_label
+from .queries import accounts, consents, entries, patients, treatments
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+LOINC = "http://loinc.org"
+AVERAGE_PAIN = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
+#: no LOINC code says "worst pain in the last 24 hours, 0-10": a local code, documented
+LOCAL_CODES = "https://mesodiary.invalid/fhir/CodeSystem/pain-diary"
+WORST_PAIN = ("worst-pain-24h", "Worst pain in the last 24 hours, 0-10 numeric rating scale")
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise a cell a spreadsheet would evaluate as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(header: list[str], rows: list[list[Any]]) -> str:
+    """CSV text with a byte-order mark, every cell made formula-safe."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([csv_safe(h) for h in header])
+    for row in rows:
+        writer.writerow(["" if v is None else csv_safe(v) for v in row])
+    return out.getvalue()
+
+
+def _labels(keys: str, options: dict) -> str:
+    return ", ".join(str(options.get(k, k)) for k in json.loads(keys or "[]"))
+
+
+def _drugs_text(session: dict[str, Any]) -> str:
+    parts = []
+    for drug in json.loads(session["drugs"] or "[]"):
+        text = " ".join(filter(None, (drug["name"], drug.get("dose"))))
+        if drug.get("volume_ml") is not None:
+            text += f" {drug['volume_ml']} ml"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+# --- the patient's own data -----------------------------------------------------------------
+
+
+def patient_data(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any]:
+    """Everything stored about a patient (their own export). Labels in the current locale."""
+    patient = patients.get_patient(db, patient_id)
+    clinic = accounts.get_clinic(db, patient["clinic_id"])
+    result: dict[str, Any] = {
+        "format": "mesodiary-patient-export/1",
+        "exported_at": clock.iso(),
+        "patient": {
+            "code": patient["code"],
+            "language": patient["locale"],
+            "birth_year": patient["birth_year"],
+            "reminder_time": patient["reminder_time"],
+        },
+        "clinic": {"name": clinic["name"], "phone": clinic["phone"]},
+        "courses": [],
+    }
+    for course in db.query("SELECT * FROM courses WHERE patient_id = ? ORDER BY id", [patient_id]):
+        result["courses"].append(
+            {
+                "area": str(area_label(course["area"])),
+                "start_date": course["start_date"],
+                "end_date": course["end_date"],
+                "consents": [
+                    {
+                        "kind": c["kind"],
+                        "date": c["created_at"],
+                        "sheet_version": c["sheet_version"],
+                        "language": c["locale"],
+                        "text_sha256": c["text_sha256"],
+                        "agreements": json.loads(c["agreements"] or "{}"),
+                        "name": c["full_name"],
+                        "pdf": f"/consent/copy/{c['id']}.pdf",
+                    }
+                    for c in consents.history(db, course["id"])
+                ],
+                "sessions": [
+                    {"number": s["number"], "date": s["date"]}
+                    for s in treatments.for_course(db, course["id"])
+                ],
+                "diary": [
+                    {
+                        "day": e["day"],
+                        "average_pain": e["avg_nrs"],
+                        "worst_pain": e["worst_nrs"],
+                        "filled_in_late": bool(e["late"]),
+                        "injection_site": _labels(e["site_effects"], entry_rules.SITE_EFFECTS),
+                        "allergy_signs": _labels(e["allergy_signs"], entry_rules.ALLERGY_SIGNS),
+                        "pain_medicine": {1: True, 0: False}.get(e["medication_taken"]),
+                        "medicine": e["medication"],
+                        "note": e["note"],
+                        "saved_on_phone_at": e["device_time"],
+                        "received_at": e["created_at"],
+                    }
+                    for e in entries.for_course(db, course["id"])
+                ],
+            }
+        )
+    return result
+
+
+def patient_csv(data: dict[str, Any]) -> str:
+    """The patient's export as CSV: one row per consent, session and diary day."""
+    header = [
+        _("Record"),
+        _("Date"),
+        _("Average pain"),
+        _("Worst pain"),
+        _("Filled in late"),
+        _("Injection site"),
+        _("Possible allergic reaction"),
+        _("Pain medicine"),
+        _("Note"),
+        _("Details"),
+    ]
+    yes, no = _("yes"), _("no")
+    rows: list[list[Any]] = []
+    for course in data["courses"]:
+        for c in course["consents"]:
+            rows.append(
+                [
+                    _("Consent") if c["kind"] == "consent" else _("Withdrawal"),
+                    c["date"],
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    _("version %(version)s", version=c["sheet_version"])
+                    + f" · SHA-256 {c['text_sha256']}",
+                ]
+            )
+        for s in course["sessions"]:
+            rows.append(
+                [
+                    _("Session %(number)d", number=s["number"]),
+                    s["date"],
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    course["area"],
+                ]
+            )
+        for e in course["diary"]:
+            medicine = "" if e["pain_medicine"] is None else (yes if e["pain_medicine"] else no)
+            if e["medicine"]:
+                medicine += f": {e['medicine']}"
+            rows.append(
+                [
+                    _("Diary"),
+                    e["day"],
+                    e["average_pain"],
+                    e["worst_pain"],
+                    yes if e["filled_in_late"] else no,
+                    e["injection_site"],
+                    e["allergy_signs"],
+                    medicine,
+                    e["note"],
+                    None,
+                ]
+            )
+    return to_csv(header, rows)
+
+
+# --- clinicians' CSV ------------------------------------------------------------------------
+
+COURSE_HEADER = [
+    "record",
+    "patient_code",
+    "course_id",
+    "area",
+    "date",
+    "diary_status",
+    "avg_nrs",
+    "worst_nrs",
+    "site_effects",
+    "allergy_signs",
+    "medication_taken",
+    "medication",
+    "note",
+    "session_number",
+    "nrs_before",
+    "drugs",
+    "needle",
+    "ultrasound",
+    "adverse_events",
+    "session_notes",
+]
+
+
+def course_rows(
+    course: dict[str, Any], diary: list[dict[str, Any]], sessions: list[dict[str, Any]], end: date
+) -> list[list[Any]]:
+    """One row per calendar day of the course (on time, late or missing) and per session."""
+    by_day = {e["day"]: e for e in diary}
+    first = min(
+        [date.fromisoformat(course["start_date"])] + [date.fromisoformat(e["day"]) for e in diary]
+    )
+    rows: list[list[Any]] = []
+    day = first
+    while day <= end:
+        e = by_day.get(day.isoformat())
+        status = "missing" if e is None else ("late" if e["late"] else "on_time")
+        rows.append(
+            [
+                "diary_day",
+                course["patient_code"],
+                course["id"],
+                course["area"],
+                day.isoformat(),
+                status,
+                e and e["avg_nrs"],
+                e and e["worst_nrs"],
+                e and ";".join(json.loads(e["site_effects"] or "[]")),
+                e and ";".join(json.loads(e["allergy_signs"] or "[]")),
+                e and e["medication_taken"],
+                e and e["medication"],
+                e and e["note"],
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ]
+        )
+        day += timedelta(days=1)
+    for s in sessions:
+        rows.append(
+            [
+                "session",
+                course["patient_code"],
+                course["id"],
+                s["area"] or course["area"],
+                s["date"],
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                s["number"],
+                s["nrs_before"],
+                _drugs_text(s),
+                s["needle"],
+                s["ultrasound"],
+                s["adverse_events"],
+                s["notes"],
+            ]
+        )
+    return rows
+
+
+def course_csv(db: sqlite_utils.Database, course_id: int, today: date) -> str:
+    """A course as CSV (machine-readable column names, codes as stored)."""
+    course = patients.get_course(db, course_id)
+    end = date.fromisoformat(course["end_date"]) if course["end_date"] else today
+    return to_csv(
+        COURSE_HEADER,
+        course_rows(
+            course, entries.for_course(db, course_id), treatments.for_course(db, course_id), end
+        ),
+    )
+
+
+def cohort_csv(db: sqlite_utils.Database, clinic_id: int, today: date) -> str:
+    """Every course of the clinic, as one CSV (same columns as a course)."""
+    rows: list[list[Any]] = []
+    for course in db.query(
+        "SELECT c.*, p.code AS patient_code FROM courses c JOIN patients p"
+        " ON p.id = c.patient_id WHERE p.clinic_id = ? ORDER BY p.code, c.id",
+        [clinic_id],
+    ):
+        end = date.fromisoformat(course["end_date"]) if course["end_date"] else today
+        rows += course_rows(
+            course,
+            entries.for_course(db, course["id"]),
+            treatments.for_course(db, course["id"]),
+            end,
+        )
+    return to_csv(COURSE_HEADER, rows)
+
+
+# --- FHIR R4 --------------------------------------------------------------------------------
+
+
+def _ref(kind: str, key: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'mesodiary/{kind}/{key}')}"
+
+
+def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dict[str, Any]:
+    """A FHIR R4 ``collection`` Bundle: Patient (code only), Consent, Observations, Procedures.
+
+    Average pain: LOINC 72514-3, valueInteger. Worst pain: the local code
+    ``worst-pain-24h`` in :data:`LOCAL_CODES` (LOINC has no code for it). The NRS measured
+    before a session is an Observation (72514-3) that is ``partOf`` its Procedure.
+    """
+    course = patients.get_course(db, course_id)
+    base = base_url.rstrip("/")
+    patient_ref = _ref("patient", str(course["patient_id"]))
+    resources: list[tuple[str, dict[str, Any]]] = [
+        (
+            patient_ref,
+            {
+                "resourceType": "Patient",
+                "identifier": [
+                    {
+                        "system": f"{base}/fhir/patient-code/clinic-{course['clinic_id']}",
+                        "value": course["patient_code"],
+                    }
+                ],
+                "active": True,
+            },
+        )
+    ]
+    for c in consents.history(db, course_id):
+        resources.append(
+            (
+                _ref("consent", str(c["id"])),
+                {
+                    "resourceType": "Consent",
+                    "status": "active" if c["kind"] == "consent" else "inactive",
+                    "scope": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                "code": "treatment",
+                            }
+                        ]
+                    },
+                    "category": [
+                        {
+                            "coding": [
+                                {"system": LOINC, "code": "59284-0", "display": "Patient Consent"}
+                            ]
+                        }
+                    ],
+                    "patient": {"reference": patient_ref},
+                    "dateTime": c["created_at"],
+                    "identifier": [
+                        {"system": f"{base}/fhir/consent-text-sha256", "value": c["text_sha256"]}
+                    ],
+                    "policyRule": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                                "code": "OPTIN" if c["kind"] == "consent" else "OPTOUT",
+                            }
+                        ],
+                        "text": f"Information sheet version {c['sheet_version']}, "
+                        f"language {c['locale']}",
+                    },
+                    "sourceAttachment": {
+                        "contentType": "application/pdf",
+                        "url": f"{base}/clinic/consents/{c['id']}.pdf",
+                        "title": f"Consent record {c['id']} (sheet v{c['sheet_version']})",
+                    },
+                },
+            )
+        )
+    for e in entries.for_course(db, course_id):
+        for key, (system, code, display), value in (
+            ("avg", (LOINC, *AVERAGE_PAIN), e["avg_nrs"]),
+            ("worst", (LOCAL_CODES, *WORST_PAIN), e["worst_nrs"]),
+        ):
+            resources.append(
+                (
+                    _ref(f"obs-{key}", str(e["id"])),
+                    {
+                        "resourceType": "Observation",
+                        "status": "final",
+                        "category": [
+                            {
+                                "coding": [
+                                    {
+                                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                        "code": "survey",
+                                    }
+                                ]
+                            }
+                        ],
+                        "code": {"coding": [{"system": system, "code": code, "display": display}]},
+                        "subject": {"reference": patient_ref},
+                        "effectiveDateTime": e["day"],
+                        "issued": e["created_at"],
+                        "valueInteger": value,
+                    },
+                )
+            )
+    for s in treatments.for_course(db, course_id):
+        procedure_ref = _ref("procedure", str(s["id"]))
+        notes = [_drugs_text(s)] if s["drugs"] != "[]" else []
+        if s["adverse_events"]:
+            notes.append(f"Adverse events: {s['adverse_events']}")
+        if s["notes"]:
+            notes.append(s["notes"])
+        procedure: dict[str, Any] = {
+            "resourceType": "Procedure",
+            "status": "completed",
+            "code": {"text": f"Mesotherapy (local intradermal therapy), session {s['number']}"},
+            "subject": {"reference": patient_ref},
+            "performedDateTime": s["date"],
+            "bodySite": [{"text": str(AREA_LABELS.get(s["area"] or course["area"], "other"))}],
+        }
+        if notes:
+            procedure["note"] = [{"text": text} for text in notes]
+        resources.append((procedure_ref, procedure))
+        if s["nrs_before"] is not None:
+            resources.append(
+                (
+                    _ref("obs-before", str(s["id"])),
+                    {
+                        "resourceType": "Observation",
+                        "status": "final",
+                        "code": {
+                            "coding": [
+                                {
+                                    "system": LOINC,
+                                    "code": AVERAGE_PAIN[0],
+                                    "display": AVERAGE_PAIN[1],
+                                }
+                            ],
+                            "text": f"Pain measured before session {s['number']}",
+                        },
+                        "subject": {"reference": patient_ref},
+                        "partOf": [{"reference": procedure_ref}],
+                        "effectiveDateTime": s["date"],
+                        "valueInteger": s["nrs_before"],
+                    },
+                )
+            )
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": clock.iso(),
+        "entry": [{"fullUrl": ref, "resource": resource} for ref, resource in resources],
+    }
