@@ -64,8 +64,13 @@ def trend_svg(
     show_worst: bool = True,
     show_30: bool = False,
     chart_id: str = "trend",
+    plain_labels: bool = False,
 ) -> Markup:
-    """An accessible SVG of daily NRS from ``start`` to ``end`` with sessions and goal lines."""
+    """An accessible SVG of daily NRS from ``start`` to ``end`` with sessions and goal lines.
+
+    ``plain_labels`` keeps the text inside the chart to digits (for PDFs in right-to-left
+    languages: WeasyPrint's SVG text has no bidi or shaping; the caption explains the lines).
+    """
     span = max((end - start).days, 6)
     end = start + timedelta(days=span)
     parts: list[str] = []
@@ -91,7 +96,7 @@ def trend_svg(
     for day, anchor in ((start, "start"), (end, "end")):
         add(
             f'<text x="{_x(day, start, span):.1f}" y="{H - 12}" text-anchor="{anchor}" '
-            f'fill="{INK}">{escape(format_date(day, "d MMM"))}</text>'
+            f'fill="{INK}">{escape(format_date(day, "d/M" if plain_labels else "d MMM"))}</text>'
         )
     # sessions: vertical lines numbered at the top
     for session in sessions:
@@ -101,6 +106,8 @@ def trend_svg(
         x = _x(day, start, span)
         # Translators: a very short session marker on the chart, e.g. "S1"
         label = _("S%(number)d", number=session["number"])
+        if plain_labels:
+            label = str(session["number"])
         add(
             f'<line x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{H - BOTTOM}" stroke="{INK}" '
             f'stroke-width="1" stroke-dasharray="2 3"/>'
@@ -132,6 +139,8 @@ def trend_svg(
                 )
             )
     for value, dash, label in guides:
+        if plain_labels:
+            label = _fmt(value)
         y = _y(value)
         add(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="{GUIDE}" '

@@ -115,6 +115,7 @@ def render_summary(db: sqlite_utils.Database, course_id: int, locale: str) -> by
             baseline=result.baseline,
             show_30=True,
             chart_id="summary-chart",
+            plain_labels=direction(locale) == "rtl",
         )
         html = render_template(
             "pdf/summary.html",

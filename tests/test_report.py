@@ -225,3 +225,28 @@ def test_chinese_summary_renders_cjk_glyphs(app, db, known_course):
             fonts.add(str(font.get_object()["/BaseFont"]))
     assert any("CJK" in name for name in fonts), fonts
     assert reader.trailer["/Root"]["/Lang"] == "zh-Hans"
+
+
+def test_rtl_pdf_chart_keeps_its_text_to_digits(app, db, known_course, monkeypatch):
+    """WeasyPrint draws SVG text without bidi or shaping: the Arabic PDF's chart carries
+    digits only, and its caption (HTML, shaped) explains the lines."""
+    from diary import charts
+
+    seen = {}
+    real = charts.trend_svg
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        svg = real(*args, **kwargs)
+        seen["svg"] = str(svg)
+        return svg
+
+    monkeypatch.setattr(charts, "trend_svg", spy)
+    course, _ = known_course
+    render(app, db, course, "ar")
+    assert seen["plain_labels"] is True
+    drawn = re.sub(r"<title.*?</desc>", "", seen["svg"], flags=re.S)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", drawn)
+    assert texts and all(not any("\u0600" <= ch <= "\u06ff" for ch in t) for t in texts)
+    render(app, db, course, "en")
+    assert seen["plain_labels"] is False
