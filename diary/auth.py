@@ -22,6 +22,7 @@ from flask_babel import ngettext
 from . import clock
 from .db import get_db
 from .forms import ContinueForm, LoginForm, SignOutForm
+from .logs import event
 from .queries import accounts, audit, patients
 from .security import (
     User,
@@ -140,7 +141,7 @@ def login():
         if wait:
             minutes = max(1, math.ceil(wait / 60))
             audit.record(db, "signin.throttled", actor="system")
-            current_app.logger.warning("sign-in throttled")
+            event(current_app, "signin.throttled", wait_seconds=wait)
             message = ngettext(
                 "Too many failed sign-in attempts. Please wait %(num)d minute and try again.",
                 "Too many failed sign-in attempts. Please wait %(num)d minutes and try again.",
@@ -176,6 +177,7 @@ def login():
                 actor_id=clinician["id"],
                 clinic_id=clinician["clinic_id"],
             )
+            event(current_app, "signin", user=f"clinician:{clinician['id']}")
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("clinic.dashboard"))
         accounts.record_failure(
@@ -188,7 +190,7 @@ def login():
         audit.record(
             db, "signin.failed", actor="system", actor_id=clinician["id"] if clinician else None
         )
-        current_app.logger.info("sign-in failed")
+        event(current_app, "signin.failed", known_account=clinician is not None)
         form.password.errors.append(_("The email address or password is not right."))
     return render_template("auth/login.html", form=form)
 
@@ -203,6 +205,7 @@ def logout():
             db = get_db()
             accounts.end_session(db, user.session_id)
             audit.record(db, "signout", actor=user.kind, actor_id=user.id, clinic_id=user.clinic_id)
+            event(current_app, "signout", user=f"{user.kind}:{user.id}")
         clear_session_keep_locale()
         flash(_("You have signed out."), "info")
         return redirect(url_for("pages.index"))
@@ -239,5 +242,6 @@ def patient_link(token: str):
             clinic_id=link["clinic_id"],
             patient_id=link["patient_id"],
         )
+        event(current_app, "signin", user=f"patient:{link['patient_id']}")
         return redirect(url_for("patient.home"))
     return render_template("auth/continue.html", form=form)

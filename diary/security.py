@@ -11,8 +11,10 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, Response, abort, g, redirect, request, session, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import Forbidden
+
+from .logs import event
 
 Role = Literal["anonymous", "patient", "clinician", "admin"]
 ROLES: tuple[Role, ...] = ("anonymous", "patient", "clinician", "admin")
@@ -123,19 +125,25 @@ class PatientSignedOut(Forbidden):
 
 
 def require(role: Role) -> User:
-    """Abort unless the signed-in user has ``role``; return the user."""
+    """Abort unless the signed-in user has ``role``; return the user. Refusals are logged."""
     user = current_user()
-    if user is None:
-        if role == "patient":
+    if user is None or not _allowed(user, role):
+        event(current_app, "access.refused", endpoint=request.endpoint, needs=role,
+              user=f"{user.kind}:{user.id}" if user else None)
+        if user is None and role == "patient":
             raise PatientSignedOut()
-        abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
-    if role == "patient" and user.kind != "patient":
-        abort(403)
-    if role == "clinician" and user.kind != "clinician":
-        abort(403)
-    if role == "admin" and user.role != "admin":
+        if user is None:
+            abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
         abort(403)
     return user
+
+
+def _allowed(user: User, role: Role) -> bool:
+    if role == "patient":
+        return user.kind == "patient"
+    if role == "clinician":
+        return user.kind == "clinician"
+    return user.role == "admin"
 
 
 def same_clinic_or_404(row: dict[str, Any] | None) -> dict[str, Any]:
