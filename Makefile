@@ -9,7 +9,7 @@ PORT   ?= 5000
 BASE_URL ?= $(or $(DIARY_BASE_URL),http://$(HOST):$(PORT))
 
 .PHONY: run test install install-test translations compile-translations chromium fonts \
-        migrate demo lint bench clean
+        migrate demo lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ test: install-test compile-translations chromium
 bench: install-test compile-translations
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/report_bench.py
+
+## Long fuzzing run (thousands of examples per form and for the sync endpoint).
+fuzz: install-test compile-translations
+	FUZZ_EXAMPLES=3000 $(BIN)/pytest -q tests/test_fuzz.py
 
 lint: install-test
 	$(BIN)/ruff check .

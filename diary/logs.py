@@ -35,8 +35,9 @@ class RedactPaths(logging.Filter):
 
 def event(app: Flask, name: str, **fields: object) -> None:
     """Log one structured event line (JSON) with the request id."""
-    app.logger.info(json.dumps({"event": name, "request_id": g.get("request_id"), **fields},
-                               sort_keys=True))
+    app.logger.info(
+        json.dumps({"event": name, "request_id": g.get("request_id"), **fields}, sort_keys=True)
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -55,9 +56,13 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         if request.endpoint != "static":
             user = g.get("user")
-            event(app, "request", method=request.method,
-                  route=request.url_rule.rule if request.url_rule else None,
-                  status=response.status_code,
-                  ms=round((time.perf_counter() - g.get("request_started", 0)) * 1000, 1),
-                  user=f"{user.kind}:{user.id}" if user else None)
+            event(
+                app,
+                "request",
+                method=request.method,
+                route=request.url_rule.rule if request.url_rule else None,
+                status=response.status_code,
+                ms=round((time.perf_counter() - g.get("request_started", 0)) * 1000, 1),
+                user=f"{user.kind}:{user.id}" if user else None,
+            )
         return response

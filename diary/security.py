@@ -128,8 +128,13 @@ def require(role: Role) -> User:
     """Abort unless the signed-in user has ``role``; return the user. Refusals are logged."""
     user = current_user()
     if user is None or not _allowed(user, role):
-        event(current_app, "access.refused", endpoint=request.endpoint, needs=role,
-              user=f"{user.kind}:{user.id}" if user else None)
+        event(
+            current_app,
+            "access.refused",
+            endpoint=request.endpoint,
+            needs=role,
+            user=f"{user.kind}:{user.id}" if user else None,
+        )
         if user is None and role == "patient":
             raise PatientSignedOut()
         if user is None:

@@ -14,37 +14,59 @@ from tests.conftest import csrf_from, give_consent, login, open_link
 
 #: endpoint -> (who may use it, "own" when the URL names a record that must be theirs)
 POLICY = {
-    "pages.index": ("anonymous", None), "pages.healthz": ("anonymous", None),
-    "auth.login": ("anonymous", None), "auth.logout": ("anonymous", None),
-    "auth.patient_link": ("anonymous", None), "diary.calendar": ("anonymous", None),
-    "diary.manifest": ("anonymous", None), "diary.offline": ("anonymous", None),
+    "pages.index": ("anonymous", None),
+    "pages.healthz": ("anonymous", None),
+    "auth.login": ("anonymous", None),
+    "auth.logout": ("anonymous", None),
+    "auth.patient_link": ("anonymous", None),
+    "diary.calendar": ("anonymous", None),
+    "diary.manifest": ("anonymous", None),
+    "diary.offline": ("anonymous", None),
     "diary.service_worker": ("anonymous", None),
-    "patient.home": ("patient", None), "patient.export_json": ("patient", None),
+    "patient.home": ("patient", None),
+    "patient.export_json": ("patient", None),
     "patient.export_csv": ("patient", None),
-    "consent.start": ("patient", None), "consent.section": ("patient", None),
-    "consent.screening": ("patient", None), "consent.quiz": ("patient", None),
-    "consent.agree": ("patient", None), "consent.confirm": ("patient", None),
-    "consent.done": ("patient", None), "consent.withdraw": ("patient", None),
+    "consent.start": ("patient", None),
+    "consent.section": ("patient", None),
+    "consent.screening": ("patient", None),
+    "consent.quiz": ("patient", None),
+    "consent.agree": ("patient", None),
+    "consent.confirm": ("patient", None),
+    "consent.done": ("patient", None),
+    "consent.withdraw": ("patient", None),
     "consent.copy": ("patient", "own"),
-    "diary.entry": ("patient", None), "diary.sync": ("patient", None),
-    "diary.history": ("patient", None), "diary.reminder": ("patient", None),
-    "diary.reminder_ics": ("patient", None), "diary.reminder_stop": ("patient", None),
+    "diary.entry": ("patient", None),
+    "diary.sync": ("patient", None),
+    "diary.history": ("patient", None),
+    "diary.reminder": ("patient", None),
+    "diary.reminder_ics": ("patient", None),
+    "diary.reminder_stop": ("patient", None),
     "diary.urgent": ("patient", None),
-    "clinic.dashboard": ("clinician", None), "clinic.patients_list": ("clinician", None),
-    "clinic.enrol": ("clinician", None), "clinic.cohort": ("clinician", None),
-    "clinic.cohort_export": ("clinician", None), "admin.account": ("clinician", None),
-    "clinic.course": ("clinician", "own"), "clinic.course_export": ("clinician", "own"),
-    "clinic.course_fhir": ("clinician", "own"), "clinic.summary_pdf": ("clinician", "own"),
-    "clinic.close_course": ("clinician", "own"), "clinic.mark_reviewed": ("clinician", "own"),
-    "clinic.new_session": ("clinician", "own"), "clinic.edit_session": ("clinician", "own"),
-    "clinic.new_course": ("clinician", "own"), "clinic.issue_link": ("clinician", "own"),
-    "clinic.revoke_link": ("clinician", "own"), "clinic.patient_language": ("clinician", "own"),
+    "clinic.dashboard": ("clinician", None),
+    "clinic.patients_list": ("clinician", None),
+    "clinic.enrol": ("clinician", None),
+    "clinic.cohort": ("clinician", None),
+    "clinic.cohort_export": ("clinician", None),
+    "admin.account": ("clinician", None),
+    "clinic.course": ("clinician", "own"),
+    "clinic.course_export": ("clinician", "own"),
+    "clinic.course_fhir": ("clinician", "own"),
+    "clinic.summary_pdf": ("clinician", "own"),
+    "clinic.close_course": ("clinician", "own"),
+    "clinic.mark_reviewed": ("clinician", "own"),
+    "clinic.new_session": ("clinician", "own"),
+    "clinic.edit_session": ("clinician", "own"),
+    "clinic.new_course": ("clinician", "own"),
+    "clinic.issue_link": ("clinician", "own"),
+    "clinic.revoke_link": ("clinician", "own"),
+    "clinic.patient_language": ("clinician", "own"),
     "clinic.consent_pdf": ("clinician", "own"),
-    "admin.settings": ("admin", None), "admin.team": ("admin", None),
-    "admin.set_active": ("admin", "own"), "clinic.erase": ("admin", "own"),
+    "admin.settings": ("admin", None),
+    "admin.team": ("admin", None),
+    "admin.set_active": ("admin", "own"),
+    "clinic.erase": ("admin", "own"),
 }
-ROLES = ["anonymous", "patient_a", "patient_b", "clinician_a", "clinician_b", "admin_a",
-         "admin_b"]
+ROLES = ["anonymous", "patient_a", "patient_b", "clinician_a", "clinician_b", "admin_a", "admin_b"]
 
 
 @pytest.fixture
@@ -52,15 +74,23 @@ def setup(app, db, world):
     course = patients.current_course(db, world.patient_a)["id"]
     consent = give_consent(db, course)
     ids = {
-        "course_id": course, "patient_id": world.patient_a, "consent_id": consent,
+        "course_id": course,
+        "patient_id": world.patient_a,
+        "consent_id": consent,
         "session_id": treatments.add_session(db, course, "2026-11-02", nrs_before=7),
         "clinician_id": accounts.get_clinician_by_email(db, world.clinician_a)["id"],
-        "number": 1, "token": world.token_a,
+        "number": 1,
+        "token": world.token_a,
         "calendar_token": patients.set_reminder(db, world.patient_a, "19:30"),
     }
-    accounts.create_clinician(db, world.clinic_b, "admin@b.example", "Boss B",
-                              accounts.get_clinician_by_email(db, world.admin_a)[
-                                  "password_hash"], is_admin=True)
+    accounts.create_clinician(
+        db,
+        world.clinic_b,
+        "admin@b.example",
+        "Boss B",
+        accounts.get_clinician_by_email(db, world.admin_a)["password_hash"],
+        is_admin=True,
+    )
     clients = {role: app.test_client() for role in ROLES}
     open_link(clients["patient_a"], world.token_a)
     open_link(clients["patient_b"], world.token_b)
@@ -69,8 +99,10 @@ def setup(app, db, world):
     login(clients["admin_a"], world.admin_a)
     login(clients["admin_b"], "admin@b.example")
     form_page = {"anonymous": "/login", "patient_a": "/home", "patient_b": "/home"}
-    tokens = {role: csrf_from(c.get(form_page.get(role, "/clinic/account")).get_data(
-        as_text=True)) for role, c in clients.items()}
+    tokens = {
+        role: csrf_from(c.get(form_page.get(role, "/clinic/account")).get_data(as_text=True))
+        for role, c in clients.items()
+    }
     return ids, clients, tokens
 
 

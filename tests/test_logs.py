@@ -37,8 +37,13 @@ def test_signin_and_refused_access_are_logged(app, client, caplog, world):
 
 def test_no_secret_in_any_log_line(app, caplog, db, world):
     caplog.set_level(logging.DEBUG)
-    secrets = [world.token_a, PASSWORD, "Maria Rossi", "my secret note about my knee",
-               world.clinician_a]
+    secrets = [
+        world.token_a,
+        PASSWORD,
+        "Maria Rossi",
+        "my secret note about my knee",
+        world.clinician_a,
+    ]
     staff = app.test_client()
     login(staff, world.clinician_a, "wrong")
     login(staff, world.clinician_a)
@@ -49,8 +54,15 @@ def test_no_secret_in_any_log_line(app, caplog, db, world):
     course = patients.current_course(db, world.patient_a)["id"]
     give_consent(db, course, name="Maria Rossi")
     page = phone.get("/diary/entry").get_data(as_text=True)
-    phone.post("/diary/entry", data={"csrf_token": csrf_from(page), "avg": "3", "worst": "4",
-                                      "note": "my secret note about my knee"})
+    phone.post(
+        "/diary/entry",
+        data={
+            "csrf_token": csrf_from(page),
+            "avg": "3",
+            "worst": "4",
+            "note": "my secret note about my knee",
+        },
+    )
     phone.get("/home")
     staff.get(f"/clinic/courses/{course}")
     text = "\n".join(record.getMessage() for record in caplog.records)
@@ -60,10 +72,19 @@ def test_no_secret_in_any_log_line(app, caplog, db, world):
 
 
 def test_werkzeug_access_lines_are_redacted():
-    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, '%s - - "%s" %s',
-                               ("127.0.0.1", "GET /p/AbC_123-x HTTP/1.1", "200"), None)
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        "",
+        0,
+        '%s - - "%s" %s',
+        ("127.0.0.1", "GET /p/AbC_123-x HTTP/1.1", "200"),
+        None,
+    )
     RedactPaths().filter(record)
     assert "AbC_123-x" not in record.getMessage() and "/p/<token>" in record.getMessage()
-    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, "GET /cal/Zq9secret.ics", None, None)
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, "", 0, "GET /cal/Zq9secret.ics", None, None
+    )
     RedactPaths().filter(record)
     assert "Zq9secret" not in record.getMessage()

@@ -1,0 +1,177 @@
+"""Crash safety: gunicorn is killed with SIGKILL while phones are sending entries; after a
+restart every entry whose request was answered with success is there exactly once, and
+the database passes its integrity check."""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from diary import clock, migrations, sheet
+from diary.db import connect
+from diary.queries import accounts, consents, patients
+from tests.http_session import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+PHONES = 24
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(tmp: Path, port: int) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        DIARY_DATABASE=str(tmp / "crash.sqlite"),
+        DIARY_INSTANCE_PATH=str(tmp / "instance"),
+        DIARY_SECRET_KEY="crash-test",
+        DIARY_SECURE_COOKIES="0",
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "diary:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        probe = Session(port, timeout=1)
+        try:
+            probe.request("GET", "/healthz")
+            return process
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            probe.close()
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+@pytest.fixture
+def crash_db(tmp_path):
+    db = connect(tmp_path / "crash.sqlite")
+    migrations.apply(db)
+    clinic = accounts.create_clinic(db, "Crash Clinic", timezone="UTC")
+    tokens = []
+    for n in range(PHONES):
+        pid = patients.create_patient(db, clinic, f"C-{n}")
+        cid = patients.create_course(db, pid, "knee", clock.now().date().isoformat())
+        consents.give(
+            db,
+            cid,
+            sheet_version=sheet.SHEET_VERSION,
+            locale="en",
+            text="## t",
+            agreements={},
+            full_name="X",
+            signature_png=None,
+            user_agent="t",
+        )
+        tokens.append(patients.issue_link(db, pid))
+    db.conn.close()
+    return tmp_path, tokens
+
+
+def test_entries_answered_with_success_survive_sigkill(crash_db):
+    tmp, tokens = crash_db
+    port = free_port()
+    server = start_gunicorn(tmp, port)
+    acknowledged: list[tuple[str, int, str]] = []  # (client_id, phone, day)
+    lock = threading.Lock()
+    stop = threading.Event()
+    today = clock.now().date()
+
+    def phone(n: int) -> None:
+        s = Session(port, timeout=5)
+        s.form(f"/p/{tokens[n]}", {})
+        k = 0
+        while not stop.is_set() and k < 400:
+            day = (today - timedelta(days=k % 2)).isoformat()
+            client_id = uuid.uuid4().hex
+            body = json.dumps(
+                {
+                    "client_id": client_id,
+                    "avg": k % 11,
+                    "worst": 10,
+                    "day": day,
+                    "device_time": clock.iso(),
+                }
+            ).encode()
+            try:
+                status, _ = s.request(
+                    "POST",
+                    "/api/entries",
+                    body,
+                    {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"},
+                )
+            except OSError:
+                s.close()
+                return
+            if status in (200, 201):
+                with lock:
+                    acknowledged.append((client_id, n, day))
+            k += 1
+        s.close()
+
+    threads = [threading.Thread(target=phone, args=(n,)) for n in range(PHONES)]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)
+    os.killpg(server.pid, signal.SIGKILL)  # master and workers, mid-flight
+    server.wait()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(acknowledged) > 50, "the load did not get going before the kill"
+
+    restarted = start_gunicorn(tmp, port)  # the app opens the database after the crash
+    try:
+        conn = sqlite3.connect(tmp / "crash.sqlite")
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        submitted = dict(conn.execute("SELECT client_id, entry_id FROM entry_submissions"))
+        for client_id, _phone, _day in acknowledged:
+            assert client_id in submitted, f"acknowledged entry {client_id} was lost"
+        rows = conn.execute(
+            "SELECT course_id, day, count(*) FROM diary_entries"
+            " GROUP BY course_id, day HAVING count(*) > 1"
+        ).fetchall()
+        assert rows == []  # exactly once per course and day
+        per_client = conn.execute(
+            "SELECT client_id, count(*) FROM entry_submissions"
+            " GROUP BY client_id HAVING count(*) > 1"
+        ).fetchall()
+        assert per_client == []
+        check = Session(port)
+        assert check.request("GET", "/healthz")[0] == 200
+        check.close()
+        conn.close()
+    finally:
+        os.killpg(restarted.pid, signal.SIGTERM)
+        restarted.wait(timeout=10)
