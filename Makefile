@@ -9,7 +9,7 @@ PORT   ?= 5000
 BASE_URL ?= $(or $(DIARY_BASE_URL),http://$(HOST):$(PORT))
 
 .PHONY: run test install install-test translations compile-translations chromium fonts \
-        migrate demo lint bench fuzz clean
+        migrate demo lint bench fuzz audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,10 +79,20 @@ test: install-test compile-translations chromium
 bench: install-test compile-translations
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/load_bench.py
 
 ## Long fuzzing run (thousands of examples per form and for the sync endpoint).
 fuzz: install-test compile-translations
 	FUZZ_EXAMPLES=3000 $(BIN)/pytest -q tests/test_fuzz.py
+
+## Security checks: ruff's bandit rules (S) on the code, pip-audit on what is installed.
+## pip-audit needs PyPI's vulnerability data; where the registry mirror has none, it says
+## which packages it could not check.
+audit: install-test
+	$(BIN)/ruff check --select S diary
+	$(BIN)/pip install -q pip-audit
+	$(BIN)/pip freeze --exclude-editable > $(VENV)/requirements.lock
+	-$(BIN)/pip-audit -r $(VENV)/requirements.lock --no-deps --disable-pip
 
 lint: install-test
 	$(BIN)/ruff check .

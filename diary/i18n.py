@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
 from babel import Locale
+from babel.dates import DateTimePattern
+from babel.dates import parse_pattern as parse_date_pattern
+from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, current_app, g, request, session
-from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import Babel, format_datetime, get_locale
 from markupsafe import Markup
 
 from . import clock
@@ -81,7 +85,15 @@ def format_day(value: str | date | None, fmt: str = "medium") -> str:
     if not value:
         return ""
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    return format_date(day, fmt)
+    locale = get_locale()
+    return _date_pattern(str(locale), fmt).apply(day, locale)
+
+
+@lru_cache(maxsize=128)
+def _date_pattern(locale: str, fmt: str) -> DateTimePattern:
+    """A date pattern parsed once per locale and format (Babel re-parses it every call)."""
+    named = Locale.parse(locale).date_formats.get(fmt)
+    return named if named is not None else parse_date_pattern(fmt)
 
 
 def format_moment(value: str | datetime | None, fmt: str = "medium") -> str:
@@ -97,7 +109,13 @@ def format_number(value: float | int | None, digits: int = 1) -> str:
     if value is None:
         return "–"
     value = rounded(value, digits)  # half away from zero, as people expect: 62.5 -> 63
-    return format_decimal(value, format="#,##0." + "#" * digits if digits else "#,##0")
+    return _number_pattern(digits).apply(value, get_locale())
+
+
+@lru_cache(maxsize=8)
+def _number_pattern(digits: int) -> NumberPattern:
+    """Parsed once: Babel's format_decimal parses its pattern on every call (slow in tables)."""
+    return parse_pattern("#,##0." + "#" * digits if digits else "#,##0")
 
 
 def ltr(value: str) -> Markup:

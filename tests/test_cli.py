@@ -202,3 +202,63 @@ def test_backup_while_writing_is_consistent(app, runner, db, world, tmp_path):
     assert copy.execute("SELECT count(*) FROM clinics").fetchone()[0] == 2
     again = runner.invoke(args=["backup", str(tmp_path / "copy.sqlite")])
     assert again.exit_code != 0  # never overwrites
+
+
+def test_restore_drill_from_a_backup_taken_under_load(app, runner, db, world, tmp_path):
+    """Back up while entries are written, restore the copy as the live database of a new
+    app, and find every row the copy holds, readable through the app."""
+    from diary import create_app
+    from tests.conftest import give_consent
+
+    course = patients.current_course(db, world.patient_a)["id"]
+    give_consent(db, course)
+    stop, writing = threading.Event(), threading.Event()
+
+    def writer():
+        from diary.db import connect as open_db
+
+        conn = open_db(app.config["DATABASE"])
+        i = 0
+        while not stop.is_set() and i < 3000:
+            entries.insert_entry(conn, course, f"1999-01-01+{i}", f"rd-{i}", i % 11, 10)
+            i += 1
+            if i == 50:
+                writing.set()
+        writing.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    writing.wait(timeout=10)
+    try:
+        out = runner.invoke(args=["backup", str(tmp_path / "drill.sqlite")])
+    finally:
+        stop.set()
+        thread.join()
+    assert out.exit_code == 0, out.output
+    copied = sqlite3.connect(tmp_path / "drill.sqlite")
+    expected = {
+        t: copied.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+        for t in ("clinics", "patients", "courses", "consents", "diary_entries", "audit_events")
+    }
+    copied.close()
+    restored = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "drill",
+            "DATABASE": str(tmp_path / "drill.sqlite"),
+            "INSTANCE_PATH": str(tmp_path / "drill-instance"),
+        }
+    )
+    client = restored.test_client()
+    assert client.get("/healthz").json == {"status": "ok"}
+    from diary.db import connect as open_db
+
+    live = open_db(tmp_path / "drill.sqlite")
+    assert {
+        t: live.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+        for t in expected
+    } == expected
+    assert expected["diary_entries"] > 0 and expected["consents"] == 1
+    assert live.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert login(client, world.clinician_a).status_code == 302
+    assert "A-001" in client.get("/clinic/patients").get_data(as_text=True)

@@ -1,0 +1,271 @@
+"""Load benchmark (issue 8): gunicorn on loopback, a bounded asyncio load generator.
+
+Prints throughput and p50/p95/p99 latency for: diary entry POSTs by signed-in patients
+(session, validation, write, audit), the patient home page, the clinician dashboard with
+500 courses, and a bare Flask endpoint on the same gunicorn set-up as the floor.
+Target on the 2-core reference machine: diary POST >= 1,000/s with p95 < 50 ms at 16
+concurrent clients, and at least a quarter of the bare endpoint's throughput.
+
+Bounded: a fixed number of requests per scenario and a time cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from http_session import Session  # noqa: E402
+
+from diary import clock, migrations, sheet  # noqa: E402
+from diary.db import connect  # noqa: E402
+from diary.queries import accounts, consents, entries, patients, treatments  # noqa: E402
+from diary.security import hash_password  # noqa: E402
+
+CLIENTS = 16
+REQUESTS = {
+    "diary POST": 6000,
+    "patient home": 2000,
+    "dashboard (500 courses)": 300,
+    "bare Flask": 6000,
+}
+TIME_CAP = 30.0
+PASSWORD = "load bench password"
+BARE_APP = (
+    "import flask\napp = flask.Flask(__name__)\n\n@app.get('/')\ndef bare():\n    return 'ok'\n"
+)
+
+
+def build(tmp: Path) -> list[str]:
+    db = connect(tmp / "load.sqlite")
+    migrations.apply(db)
+    clinic = accounts.create_clinic(db, "Load Clinic", timezone="UTC")
+    accounts.create_clinician(db, clinic, "load@clinic.example", "Load", hash_password(PASSWORD))
+    today = clock.now().date()
+    tokens = []
+    for n in range(500):
+        pid = patients.create_patient(db, clinic, f"L-{n:03d}")
+        cid = patients.create_course(db, pid, "neck", (today - timedelta(days=28)).isoformat())
+        consents.give(
+            db,
+            cid,
+            sheet_version=sheet.SHEET_VERSION,
+            locale="en",
+            text="## t",
+            agreements={},
+            full_name="X",
+            signature_png=None,
+            user_agent="load",
+        )
+        treatments.add_session(db, cid, (today - timedelta(days=21)).isoformat(), nrs_before=8)
+        for k in range(2, 22):
+            entries.insert_entry(
+                db,
+                cid,
+                (today - timedelta(days=k)).isoformat(),
+                f"l-{n}-{k}",
+                8 - k // 5,
+                9 - k // 5,
+            )
+        if n < CLIENTS:
+            tokens.append(patients.issue_link(db, pid))
+    db.conn.close()
+    return tokens
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn(app: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
+    workers = (os.cpu_count() or 2) * 2
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "256",
+            app,
+        ],
+        cwd=cwd,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        probe = Session(port, timeout=1)
+        try:
+            probe.request("GET", "/")
+            return process
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+async def client(port: int, make_request, count: dict, latencies: list, deadline: float):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    while count["left"] > 0 and time.monotonic() < deadline:
+        count["left"] -= 1
+        t = time.perf_counter()
+        writer.write(make_request())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+        await reader.readexactly(length)
+        latencies.append(time.perf_counter() - t)
+        if status >= 400:
+            count["errors"] += 1
+        if re.search(rb"(?i)connection: close", head):
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.close()
+
+
+def run(port: int, makers: list, total: int) -> dict:
+    latencies: list[float] = []
+    count = {"left": total, "errors": 0}
+
+    async def main():
+        deadline = time.monotonic() + TIME_CAP
+        await asyncio.gather(
+            *(
+                client(port, makers[i % len(makers)], count, latencies, deadline)
+                for i in range(CLIENTS)
+            )
+        )
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+
+    def pct(q):
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {
+        "n": len(ordered),
+        "rps": len(ordered) / elapsed,
+        "p50": pct(0.5),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "errors": count["errors"],
+    }
+
+
+def patient_cookie(port: int, token: str) -> str:
+    s = Session(port)
+    s.form(f"/p/{token}", {})
+    s.close()
+    return s.cookie
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp())
+    tokens = build(tmp)
+    port, bare_port = free_port(), free_port()
+    env = dict(
+        os.environ,
+        DIARY_DATABASE=str(tmp / "load.sqlite"),
+        DIARY_INSTANCE_PATH=str(tmp / "instance"),
+        DIARY_SECRET_KEY="load",
+        DIARY_SECURE_COOKIES="0",
+    )
+    (tmp / "bare_app.py").write_text(BARE_APP)
+    server = gunicorn("diary:create_app()", port, env, ROOT)
+    bare = gunicorn("bare_app:app", bare_port, dict(os.environ), tmp)
+    try:
+        cookies = [patient_cookie(port, t) for t in tokens]
+        staff = Session(port)
+        staff.form("/login", {"email": "load@clinic.example", "password": PASSWORD})
+        staff.close()
+
+        def post_maker(cookie):
+            def make():
+                body = json.dumps(
+                    {
+                        "client_id": uuid.uuid4().hex,
+                        "avg": 4,
+                        "worst": 6,
+                        "device_time": clock.iso(),
+                    }
+                ).encode()
+                return (
+                    b"POST /api/entries HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
+                    + cookie.encode()
+                    + b"\r\nContent-Type: application/json\r\n"
+                    b"Sec-Fetch-Site: same-origin\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+
+            return make
+
+        def get_maker(path, cookie=""):
+            request = (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n"
+            ).encode()
+            return lambda: request
+
+        scenarios = [
+            ("bare Flask", bare_port, [get_maker("/")]),
+            ("diary POST", port, [post_maker(c) for c in cookies]),
+            ("patient home", port, [get_maker("/home", c) for c in cookies]),
+            ("dashboard (500 courses)", port, [get_maker("/clinic/", staff.cookie)]),
+        ]
+        results = {}
+        for name, p, makers in scenarios:
+            run(p, makers, 200)  # warm-up
+            results[name] = run(p, makers, REQUESTS[name])
+    finally:
+        for process in (server, bare):
+            process.terminate()
+            process.wait(timeout=10)
+    print(
+        f"{'scenario':<26}{'n':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>8}   ({CLIENTS} clients, {(os.cpu_count() or 2) * 2} workers)"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:<26}{r['n']:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
+            f"{r['p99']:>9.1f}{r['errors']:>8}"
+        )
+    post, floor = results["diary POST"], results["bare Flask"]
+    ok = post["rps"] >= 1000 and post["p95"] < 50 and post["rps"] >= floor["rps"] / 4
+    print(
+        f"diary POST: {post['rps']:.0f}/s, p95 {post['p95']:.1f} ms, "
+        f"{post['rps'] / floor['rps']:.0%} of the bare endpoint "
+        f"(target >= 1000/s, p95 < 50 ms, >= 25 %: {'OK' if ok else 'MISSED'})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
