@@ -15,8 +15,6 @@ import asyncio
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from http_session import Session  # noqa: E402
+from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
 
 from diary import clock, migrations, sheet  # noqa: E402
 from diary.db import connect  # noqa: E402
@@ -84,48 +82,6 @@ def build(tmp: Path) -> list[str]:
             tokens.append(patients.issue_link(db, pid))
     db.conn.close()
     return tokens
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def gunicorn(app: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
-    workers = (os.cpu_count() or 2) * 2
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--threads",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "256",
-            app,
-        ],
-        cwd=cwd,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        probe = Session(port, timeout=1)
-        try:
-            probe.request("GET", "/")
-            return process
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            probe.close()
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 async def client(port: int, make_request, count: dict, latencies: list, deadline: float):
@@ -190,16 +146,13 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp())
     tokens = build(tmp)
     port, bare_port = free_port(), free_port()
-    env = dict(
-        os.environ,
-        DIARY_DATABASE=str(tmp / "load.sqlite"),
-        DIARY_INSTANCE_PATH=str(tmp / "instance"),
-        DIARY_SECRET_KEY="load",
-        DIARY_SECURE_COOKIES="0",
-    )
+    env = app_env(tmp, "load.sqlite")
     (tmp / "bare_app.py").write_text(BARE_APP)
-    server = gunicorn("diary:create_app()", port, env, ROOT)
-    bare = gunicorn("bare_app:app", bare_port, dict(os.environ), tmp)
+    workers = (os.cpu_count() or 2) * 2
+    server = start_gunicorn("diary:create_app()", port, env, ROOT, workers=workers, threads=2)
+    bare = start_gunicorn(
+        "bare_app:app", bare_port, dict(os.environ), tmp, workers=workers, threads=2, health="/"
+    )
     try:
         cookies = [patient_cookie(port, t) for t in tokens]
         staff = Session(port)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,11 +21,13 @@ import threading
 import time
 import uuid
 from datetime import timedelta
-from http.client import HTTPConnection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
 
 from diary import clock, create_app, migrations, sheet  # noqa: E402
 from diary.db import connect  # noqa: E402
@@ -151,52 +151,15 @@ def render_times(tmp: Path, course: int) -> tuple[float, float]:
     return statistics.median(warm), statistics.median(fresh)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Session:
-    """A keep-alive HTTP client with cookies for one user."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookie = ""
-
-    def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
-    ) -> tuple[int, bytes]:
-        h = {"Cookie": self.cookie, **(headers or {})}
-        self.conn.request(method, path, body=body, headers=h)
-        res = self.conn.getresponse()
-        data = res.read()
-        for value in res.headers.get_all("Set-Cookie") or []:
-            self.cookie = value.split(";", 1)[0]
-        return res.status, data
-
-
-def csrf(html: bytes) -> str:
-    return re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1).decode()
-
-
 def patient_session(port: int, token: str) -> Session:
-    s = Session(port)
-    _status, page = s.request("GET", f"/p/{token}")
-    body = f"csrf_token={csrf(page)}".encode()
-    s.request("POST", f"/p/{token}", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    s = Session(port, timeout=30)
+    s.form(f"/p/{token}", {})
     return s
 
 
 def clinician_session(port: int) -> Session:
-    from urllib.parse import urlencode
-
-    s = Session(port)
-    _status, page = s.request("GET", "/login")
-    body = urlencode(
-        {"csrf_token": csrf(page), "email": "bench@clinic.example", "password": PASSWORD}
-    ).encode()
-    s.request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    s = Session(port, timeout=30)
+    s.form("/login", {"email": "bench@clinic.example", "password": PASSWORD})
     return s
 
 
@@ -257,39 +220,11 @@ def main() -> int:
     )
 
     port = free_port()
-    workers = max(2, (os.cpu_count() or 2) * 2)
-    env = dict(
-        os.environ,
-        DIARY_DATABASE=str(tmp / "bench.sqlite"),
-        DIARY_INSTANCE_PATH=str(tmp / "instance"),
-        DIARY_SECRET_KEY="bench",
-        DIARY_SECURE_COOKIES="0",
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--threads",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "diary:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
+    env = app_env(tmp, "bench.sqlite")
+    server = start_gunicorn(
+        "diary:create_app()", port, env, ROOT, workers=max(2, (os.cpu_count() or 2) * 2), threads=2
     )
     try:
-        for _ in range(100):
-            try:
-                HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
         quiet = post_load(port, built["tokens"])
         stop = threading.Event()
         rendered = []

@@ -5,10 +5,8 @@ the database passes its integrity check."""
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,58 +18,14 @@ import pytest
 from diary import clock, migrations, sheet
 from diary.db import connect
 from diary.queries import accounts, consents, patients
-from tests.http_session import Session
+from tests.live_server import Session, app_env, free_port, start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONES = 24
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(tmp: Path, port: int) -> subprocess.Popen:
-    env = dict(
-        os.environ,
-        DIARY_DATABASE=str(tmp / "crash.sqlite"),
-        DIARY_INSTANCE_PATH=str(tmp / "instance"),
-        DIARY_SECRET_KEY="crash-test",
-        DIARY_SECURE_COOKIES="0",
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--threads",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "diary:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        probe = Session(port, timeout=1)
-        try:
-            probe.request("GET", "/healthz")
-            return process
-        except OSError:
-            time.sleep(0.1)
-        finally:
-            probe.close()
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
+def start(tmp: Path, port: int) -> subprocess.Popen:
+    return start_gunicorn("diary:create_app()", port, app_env(tmp, "crash.sqlite"), ROOT, threads=2)
 
 
 @pytest.fixture
@@ -102,7 +56,7 @@ def crash_db(tmp_path):
 def test_entries_answered_with_success_survive_sigkill(crash_db):
     tmp, tokens = crash_db
     port = free_port()
-    server = start_gunicorn(tmp, port)
+    server = start(tmp, port)
     acknowledged: list[tuple[str, int, str]] = []  # (client_id, phone, day)
     lock = threading.Lock()
     stop = threading.Event()
@@ -151,7 +105,7 @@ def test_entries_answered_with_success_survive_sigkill(crash_db):
         t.join()
     assert len(acknowledged) > 50, "the load did not get going before the kill"
 
-    restarted = start_gunicorn(tmp, port)  # the app opens the database after the crash
+    restarted = start(tmp, port)  # the app opens the database after the crash
     try:
         conn = sqlite3.connect(tmp / "crash.sqlite")
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -2,17 +2,14 @@
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 from diary import migrations
 from diary.db import connect
 from diary.queries import accounts
 from diary.security import hash_password
-from tests.http_session import Session
+from tests.live_server import Session, app_env, free_port, start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,43 +20,9 @@ def test_failed_sign_in_throttling_holds_across_two_workers(tmp_path):
     clinic = accounts.create_clinic(db, "G")
     accounts.create_clinician(db, clinic, "g@clinic.example", "G", hash_password("right pass 123"))
     db.conn.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(
-        os.environ,
-        DIARY_DATABASE=str(tmp_path / "g.sqlite"),
-        DIARY_INSTANCE_PATH=str(tmp_path / "i"),
-        DIARY_SECRET_KEY="g",
-        DIARY_SECURE_COOKIES="0",
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "diary:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    server = start_gunicorn("diary:create_app()", port, app_env(tmp_path, "g.sqlite"), ROOT)
     try:
-        for _ in range(200):
-            try:
-                probe = Session(port, timeout=1)
-                probe.request("GET", "/healthz")
-                probe.close()
-                break
-            except OSError:
-                time.sleep(0.05)
         pids = set()
         statuses = []
         for attempt in range(6):

@@ -1,0 +1,115 @@
+"""Talking to the app served by a real gunicorn: a keep-alive HTTP client with a cookie,
+and helpers to start gunicorn on a free port (tests and benchmarks)."""
+
+from __future__ import annotations
+
+import re
+from http.client import HTTPConnection
+from urllib.parse import urlencode
+
+
+class Session:
+    """One browser-like user: a connection and the session cookie."""
+
+    def __init__(self, port: int, timeout: float = 10) -> None:
+        self.port = port
+        self.timeout = timeout
+        self.conn = HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.cookie = ""
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes]:
+        h = {"Cookie": self.cookie, **(headers or {})}
+        try:
+            self.conn.request(method, path, body=body, headers=h)
+            res = self.conn.getresponse()
+        except (ConnectionError, OSError):
+            self.conn.close()
+            self.conn = HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            raise
+        data = res.read()
+        for value in res.headers.get_all("Set-Cookie") or []:
+            self.cookie = value.split(";", 1)[0]
+        return res.status, data
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def form(self, path: str, fields: dict) -> tuple[int, bytes]:
+        """GET a form page, then POST it with its CSRF token."""
+        _status, page = self.request("GET", path)
+        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        body = urlencode({**fields, "csrf_token": token.decode()}).encode()
+        return self.request(
+            "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(
+    app: str,
+    port: int,
+    env: dict,
+    cwd,
+    *,
+    workers: int = 2,
+    threads: int = 1,
+    health: str = "/healthz",
+    timeout: float = 20,
+):
+    """Start gunicorn in its own process group and wait until ``health`` answers."""
+    import subprocess
+    import sys
+    import time
+
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    if threads > 1:
+        command += ["--threads", str(threads)]
+    process = subprocess.Popen(
+        [*command, app], cwd=cwd, env=env, start_new_session=True, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        probe = Session(port, timeout=1)
+        try:
+            probe.request("GET", health)
+            return process
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def app_env(tmp, name: str) -> dict:
+    """Environment for a gunicorn-served app on the database ``<tmp>/<name>``."""
+    import os
+
+    return dict(
+        os.environ,
+        DIARY_DATABASE=str(tmp / name),
+        DIARY_INSTANCE_PATH=str(tmp / "instance"),
+        DIARY_SECRET_KEY="test-server",
+        DIARY_SECURE_COOKIES="0",
+    )
