@@ -9,7 +9,7 @@ PORT   ?= 5000
 BASE_URL ?= $(or $(DIARY_BASE_URL),http://$(HOST):$(PORT))
 
 .PHONY: run test install install-test translations compile-translations chromium fonts \
-        migrate demo lint bench fuzz audit clean
+        migrate demo lint bench fuzz soak audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,13 @@ bench: install-test compile-translations
 ## Long fuzzing run (thousands of examples per form and for the sync endpoint).
 fuzz: install-test compile-translations
 	FUZZ_EXAMPLES=3000 $(BIN)/pytest -q tests/test_fuzz.py
+
+## Long runs of the hardening checks: many fuzz examples, the SIGKILL crash test ten
+## times over, and the load benchmark.
+soak: install-test compile-translations
+	FUZZ_EXAMPLES=10000 $(BIN)/pytest -q tests/test_fuzz.py
+	for i in 1 2 3 4 5 6 7 8 9 10; do $(BIN)/pytest -q -p no:cacheprovider tests/test_crash_safety.py || exit 1; done
+	$(BIN)/python bench/load_bench.py
 
 ## Security checks: ruff's bandit rules (S) on the code, pip-audit on what is installed.
 ## pip-audit needs PyPI's vulnerability data; where the registry mirror has none, it says
