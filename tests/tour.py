@@ -52,6 +52,12 @@ def prepare(db, world, lang: str) -> dict:
     return {"course_a": course_a, "course_b": course_b, "session": session}
 
 
+def submit(page, button) -> None:
+    """Click a form's submit button and wait for the next page to load completely."""
+    with page.expect_navigation(wait_until="load"):
+        button.click()
+
+
 def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360) -> Iterator[Stop]:
     """Visit every page in ``lang``; yields after each page is loaded."""
     ids = prepare(db, world, lang)
@@ -68,7 +74,7 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     yield visit("offline", "/offline")
     # patient B: the consent journey
     yield visit("continue", f"/p/{world.token_b}")
-    page.locator("form button[type=submit]").click()
+    submit(page, page.locator("form button[type=submit]"))
     page.wait_for_url(base + "/home")
     yield "home-before-consent", page
     yield visit("consent-start", "/consent/")
@@ -77,33 +83,34 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     yield visit("screening", "/consent/screening")
     page.goto(base + "/consent/quiz")
     page.locator("input[name=works][value=always]").check()
-    page.locator("form button[type=submit]").click()
+    submit(page, page.locator("form button[type=submit]"))
     yield "quiz-with-errors", page
     yield visit("agree", "/consent/agree")
-    page.locator("form button[type=submit]").last.click()
+    submit(page, page.locator("form button[type=submit]").last)
     yield "agree-with-errors", page
     page.locator("#treatment").check()
     page.locator("#data").check()
     page.locator("#full_name").fill("Maria Rossi")
-    page.locator("form button[type=submit]").last.click()
+    submit(page, page.locator("form button[type=submit]").last)
     yield "review", page
-    page.locator("form.stack button[type=submit]").first.click()
+    submit(page, page.locator("form.stack button[type=submit]").first)
     page.wait_for_url(base + "/consent/done")
     yield "consent-done", page
     yield visit("withdraw", "/consent/withdraw")
     # patient A: the diary
     page.context.clear_cookies()
     page.goto(f"{base}/p/{world.token_a}")
-    page.locator("form button[type=submit]").click()
+    submit(page, page.locator("form button[type=submit]"))
     page.wait_for_url(base + "/home")
     yield "home", page
     yield visit("entry", "/diary/entry")
     page.locator("form.entry-form button[type=submit]").click()
+    page.locator("[data-entry-status]").filter(has_text="0").wait_for()
     yield "entry-with-errors", page
     yield visit("history", "/diary/history")
     yield visit("reminder", "/diary/reminder")
     page.locator("#time").fill("19:30")
-    page.locator("form.stack button[type=submit]").click()
+    submit(page, page.locator("form.stack button[type=submit]"))
     yield "reminder-saved", page
     yield visit("urgent", "/diary/urgent")
     # the clinician
@@ -111,14 +118,14 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     yield visit("login", f"/login?lang={lang}")
     page.locator("#email").fill(world.admin_a)
     page.locator("#password").fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
+    submit(page, page.locator("form button[type=submit]"))
     page.wait_for_url(re.compile(r".*/clinic/$"))
     yield "dashboard", page
     yield visit("patients", "/clinic/patients")
     yield visit("enrol", "/clinic/patients/new")
     page.locator("#code").fill(f"T-{lang}")
     page.locator("#locale").select_option(lang)
-    page.locator("form.form-grid button[type=submit]").click()
+    submit(page, page.locator("form.form-grid button[type=submit]"))
     yield "handout", page
     yield visit("course", f"/clinic/courses/{ids['course_a']}")
     yield visit("session-new", f"/clinic/courses/{ids['course_a']}/sessions/new")
