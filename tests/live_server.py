@@ -4,7 +4,7 @@ and helpers to start gunicorn on a free port (tests and benchmarks)."""
 from __future__ import annotations
 
 import re
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPException
 from urllib.parse import urlencode
 
 
@@ -24,11 +24,11 @@ class Session:
         try:
             self.conn.request(method, path, body=body, headers=h)
             res = self.conn.getresponse()
-        except (ConnectionError, OSError):
+            data = res.read()
+        except (OSError, HTTPException):
             self.conn.close()
             self.conn = HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
             raise
-        data = res.read()
         for value in res.headers.get_all("Set-Cookie") or []:
             self.cookie = value.split(";", 1)[0]
         return res.status, data
