@@ -26,11 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from factories import consented_patient  # noqa: E402
 from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
 
-from diary import clock, migrations, sheet  # noqa: E402
+from diary import clock, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
-from diary.queries import accounts, consents, entries, patients, treatments  # noqa: E402
+from diary.queries import accounts, entries, treatments  # noqa: E402
 from diary.security import hash_password  # noqa: E402
 
 CLIENTS = 16
@@ -55,18 +56,8 @@ def build(tmp: Path) -> list[str]:
     today = clock.now().date()
     tokens = []
     for n in range(500):
-        pid = patients.create_patient(db, clinic, f"L-{n:03d}")
-        cid = patients.create_course(db, pid, "neck", (today - timedelta(days=28)).isoformat())
-        consents.give(
-            db,
-            cid,
-            sheet_version=sheet.SHEET_VERSION,
-            locale="en",
-            text="## t",
-            agreements={},
-            full_name="X",
-            signature_png=None,
-            user_agent="load",
+        pid, cid, token = consented_patient(
+            db, clinic, f"L-{n:03d}", area="neck", start=(today - timedelta(days=28)).isoformat()
         )
         treatments.add_session(db, cid, (today - timedelta(days=21)).isoformat(), nrs_before=8)
         for k in range(2, 22):
@@ -79,7 +70,7 @@ def build(tmp: Path) -> list[str]:
                 9 - k // 5,
             )
         if n < CLIENTS:
-            tokens.append(patients.issue_link(db, pid))
+            tokens.append(token)
     db.conn.close()
     return tokens
 

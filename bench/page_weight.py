@@ -32,6 +32,7 @@ def main() -> int:
             "INSTANCE_PATH": str(tmp / "instance"),
         }
     )
+    app.logger.setLevel("WARNING")  # the figures, not the request log
     db = connect(app.config["DATABASE"])
     migrations.apply(db)
     clinic = accounts.create_clinic(db, "Bench Clinic", phone="+39 06 1", timezone="UTC")

@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from factories import consented_patient, give_consent  # noqa: E402
 from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
 
-from diary import clock, create_app, migrations, sheet  # noqa: E402
+from diary import clock, create_app, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
-from diary.queries import accounts, consents, entries, patients, treatments  # noqa: E402
+from diary.queries import accounts, entries, patients, treatments  # noqa: E402
 from diary.security import hash_password  # noqa: E402
 
 PATIENTS = 16
@@ -53,17 +54,7 @@ def build(tmp: Path) -> dict:
     start = today - timedelta(days=84)
     summary_patient = patients.create_patient(db, clinic, "SUMMARY-1")
     course = patients.create_course(db, summary_patient, "low_back", start.isoformat())
-    consents.give(
-        db,
-        course,
-        sheet_version=sheet.SHEET_VERSION,
-        locale="en",
-        text="## t",
-        agreements={},
-        full_name="B",
-        signature_png=None,
-        user_agent="bench",
-    )
+    give_consent(db, course)
     for k in range(84):
         day = start + timedelta(days=k)
         if k % 7 == 0:
@@ -84,22 +75,7 @@ def build(tmp: Path) -> dict:
             site_effects=["redness"] if k % 9 == 0 else [],
             note="ok" if k % 10 == 0 else "",
         )
-    tokens = []
-    for n in range(PATIENTS):
-        pid = patients.create_patient(db, clinic, f"POST-{n}")
-        cid = patients.create_course(db, pid, "knee", today.isoformat())
-        consents.give(
-            db,
-            cid,
-            sheet_version=sheet.SHEET_VERSION,
-            locale="en",
-            text="## t",
-            agreements={},
-            full_name="B",
-            signature_png=None,
-            user_agent="bench",
-        )
-        tokens.append(patients.issue_link(db, pid))
+    tokens = [consented_patient(db, clinic, f"POST-{n}")[2] for n in range(PATIENTS)]
     db.conn.close()
     return {"course": course, "tokens": tokens}
 
@@ -138,6 +114,7 @@ def render_times(tmp: Path, course: int) -> tuple[float, float]:
     )
     from diary import report
 
+    app.logger.setLevel("WARNING")  # the figures, not the request log
     db = connect(app.config["DATABASE"])
     with app.test_request_context():
         report.render_summary(db, course, "en")

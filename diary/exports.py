@@ -38,14 +38,17 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
-def to_csv(header: list[str], rows: list[list[Any]]) -> str:
-    """CSV text with a byte-order mark, every cell made formula-safe."""
+def to_csv(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> str:
+    """CSV text with a byte-order mark: a header of labels, then each row's values by key
+    (missing keys are empty cells); every cell made formula-safe."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([csv_safe(h) for h in header])
+    writer.writerow([csv_safe(label) for _key, label in columns])
     for row in rows:
-        writer.writerow(["" if v is None else csv_safe(v) for v in row])
+        writer.writerow(
+            ["" if row.get(key) is None else csv_safe(row[key]) for key, _label in columns]
+        )
     return out.getvalue()
 
 
@@ -128,76 +131,61 @@ def patient_data(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any]:
 
 def patient_csv(data: dict[str, Any]) -> str:
     """The patient's export as CSV: one row per consent, session and diary day."""
-    header = [
-        _("Record"),
-        _("Date"),
-        _("Average pain"),
-        _("Worst pain"),
-        _("Filled in late"),
-        _("Injection site"),
-        _("Possible allergic reaction"),
-        _("Pain medicine"),
-        _("Note"),
-        _("Details"),
+    columns = [
+        ("record", _("Record")),
+        ("date", _("Date")),
+        ("average", _("Average pain")),
+        ("worst", _("Worst pain")),
+        ("late", _("Filled in late")),
+        ("site", _("Injection site")),
+        ("allergy", _("Possible allergic reaction")),
+        ("medicine", _("Pain medicine")),
+        ("note", _("Note")),
+        ("details", _("Details")),
     ]
     yes, no = _("yes"), _("no")
-    rows: list[list[Any]] = []
+    rows: list[dict[str, Any]] = []
     for course in data["courses"]:
         for c in course["consents"]:
             rows.append(
-                [
-                    _("Consent") if c["kind"] == "consent" else _("Withdrawal"),
-                    c["date"],
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    _("version %(version)s", version=c["sheet_version"])
+                {
+                    "record": _("Consent") if c["kind"] == "consent" else _("Withdrawal"),
+                    "date": c["date"],
+                    "details": _("version %(version)s", version=c["sheet_version"])
                     + f" · SHA-256 {c['text_sha256']}",
-                ]
+                }
             )
         for s in course["sessions"]:
             rows.append(
-                [
-                    _("Session %(number)d", number=s["number"]),
-                    s["date"],
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    course["area"],
-                ]
+                {
+                    "record": _("Session %(number)d", number=s["number"]),
+                    "date": s["date"],
+                    "details": course["area"],
+                }
             )
         for e in course["diary"]:
             medicine = "" if e["pain_medicine"] is None else (yes if e["pain_medicine"] else no)
             if e["medicine"]:
                 medicine += f": {e['medicine']}"
             rows.append(
-                [
-                    _("Diary"),
-                    e["day"],
-                    e["average_pain"],
-                    e["worst_pain"],
-                    yes if e["filled_in_late"] else no,
-                    e["injection_site"],
-                    e["allergy_signs"],
-                    medicine,
-                    e["note"],
-                    None,
-                ]
+                {
+                    "record": _("Diary"),
+                    "date": e["day"],
+                    "average": e["average_pain"],
+                    "worst": e["worst_pain"],
+                    "late": yes if e["filled_in_late"] else no,
+                    "site": e["injection_site"],
+                    "allergy": e["allergy_signs"],
+                    "medicine": medicine,
+                    "note": e["note"],
+                }
             )
-    return to_csv(header, rows)
+    return to_csv(columns, rows)
 
 
 # --- clinicians' CSV ------------------------------------------------------------------------
 
-COURSE_HEADER = [
+COURSE_COLUMNS = [
     "record",
     "patient_code",
     "course_id",
@@ -223,68 +211,57 @@ COURSE_HEADER = [
 
 def course_rows(
     course: dict[str, Any], diary: list[dict[str, Any]], sessions: list[dict[str, Any]], end: date
-) -> list[list[Any]]:
+) -> list[dict[str, Any]]:
     """One row per calendar day of the course (on time, late or missing) and per session."""
     by_day = {e["day"]: e for e in diary}
     first = min(
         [date.fromisoformat(course["start_date"])] + [date.fromisoformat(e["day"]) for e in diary]
     )
-    rows: list[list[Any]] = []
+    common = {"patient_code": course["patient_code"], "course_id": course["id"]}
+    rows: list[dict[str, Any]] = []
     day = first
     while day <= end:
+        row = {
+            **common,
+            "record": "diary_day",
+            "area": course["area"],
+            "date": day.isoformat(),
+            "diary_status": "missing",
+        }
         e = by_day.get(day.isoformat())
-        status = "missing" if e is None else ("late" if e["late"] else "on_time")
-        rows.append(
-            [
-                "diary_day",
-                course["patient_code"],
-                course["id"],
-                course["area"],
-                day.isoformat(),
-                status,
-                e and e["avg_nrs"],
-                e and e["worst_nrs"],
-                e and ";".join(json.loads(e["site_effects"] or "[]")),
-                e and ";".join(json.loads(e["allergy_signs"] or "[]")),
-                e and e["medication_taken"],
-                e and e["medication"],
-                e and e["note"],
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-            ]
-        )
+        if e is not None:
+            row.update(
+                diary_status="late" if e["late"] else "on_time",
+                avg_nrs=e["avg_nrs"],
+                worst_nrs=e["worst_nrs"],
+                site_effects=";".join(json.loads(e["site_effects"] or "[]")),
+                allergy_signs=";".join(json.loads(e["allergy_signs"] or "[]")),
+                medication_taken=e["medication_taken"],
+                medication=e["medication"],
+                note=e["note"],
+            )
+        rows.append(row)
         day += timedelta(days=1)
     for s in sessions:
         rows.append(
-            [
-                "session",
-                course["patient_code"],
-                course["id"],
-                s["area"] or course["area"],
-                s["date"],
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                s["number"],
-                s["nrs_before"],
-                _drugs_text(s),
-                s["needle"],
-                s["ultrasound"],
-                s["adverse_events"],
-                s["notes"],
-            ]
+            {
+                **common,
+                "record": "session",
+                "area": s["area"] or course["area"],
+                "date": s["date"],
+                "session_number": s["number"],
+                "nrs_before": s["nrs_before"],
+                "drugs": _drugs_text(s),
+                "needle": s["needle"],
+                "ultrasound": s["ultrasound"],
+                "adverse_events": s["adverse_events"],
+                "session_notes": s["notes"],
+            }
         )
     return rows
+
+
+COURSE_CSV = [(name, name) for name in COURSE_COLUMNS]
 
 
 def course_csv(db: sqlite_utils.Database, course_id: int, today: date) -> str:
@@ -292,7 +269,7 @@ def course_csv(db: sqlite_utils.Database, course_id: int, today: date) -> str:
     course = patients.get_course(db, course_id)
     end = date.fromisoformat(course["end_date"]) if course["end_date"] else today
     return to_csv(
-        COURSE_HEADER,
+        COURSE_CSV,
         course_rows(
             course, entries.for_course(db, course_id), treatments.for_course(db, course_id), end
         ),
@@ -301,7 +278,7 @@ def course_csv(db: sqlite_utils.Database, course_id: int, today: date) -> str:
 
 def cohort_csv(db: sqlite_utils.Database, clinic_id: int, today: date) -> str:
     """Every course of the clinic, as one CSV (same columns as a course)."""
-    rows: list[list[Any]] = []
+    rows: list[dict[str, Any]] = []
     for course in db.query(
         "SELECT c.*, p.code AS patient_code FROM courses c JOIN patients p"
         " ON p.id = c.patient_id WHERE p.clinic_id = ? ORDER BY p.code, c.id",
@@ -314,7 +291,7 @@ def cohort_csv(db: sqlite_utils.Database, clinic_id: int, today: date) -> str:
             treatments.for_course(db, course["id"]),
             end,
         )
-    return to_csv(COURSE_HEADER, rows)
+    return to_csv(COURSE_CSV, rows)
 
 
 # --- FHIR R4 --------------------------------------------------------------------------------

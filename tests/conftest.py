@@ -15,6 +15,7 @@ from diary import create_app, migrations
 from diary.db import connect
 from diary.queries import accounts, patients
 from diary.security import hash_password
+from tests.factories import give_consent  # noqa: F401 - shared with the tests
 
 PASSWORD = "correct horse battery staple"
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
@@ -118,24 +119,6 @@ def open_link(client, token: str, **kwargs):
     assert page.status_code == 200
     return client.post(
         f"/p/{token}", data={"csrf_token": csrf_from(page.get_data(as_text=True))}, **kwargs
-    )
-
-
-def give_consent(db, course_id: int, locale: str = "en", name: str = "Test Patient") -> int:
-    """Store a consent to the current sheet directly (for tests that need a consented course)."""
-    from diary import sheet
-    from diary.queries import consents
-
-    return consents.give(
-        db,
-        course_id,
-        sheet_version=sheet.SHEET_VERSION,
-        locale=locale,
-        text="## Test sheet\n> summary",
-        agreements={"treatment": True, "data": True, "evaluation": False},
-        full_name=name,
-        signature_png=None,
-        user_agent="pytest",
     )
 
 

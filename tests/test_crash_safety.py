@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from diary import clock, migrations, sheet
+from diary import clock, migrations
 from diary.db import connect
-from diary.queries import accounts, consents, patients
+from diary.queries import accounts
+from tests.factories import consented_patient
 from tests.live_server import Session, app_env, free_port, start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,22 +35,7 @@ def crash_db(tmp_path):
     db = connect(tmp_path / "crash.sqlite")
     migrations.apply(db)
     clinic = accounts.create_clinic(db, "Crash Clinic", timezone="UTC")
-    tokens = []
-    for n in range(PHONES):
-        pid = patients.create_patient(db, clinic, f"C-{n}")
-        cid = patients.create_course(db, pid, "knee", clock.now().date().isoformat())
-        consents.give(
-            db,
-            cid,
-            sheet_version=sheet.SHEET_VERSION,
-            locale="en",
-            text="## t",
-            agreements={},
-            full_name="X",
-            signature_png=None,
-            user_agent="t",
-        )
-        tokens.append(patients.issue_link(db, pid))
+    tokens = [consented_patient(db, clinic, f"C-{n}")[2] for n in range(PHONES)]
     db.conn.close()
     return tmp_path, tokens
 

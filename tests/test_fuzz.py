@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diary.queries import patients, treatments
+from diary.queries import accounts, patients, treatments
 from tests.conftest import csrf_from, give_consent, login, open_link
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -183,17 +183,7 @@ FORMS = [
     (
         "admin",
         "/clinic/settings",
-        [
-            "name",
-            "phone",
-            "locale",
-            "timezone",
-            "session_interval_days",
-            "paper_size",
-            "drugs",
-            "needle",
-            "retention_days",
-        ],
+        list(accounts.CLINIC_SETTINGS),
     ),
     ("admin", "/clinic/team", ["name", "email", "is_admin"]),
     ("admin", "/clinic/account", ["current", "new", "confirm"]),
