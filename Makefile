@@ -33,7 +33,7 @@ compile-translations: install
 ## Extract strings from code and templates, update every catalogue, compile.
 translations: install
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
-	    --add-comments=Translators: --sort-by-file --no-wrap \
+	    --add-comments=Translators: --sort-by-file --no-wrap --add-location=file \
 	    --project=mesodiary --copyright-holder="mesodiary" \
 	    -o translations/messages.pot .
 	$(BIN)/pybabel --quiet update -i translations/messages.pot -d translations \

@@ -1,4 +1,4 @@
-"""Database connections: one ``sqlite_utils.Database`` per request, with fixed pragmas.
+"""Database connections: one per worker thread, kept open, with fixed pragmas.
 
 Durability (which write gets which guarantee):
 
@@ -7,74 +7,193 @@ Durability (which write gets which guarantee):
 * :func:`transaction` with ``durable=True`` switches that transaction to
   ``synchronous=FULL`` so it is on disk before the commit returns (used for consent
   records, which must survive power loss).
+
+Speed: opening and closing an SQLite connection costs more than a whole diary request
+(closing the last connection checkpoints the WAL), so each thread keeps its connection
+for the next request. Writers take turns through :class:`WriterLock` before SQLite's own
+lock, so a waiting writer is woken the moment the previous one commits instead of
+sleeping in SQLite's busy handler.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 from flask import current_app, g
+from sqlite_utils.db import dedupe_keys
 
 BUSY_TIMEOUT_MS = 5000
 
 
-def connect(path: str | Path) -> sqlite_utils.Database:
+class Database(sqlite_utils.Database):
+    """``sqlite_utils.Database`` with a lean path for SELECTs and a writer lock.
+
+    sqlite-utils wraps every ``query()`` in a savepoint so that a statement which turns
+    out not to return rows can be undone; a plain SELECT needs no such guard, and the two
+    extra statements per query were a measurable part of a diary request.
+    """
+
+    writer_lock: WriterLock | None = None
+
+    def query(
+        self, sql: str, params: Sequence | dict[str, Any] | None = None
+    ) -> Generator[dict, None, None]:
+        """Rows as dicts, like ``sqlite_utils.Database.query``."""
+        if sql.lstrip()[:6].upper() != "SELECT":
+            return super().query(sql, params)
+        cursor = self.conn.execute(sql, params if params is not None else ())
+        keys = dedupe_keys(d[0] for d in cursor.description)
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+
+class WriterLock:
+    """Whose turn it is to write, across the threads and processes serving one file.
+
+    A thread lock orders the threads of a process; a POSIX record lock on
+    ``<database>.lock`` orders the processes (gunicorn workers, the CLI). The kernel
+    drops the record lock when a process dies, so a killed worker never blocks the
+    others. A thread that already holds the turn (nested writes) goes straight through.
+    """
+
+    _by_file: weakref.WeakValueDictionary[tuple[int, str], WriterLock] = (
+        weakref.WeakValueDictionary()
+    )
+    _by_file_lock = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        self._thread_lock = threading.Lock()
+        self._owner: int | None = None
+        self._fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __del__(self) -> None:
+        os.close(self._fd)
+
+    @classmethod
+    def for_file(cls, path: str) -> WriterLock:
+        """The process's one lock for ``path``, shared by its open connections.
+
+        One descriptor per file and process: closing any descriptor of a file drops all
+        of the process's POSIX locks on it.
+        """
+        key = (os.getpid(), os.path.realpath(path))
+        with cls._by_file_lock:
+            lock = cls._by_file.get(key)
+            if lock is None:
+                lock = cls._by_file[key] = cls(key[1])
+            return lock
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the turn for the block; raise "database is locked" after the busy timeout."""
+        me = threading.get_ident()
+        if self._owner == me:
+            yield
+            return
+        if not self._thread_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked")
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            self._owner = me
+            try:
+                yield
+            finally:
+                self._owner = None
+                fcntl.lockf(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+def connect(path: str | Path) -> Database:
     """Open the database file with the pragmas every connection needs."""
     # isolation_level=None: no implicit transactions; writes that belong together are
     # grouped explicitly with transaction() below.
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
     )
-    db = sqlite_utils.Database(conn, execute_plugins=False)
+    db = Database(conn, execute_plugins=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
+    if str(path) != ":memory:":
+        db.writer_lock = WriterLock.for_file(str(path))
     return db
 
 
-def get_db() -> sqlite_utils.Database:
-    """The request's database connection, opened on first use."""
+_thread = threading.local()
+
+
+def get_db() -> Database:
+    """This thread's connection to the app's database (opened once, then reused)."""
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
+        path = current_app.config["DATABASE"]
+        kept = getattr(_thread, "kept", None)
+        if kept is None or kept[0] != path or kept[2] != os.getpid():
+            if kept is not None and kept[2] == os.getpid():
+                kept[1].conn.close()
+            kept = _thread.kept = (path, connect(path), os.getpid())
+        g.db = kept[1]
     return g.db
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    """Close the request's connection (registered as an app-context teardown)."""
+    """End of request (app-context teardown): undo anything left uncommitted.
+
+    The connection itself stays open for the thread's next request.
+    """
     db = g.pop("db", None)
-    if db is not None:
-        db.conn.close()
+    if db is not None and db.conn.in_transaction:
+        db.conn.execute("ROLLBACK")
+
+
+def forget_thread_connection() -> None:
+    """Close this thread's kept connection (before a file is replaced, and in tests)."""
+    kept = getattr(_thread, "kept", None)
+    _thread.kept = None
+    if kept is not None and kept[2] == os.getpid():
+        kept[1].conn.close()
 
 
 @contextmanager
 def transaction(db: sqlite_utils.Database, durable: bool = False) -> Iterator[None]:
     """Run the block as one write transaction: all of it is stored, or none of it.
 
-    ``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent writers wait on
-    ``busy_timeout`` instead of failing when a read turns into a write. Nested use
-    becomes a savepoint.
+    The writer's turn (see :class:`WriterLock`) comes first, then ``BEGIN IMMEDIATE``
+    takes SQLite's write lock up front, so a read never has to turn into a write
+    half-way. Nested use becomes a savepoint.
     """
     conn = db.conn
     if conn.in_transaction:
         with db.atomic():
             yield
         return
-    if durable:
-        conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    else:
-        conn.execute("COMMIT")
-    finally:
+    lock = getattr(db, "writer_lock", None)
+    with lock.turn() if lock is not None else _no_lock():
         if durable:
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            if durable:
+                conn.execute("PRAGMA synchronous=NORMAL")
+
+
+@contextmanager
+def _no_lock() -> Iterator[None]:
+    yield

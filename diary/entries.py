@@ -197,7 +197,6 @@ def sync():
         "day": row["day"],
         "late": bool(row["late"]),
         "urgent": bool(saved.allergy_signs),
-        "message": _("Saved."),
     }
     return jsonify(body), 201 if outcome == "created" else 200
 

@@ -191,6 +191,8 @@ def configure_cookies(app: Flask) -> None:
         # The signed cookie only carries a random session id and the language; the
         # server-side auth_sessions row decides how long it is valid.
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * app.config["PATIENT_SESSION_DAYS"],
+        # No new cookie on every response: its lifetime is the session's absolute limit.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
 
 

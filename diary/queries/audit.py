@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from typing import Any
 
 import sqlite_utils
@@ -23,7 +24,7 @@ def record(
     **detail: Any,
 ) -> int:
     """Append one audit event; joins the caller's transaction when there is one."""
-    with transaction(db):
+    with transaction(db) if not db.conn.in_transaction else nullcontext():
         cursor = db.execute(
             "INSERT INTO audit_events (at, actor, actor_id, clinic_id, patient_id, course_id,"
             " action, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

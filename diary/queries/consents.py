@@ -259,4 +259,14 @@ def state(row: dict[str, Any] | None, current_version: int) -> ConsentState:
 
 def is_active(db: sqlite_utils.Database, course_id: int, current_version: int) -> bool:
     """True when the course has a consent to the current sheet that was not withdrawn."""
-    return state(latest(db, course_id), current_version) == "active"
+    # Only the two columns state() reads: this runs on every diary request, and the
+    # full record carries the signature image.
+    row = next(
+        db.query(
+            "SELECT kind, sheet_version FROM consents WHERE course_id = ? ORDER BY id DESC"
+            " LIMIT 1",
+            [course_id],
+        ),
+        None,
+    )
+    return state(row, current_version) == "active"

@@ -123,7 +123,7 @@ def save(
                 "INSERT INTO diary_entries (course_id, day, client_id, avg_nrs, worst_nrs,"
                 " site_effects, allergy_signs, medication_taken, medication, note, late,"
                 " device_time, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 [
                     course_id,
                     entry.day.isoformat(),
@@ -141,12 +141,14 @@ def save(
                     now,
                 ],
             )
-            entry_id, outcome = int(cursor.lastrowid), "created"
+            keys = [d[0] for d in cursor.description]
+            row = dict(zip(keys, cursor.fetchall()[0], strict=True))
+            entry_id, outcome = row["id"], "created"
             audit.record(
                 db, "entry.created", **who, day=entry.day.isoformat(), late=timing == "late"
             )
         else:
-            entry_id = existing["id"]
+            entry_id, row = existing["id"], existing
             correctable = timing == "on_time" or bool(existing["late"])
             if not correctable:
                 raise EntryError(
@@ -174,6 +176,7 @@ def save(
                     ],
                 )
                 outcome = "updated"
+                row = {**existing, **values, "device_time": device_time, "updated_at": now}
                 audit.record(
                     db, "entry.corrected", **who, day=entry.day.isoformat(), changed=changed
                 )
@@ -191,7 +194,7 @@ def save(
                 day=entry.day.isoformat(),
                 signs=entry.allergy_signs,
             )
-        return outcome, _get(db, entry_id)
+        return outcome, row
 
 
 def _get(db: sqlite_utils.Database, entry_id: int) -> dict[str, Any]:
