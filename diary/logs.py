@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from flask import Flask, Response, g, request
+from flask.logging import default_handler
 
 SECRET_PATHS = re.compile(r"/(p|cal)/[^\s\"?/]+")
 
@@ -33,6 +34,32 @@ class RedactPaths(logging.Filter):
         return True
 
 
+class JsonLines(logging.Formatter):
+    """Every line a JSON object with the time and level first.
+
+    Event lines (whose message is already a JSON object) get ``at`` and ``level`` added;
+    other records (an unhandled error's traceback, werkzeug's lines) are wrapped whole.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        at = self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z"
+        message = record.getMessage()
+        if message.startswith("{") and not record.exc_info:
+            return f'{{"at": "{at}", "level": "{record.levelname}", {message[1:]}'
+        line: dict[str, object] = {
+            "at": at,
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+JsonLines.converter = time.gmtime  # type: ignore[assignment]
+
+
 def event(app: Flask, name: str, **fields: object) -> None:
     """Log one structured event line (JSON) with the request id."""
     app.logger.info(
@@ -44,11 +71,12 @@ def init_app(app: Flask) -> None:
     """Request ids, one line per request, redaction of werkzeug's access lines."""
     if app.logger.level == logging.NOTSET:
         app.logger.setLevel(logging.INFO)
+    default_handler.setFormatter(JsonLines())
     logging.getLogger("werkzeug").addFilter(RedactPaths())
 
     @app.before_request
     def start_request() -> None:
-        g.request_id = uuid.uuid4().hex[:16]
+        g.request_id = secrets.token_hex(8)
         g.request_started = time.perf_counter()
 
     @app.after_request
