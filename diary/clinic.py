@@ -4,6 +4,7 @@ cohort view. Every route is for signed-in clinicians and scoped to their own cli
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -144,6 +145,9 @@ def course_row(
     }
 
 
+#: dashboard rows per page (all open courses are sorted and filtered before paging)
+PAGE_SIZE = 50
+
 SORTS = {
     "code": lambda r: r["course"]["patient_code"].lower(),
     "flags": lambda r: (-len(r["flags"]), r["course"]["patient_code"].lower()),
@@ -183,9 +187,15 @@ def dashboard():
     if flagged_only:
         rows = [r for r in rows if r["flags"]]
     rows.sort(key=SORTS[sort])
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
     return render_template(
         "clinic/dashboard.html",
-        rows=rows,
+        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(rows),
+        first=(page - 1) * PAGE_SIZE + 1,
+        page=page,
+        pages=pages,
         sort=sort,
         area=area,
         flagged_only=flagged_only,

@@ -52,7 +52,7 @@ class Database(sqlite_utils.Database):
             return super().query(sql, params)
         cursor = self.conn.execute(sql, params if params is not None else ())
         keys = dedupe_keys(d[0] for d in cursor.description)
-        return (dict(zip(keys, row, strict=True)) for row in cursor)
+        return (dict(zip(keys, row, strict=False)) for row in cursor)
 
 
 class WriterLock:

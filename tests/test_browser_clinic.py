@@ -70,3 +70,33 @@ def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, d
     screenshot(staff, f"clinic-dashboard-{width}")
     staff.get_by_role("link", name="Cohort").click()
     screenshot(staff, f"clinic-cohort-{width}")
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_dashboard_pager(width, live_server, page_at, world, db):
+    from diary.clinic import PAGE_SIZE
+
+    for n in range(PAGE_SIZE + 4):
+        pid = patients.create_patient(db, world.clinic_a, f"Q-{n:03d}")
+        patients.create_course(db, pid, "neck", "2026-11-01")
+    staff = page_at(width, 900)
+    sign_in(staff, live_server, world.clinician_a)
+    staff.get_by_label("Sort by").select_option("code")
+    staff.get_by_role("button", name="Apply").click()
+    pager = staff.get_by_role("navigation", name="Pages of open courses")
+    assert pager.get_by_text("Page 1 of 2").is_visible()
+    assert staff.locator("tbody tr").count() == PAGE_SIZE
+    next_page = pager.get_by_role("link", name="Next page")
+    box = next_page.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44
+    assert not has_horizontal_overflow(staff)
+    next_page.focus()
+    staff.keyboard.press("Enter")
+    staff.wait_for_url(re.compile(r"page=2"))
+    assert staff.locator("tbody tr").count() == 5  # A-001 came first: are left
+    assert staff.locator("tbody tr").last.inner_text().startswith(f"Q-{PAGE_SIZE + 3:03d}")
+    assert staff.get_by_label("Sort by").input_value() == "code"
+    screenshot(staff, f"clinic-dashboard-page2-{width}")
+    pager.get_by_role("link", name="Previous page").click()
+    staff.wait_for_url(re.compile(r"page=1"))
+    assert staff.locator("tbody tr").first.inner_text().startswith("A-001")

@@ -287,6 +287,46 @@ def test_dashboard_sorting_and_area_filter(staff, db, world):
     assert staff.get("/clinic/?sort=nonsense&area=elbow").status_code == 200
 
 
+def test_dashboard_pages_after_sorting_and_filtering(staff, db, world):
+    from diary.clinic import PAGE_SIZE
+
+    for n in range(PAGE_SIZE + 9):  # with A-001: PAGE_SIZE + 10 open courses
+        pid = patients.create_patient(db, world.clinic_a, f"P-{n:03d}")
+        patients.create_course(db, pid, "neck" if n % 2 else "knee", "2026-11-01")
+    flagged = patients.current_course(db, patients.find_patient(db, world.clinic_a, "P-058")["id"])
+    db.execute("UPDATE courses SET flagged = 1 WHERE id = ?", [flagged["id"]])
+
+    def codes(html):
+        return re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a>', html)
+
+    first = staff.get("/clinic/").get_data(as_text=True)
+    assert len(codes(first)) == PAGE_SIZE
+    assert codes(first)[0] == "P-058"  # flags first across all pages, not just this one
+    assert f"{PAGE_SIZE + 10} open courses · showing 1–{PAGE_SIZE}" in first
+    assert "Page 1 of 2" in first and 'rel="prev"' not in first
+    nxt = re.search(r'<a class="button button-secondary" rel="next" href="([^"]+)"', first)
+    second = staff.get(nxt.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert len(codes(second)) == 10 and "Page 2 of 2" in second and 'rel="next"' not in second
+    assert not set(codes(first)) & set(codes(second))
+    assert f"showing {PAGE_SIZE + 1}–{PAGE_SIZE + 10}" in second
+
+    by_code = staff.get("/clinic/?sort=code&page=2").get_data(as_text=True)
+    assert codes(by_code) == sorted(codes(first) + codes(second))[PAGE_SIZE:]
+    knees = staff.get("/clinic/?area=knee&sort=code").get_data(as_text=True)
+    assert "Page 1 of" not in knees  # 30 knee courses fit on one page
+    link = re.search(
+        r'rel="next" href="([^"]+)"',
+        staff.get("/clinic/?area=neck&sort=code&flagged=1").get_data(as_text=True),
+    )
+    assert link is None  # one flagged neck course: no pager
+    filtered = staff.get("/clinic/?sort=code&area=neck").get_data(as_text=True)
+    assert all(code in codes(filtered) for code in ("P-001", "P-003"))
+
+    assert codes(staff.get("/clinic/?page=999").get_data(as_text=True)) == codes(second)
+    for page in ("0", "-3", "abc", ""):
+        assert codes(staff.get(f"/clinic/?page={page}").get_data(as_text=True)) == codes(first)
+
+
 def test_closed_courses_leave_the_dashboard(staff, db, world):
     course = course_id(db, world)
     post(staff, f"/clinic/courses/{course}/close", {}, page=f"/clinic/courses/{course}")

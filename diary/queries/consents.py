@@ -263,8 +263,7 @@ def is_active(db: sqlite_utils.Database, course_id: int, current_version: int) -
     # full record carries the signature image.
     row = next(
         db.query(
-            "SELECT kind, sheet_version FROM consents WHERE course_id = ? ORDER BY id DESC"
-            " LIMIT 1",
+            "SELECT kind, sheet_version FROM consents WHERE course_id = ? ORDER BY id DESC LIMIT 1",
             [course_id],
         ),
         None,

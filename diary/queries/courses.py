@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 import sqlite_utils
@@ -56,9 +57,13 @@ def list_courses(
 def _by_course(
     db: sqlite_utils.Database, sql: str, clinic_id: int, active_only: bool
 ) -> dict[int, list[dict[str, Any]]]:
+    """Rows grouped by course, with ``day``/``date`` parsed (outcomes compare them often)."""
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
     active = "AND c.end_date IS NULL" if active_only else ""
     for row in db.query(sql.format(active=active), {"clinic": clinic_id}):
+        for key in ("day", "date"):
+            if key in row:
+                row[key] = date.fromisoformat(row[key])
         grouped[row["course_id"]].append(row)
     return grouped
 
