@@ -9,19 +9,32 @@ PORT   ?= 5000
 BASE_URL ?= $(or $(DIARY_BASE_URL),http://$(HOST):$(PORT))
 
 .PHONY: run test install install-test translations compile-translations chromium fonts \
-        migrate demo lint bench fuzz soak audit clean
+        migrate demo lint bench fuzz soak audit lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# Every dependency, runtime and test, is pinned in requirements.lock (`make lock` renews
+# it); installs use it as constraints, so CI and servers get what was tested and audited.
+LOCK   := requirements.lock
+
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -c $(LOCK) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml $(LOCK) $(VENV)/.installed
+	$(BIN)/pip install -q -c $(LOCK) -e '.[test]'
 	touch $@
+
+## Pin the newest versions that pyproject.toml allows (a clean venv, then pip freeze).
+lock:
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install -q --upgrade pip
+	$(VENV)-lock/bin/pip install -q -e '.[test]'
+	{ echo "# Pinned by 'make lock' from pyproject.toml (runtime and test dependencies)."; \
+	  $(VENV)-lock/bin/pip freeze --exclude-editable; } > $(LOCK)
+	rm -rf $(VENV)-lock
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
@@ -92,14 +105,15 @@ soak: install-test compile-translations
 	for i in 1 2 3 4 5 6 7 8 9 10; do $(BIN)/pytest -q -p no:cacheprovider tests/test_crash_safety.py || exit 1; done
 	$(BIN)/python bench/load_bench.py
 
-## Security checks: ruff's bandit rules (S) on the code, pip-audit on what is installed.
-## pip-audit needs PyPI's vulnerability data; where the registry mirror has none, it says
-## which packages it could not check.
+## Security checks: ruff's bandit rules (S) on the code, pip-audit on the locked
+## dependencies. pip-audit needs PyPI's vulnerability data; where the registry mirror has
+## none, the summary says which packages it could not check (not a failure); a known
+## vulnerability fails the target.
 audit: install-test
 	$(BIN)/ruff check --select S diary
 	$(BIN)/pip install -q pip-audit
-	$(BIN)/pip freeze --exclude-editable > $(VENV)/requirements.lock
-	-$(BIN)/pip-audit -r $(VENV)/requirements.lock --no-deps --disable-pip
+	-$(BIN)/pip-audit -r $(LOCK) --no-deps --disable-pip -f json -o $(VENV)/audit.json 2>/dev/null
+	$(BIN)/python .ci/audit_summary.py $(VENV)/audit.json
 
 lint: install-test
 	$(BIN)/ruff check .
