@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ class WriterLock:
     A thread lock orders the threads of a process; a POSIX record lock on
     ``<database>.lock`` orders the processes (gunicorn workers, the CLI). The kernel
     drops the record lock when a process dies, so a killed worker never blocks the
-    others. A thread that already holds the turn (nested writes) goes straight through.
+    others. (Nested writes on one connection are savepoints and do not ask again.)
     """
 
     _by_file: weakref.WeakValueDictionary[tuple[int, str], WriterLock] = (
@@ -71,7 +71,6 @@ class WriterLock:
 
     def __init__(self, path: str) -> None:
         self._thread_lock = threading.Lock()
-        self._owner: int | None = None
         self._fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
 
     def __del__(self) -> None:
@@ -94,19 +93,13 @@ class WriterLock:
     @contextmanager
     def turn(self) -> Iterator[None]:
         """Hold the turn for the block; raise "database is locked" after the busy timeout."""
-        me = threading.get_ident()
-        if self._owner == me:
-            yield
-            return
         if not self._thread_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
             raise sqlite3.OperationalError("database is locked")
         try:
             fcntl.lockf(self._fd, fcntl.LOCK_EX)
-            self._owner = me
             try:
                 yield
             finally:
-                self._owner = None
                 fcntl.lockf(self._fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
@@ -155,14 +148,6 @@ def close_db(_exc: BaseException | None = None) -> None:
         db.conn.execute("ROLLBACK")
 
 
-def forget_thread_connection() -> None:
-    """Close this thread's kept connection (before a file is replaced, and in tests)."""
-    kept = getattr(_thread, "kept", None)
-    _thread.kept = None
-    if kept is not None and kept[2] == os.getpid():
-        kept[1].conn.close()
-
-
 @contextmanager
 def transaction(db: sqlite_utils.Database, durable: bool = False) -> Iterator[None]:
     """Run the block as one write transaction: all of it is stored, or none of it.
@@ -177,7 +162,7 @@ def transaction(db: sqlite_utils.Database, durable: bool = False) -> Iterator[No
             yield
         return
     lock = getattr(db, "writer_lock", None)
-    with lock.turn() if lock is not None else _no_lock():
+    with lock.turn() if lock is not None else nullcontext():
         if durable:
             conn.execute("PRAGMA synchronous=FULL")
         conn.execute("BEGIN IMMEDIATE")
@@ -192,8 +177,3 @@ def transaction(db: sqlite_utils.Database, durable: bool = False) -> Iterator[No
         finally:
             if durable:
                 conn.execute("PRAGMA synchronous=NORMAL")
-
-
-@contextmanager
-def _no_lock() -> Iterator[None]:
-    yield

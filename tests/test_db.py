@@ -111,3 +111,87 @@ def test_migrate_cli_twice(runner):
     second = runner.invoke(args=["migrate"])
     assert first.exit_code == 0 and second.exit_code == 0
     assert "up to date" in second.output
+
+
+# --- kept connections, the writers' turn, the lean SELECT path ---------------------------
+
+HOLD_THE_TURN = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from diary.db import connect, transaction
+db = connect({path!r})
+with transaction(db):
+    db.execute("INSERT INTO clinics (name, created_at) VALUES ('held', 'x')")
+    print("holding", flush=True)
+    {then}
+"""
+
+
+def hold_turn(path, then):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parent.parent)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_TURN.format(root=root, path=str(path), then=then)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "holding"
+    return process
+
+
+def test_a_writer_holds_the_turn_across_processes_until_it_commits(app, db):
+    import fcntl
+    import os
+
+    path = app.config["DATABASE"]
+    other = hold_turn(path, "time.sleep(1.0)")
+    fd = os.open(path + ".lock", os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):  # another process's writer has the turn
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with transaction(db):  # waits for the turn, then writes
+            db.execute("INSERT INTO clinics (name, created_at) VALUES ('after', 'x')")
+        assert other.wait(timeout=10) == 0
+        names = [r[0] for r in db.execute("SELECT name FROM clinics ORDER BY id")]
+        assert names[-2:] == ["held", "after"]
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def test_a_killed_writer_does_not_block_the_others(app, db):
+    path = app.config["DATABASE"]
+    other = hold_turn(path, "os.kill(os.getpid(), 9)")
+    assert other.wait(timeout=10) == -9
+    with transaction(db):
+        db.execute("INSERT INTO clinics (name, created_at) VALUES ('next', 'x')")
+    names = [r[0] for r in db.execute("SELECT name FROM clinics")]
+    assert "next" in names and "held" not in names  # the killed one's write never landed
+
+
+def test_a_thread_keeps_its_connection_and_nothing_uncommitted_survives_a_request(app):
+    from diary.db import get_db
+
+    with app.app_context():
+        first = get_db()
+        first.execute("BEGIN IMMEDIATE")
+        first.execute("INSERT INTO clinics (name, created_at) VALUES ('half-way', 'x')")
+    with app.app_context():
+        second = get_db()
+        assert second is first and not second.conn.in_transaction
+        assert (
+            second.execute("SELECT count(*) FROM clinics WHERE name = 'half-way'").fetchone()[0]
+            == 0
+        )
+
+
+def test_select_rows_are_named_like_sqlite_utils_names_them(db):
+    accounts.create_clinic(db, "Named")
+    [row] = db.query("SELECT id, name, id FROM clinics WHERE name = 'Named'")
+    assert list(row) == ["id", "name", "id_2"]
+    with pytest.raises(ValueError):  # not a SELECT: sqlite-utils' guarded path
+        list(db.query("UPDATE clinics SET name = 'x' WHERE 0"))

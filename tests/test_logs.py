@@ -88,3 +88,20 @@ def test_werkzeug_access_lines_are_redacted():
     )
     RedactPaths().filter(record)
     assert "Zq9secret" not in record.getMessage()
+
+
+def test_every_line_written_is_one_json_object(app, client, caplog, world):
+    from flask.logging import default_handler
+
+    caplog.set_level(logging.INFO, logger=app.logger.name)
+    client.get(f"/p/{world.token_a}")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        app.logger.exception("unhandled error")
+    written = [json.loads(default_handler.format(record)) for record in caplog.records]
+    request = next(line for line in written if line.get("event") == "request")
+    assert request["level"] == "INFO" and request["at"].endswith("Z")
+    assert request["route"] == "/p/<token>"
+    error = written[-1]
+    assert error["message"] == "unhandled error" and "RuntimeError: boom" in error["exception"]
