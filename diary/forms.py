@@ -35,6 +35,16 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .i18n import WTFORMS_MESSAGES, WTFormsMessages
+
+
+class Form(FlaskForm):
+    """Every form of the app: WTForms' own messages come from a cached catalogue."""
+
+    class Meta:
+        def get_translations(self, form: FlaskForm) -> WTFormsMessages:
+            return WTFORMS_MESSAGES
+
 
 def email_field(autocomplete: str) -> EmailField:
     """An email address field with the checks every form uses."""
@@ -51,7 +61,7 @@ def email_field(autocomplete: str) -> EmailField:
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Clinician sign-in."""
 
     email = email_field(autocomplete="username")
@@ -66,23 +76,23 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class ContinueForm(FlaskForm):
+class ContinueForm(Form):
     """The one button on a personal link's page; the POST signs the device in."""
 
     submit = SubmitField(_l("Continue"))
 
 
-class SignOutForm(FlaskForm):
+class SignOutForm(Form):
     """Sign out (a POST, so a link or image elsewhere cannot sign anyone out)."""
 
     submit = SubmitField(_l("Sign out"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A CSRF-protected button with no fields (e.g. "Stop the reminders")."""
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     """Search the clinic's patients by code (GET, no CSRF needed)."""
 
     class Meta:
@@ -98,16 +108,16 @@ class SearchForm(FlaskForm):
 # --- consent journey ------------------------------------------------------------------
 
 
-class StepForm(FlaskForm):
+class StepForm(Form):
     """A one-button step (e.g. "Next" on a sheet section): a POST so the step is recorded."""
 
     submit = SubmitField(_l("Next"))
 
 
-def screening_form(questions: dict, answers: dict) -> FlaskForm:
+def screening_form(questions: dict, answers: dict) -> Form:
     """A form with one yes / no / not sure question per screening item, plus details."""
 
-    class ScreeningForm(FlaskForm):
+    class ScreeningForm(Form):
         pass
 
     for key, label in questions.items():
@@ -132,10 +142,10 @@ def screening_form(questions: dict, answers: dict) -> FlaskForm:
     return ScreeningForm()
 
 
-def quiz_form(questions: list) -> FlaskForm:
+def quiz_form(questions: list) -> Form:
     """A form with one multiple-choice field per comprehension question."""
 
-    class QuizForm(FlaskForm):
+    class QuizForm(Form):
         pass
 
     for question in questions:
@@ -151,7 +161,7 @@ def quiz_form(questions: list) -> FlaskForm:
     return QuizForm()
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     """The agreements, the typed name and the optional drawn signature.
 
     The agreement labels are set per request (they name the clinic).
@@ -176,7 +186,7 @@ class ConsentForm(FlaskForm):
     text_sha256 = HiddenField()
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     """Withdrawal: one confirmation box and a button."""
 
     confirm = BooleanField(
@@ -200,7 +210,7 @@ def _nrs_choices() -> list[SelectChoice]:
     return [SelectChoice(str(n), str(n)) for n in range(11)]
 
 
-class EntryForm(FlaskForm):
+class EntryForm(Form):
     """The daily entry. CSRF is checked here; every field is validated by entry_rules."""
 
     avg = RadioField(
@@ -228,7 +238,7 @@ class EntryForm(FlaskForm):
     device_time = HiddenField()
 
 
-class ReminderForm(FlaskForm):
+class ReminderForm(Form):
     """The time of the daily reminder."""
 
     time = TimeField(
@@ -255,7 +265,7 @@ def _area_choices() -> list[SelectChoice]:
 CODE_HINT = _l("A pseudonymous code, never the patient's name.")
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(Form):
     """A new patient with their first treatment course."""
 
     code = StringField(
@@ -287,7 +297,7 @@ class EnrolForm(FlaskForm):
     submit = SubmitField(_l("Enrol and print the handout"))
 
 
-class CourseForm(FlaskForm):
+class CourseForm(Form):
     """A new treatment course for an existing patient."""
 
     area = SelectField(_l("Area treated"), choices=_area_choices)
@@ -297,14 +307,14 @@ class CourseForm(FlaskForm):
     submit = SubmitField(_l("Open the course"))
 
 
-class PatientLanguageForm(FlaskForm):
+class PatientLanguageForm(Form):
     """Change a patient's language (pages, PDFs, reminders)."""
 
     locale = SelectField(_l("Patient's language"), choices=_language_choices)
     submit = SubmitField(_l("Save the language"))
 
 
-class DrugForm(FlaskForm):
+class DrugForm(Form):
     """One drug row of a session (no CSRF of its own: it sits inside SessionForm)."""
 
     class Meta:
@@ -323,7 +333,7 @@ class DrugForm(FlaskForm):
     )
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     """A treatment session as recorded by the clinician."""
 
     date = DateField(_l("Date"), validators=[InputRequired(message=_l("Enter a date."))])
@@ -378,7 +388,7 @@ class SessionForm(FlaskForm):
         return rows
 
 
-class ClinicSettingsForm(FlaskForm):
+class ClinicSettingsForm(Form):
     """The clinic's own details, used across the app and in the information sheet."""
 
     name = StringField(
@@ -426,7 +436,7 @@ class ClinicSettingsForm(FlaskForm):
     submit = SubmitField(_l("Save the settings"))
 
 
-class EraseForm(FlaskForm):
+class EraseForm(Form):
     """Confirm an erasure by typing the patient's code."""
 
     code = StringField(
@@ -437,7 +447,7 @@ class EraseForm(FlaskForm):
     submit = SubmitField(_l("Erase the diary content"))
 
 
-class ClinicianForm(FlaskForm):
+class ClinicianForm(Form):
     """A new team member (a one-time password is generated)."""
 
     name = StringField(
@@ -452,7 +462,7 @@ class ClinicianForm(FlaskForm):
     submit = SubmitField(_l("Add to the team"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     """Change one's own password."""
 
     current = PasswordField(

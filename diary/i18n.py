@@ -8,13 +8,14 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
-from babel import Locale
+from babel import Locale, support
 from babel.dates import DateTimePattern
 from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, format_datetime, get_locale
 from markupsafe import Markup
+from wtforms.i18n import messages_path
 
 from . import clock
 from .labels import AREA_LABELS, area_label
@@ -33,6 +34,29 @@ LANGUAGES: dict[str, str] = {
     "zh_Hans": "简体中文",
 }
 RTL_LANGUAGES = frozenset({"ar"})
+
+
+@lru_cache(maxsize=32)
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    """WTForms' own catalogue for one locale, read once per process."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class WTFormsMessages:
+    """WTForms' built-in messages ("Not a valid integer value.") in the page's language.
+
+    Flask-WTF does the same but reads and parses the catalogue again on every request;
+    this keeps one parsed catalogue per locale.
+    """
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+
+
+WTFORMS_MESSAGES = WTFormsMessages()
 
 
 def supported() -> list[str]:

@@ -193,6 +193,24 @@ def test_session_validation(staff, db, world):
     assert treatments.for_course(db, course) == []
 
 
+@pytest.mark.parametrize(
+    "lang, message",
+    [
+        ("en", "Not a valid date value."),
+        ("it", "Non è una data valida"),
+        ("de", "Kein gültiges Datum."),
+    ],
+)
+def test_wtforms_own_messages_follow_the_page_language(staff, db, world, lang, message):
+    course = course_id(db, world)
+    path = f"/clinic/courses/{course}/sessions/new?lang={lang}"
+    html = post(staff, path, {"date": "31/31/2026", "nrs_before": "5", "area": "neck"}).get_data(
+        as_text=True
+    )
+    assert message in html
+    assert treatments.for_course(db, course) == []
+
+
 def test_editing_a_session_is_audited(staff, db, world):
     course = course_id(db, world)
     session_id = treatments.add_session(db, course, "2026-11-02", nrs_before=8, area="neck")
