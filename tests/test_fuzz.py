@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from diary.queries import accounts, patients, treatments
 from tests.conftest import csrf_from, give_consent, login, open_link
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
