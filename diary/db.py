@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 from flask import current_app, g
@@ -122,19 +122,25 @@ def connect(path: str | Path) -> Database:
     return db
 
 
+class _Kept(NamedTuple):
+    path: str
+    db: Database
+    pid: int  # a forked child must not use its parent's connection
+
+
 _thread = threading.local()
 
 
 def get_db() -> Database:
     """This thread's connection to the app's database (opened once, then reused)."""
     if "db" not in g:
-        path = current_app.config["DATABASE"]
-        kept = getattr(_thread, "kept", None)
-        if kept is None or kept[0] != path or kept[2] != os.getpid():
-            if kept is not None and kept[2] == os.getpid():
-                kept[1].conn.close()
-            kept = _thread.kept = (path, connect(path), os.getpid())
-        g.db = kept[1]
+        path, pid = current_app.config["DATABASE"], os.getpid()
+        kept: _Kept | None = getattr(_thread, "kept", None)
+        if kept is None or kept.path != path or kept.pid != pid:
+            if kept is not None and kept.pid == pid:
+                kept.db.conn.close()  # the app's database changed (tests)
+            kept = _thread.kept = _Kept(path, connect(path), pid)
+        g.db = kept.db
     return g.db
 
 
