@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from .db import get_db
+from .db import get_db, transaction
 from .forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
 from .queries import accounts, audit
 from .security import (
@@ -77,22 +77,24 @@ def team():
             form.email.errors.append(_("Someone already uses this email address."))
         else:
             new_password = new_token()[:16]
-            clinician_id = accounts.create_clinician(
-                db,
-                user.clinic_id,
-                email,
-                form.name.data.strip(),
-                hash_password(new_password),
-                is_admin=form.is_admin.data,
-            )
-            audit.record(
-                db,
-                "clinician.added",
-                actor="clinician",
-                actor_id=user.id,
-                clinic_id=user.clinic_id,
-                clinician=clinician_id,
-            )
+            password_hash = hash_password(new_password)  # slow: before taking the write lock
+            with transaction(db):  # the clinician and its audit event, or neither
+                clinician_id = accounts.create_clinician(
+                    db,
+                    user.clinic_id,
+                    email,
+                    form.name.data.strip(),
+                    password_hash,
+                    is_admin=form.is_admin.data,
+                )
+                audit.record(
+                    db,
+                    "clinician.added",
+                    actor="clinician",
+                    actor_id=user.id,
+                    clinic_id=user.clinic_id,
+                    clinician=clinician_id,
+                )
             form = ClinicianForm(formdata=None)
     return render_template(
         "clinic/team.html",

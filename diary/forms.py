@@ -53,8 +53,9 @@ def email_field(autocomplete: str) -> EmailField:
         validators=[
             DataRequired(message=_l("Enter your email address.")),
             Length(max=254, message=_l("This email address is too long.")),
-            Regexp(
-                r"^[^@\s]+@[^@\s]+$", message=_l("Enter an email address like name@clinic.org.")
+            Regexp(  # no spaces or control characters, one @ with text on both sides
+                r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+$",
+                message=_l("Enter an email address like name@clinic.org."),
             ),
         ],
         render_kw={"autocomplete": autocomplete, "spellcheck": "false", "autocapitalize": "off"},

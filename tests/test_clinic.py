@@ -467,6 +467,16 @@ def test_admin_adds_and_deactivates_a_clinician(admin, app, db, world):
     assert accounts.get_clinician(db, me["id"])["active"] == 1
 
 
+@pytest.mark.parametrize("email", ["ni na@a.example", "nina\x94@a.example", "@a.example", "nina@"])
+def test_a_clinician_email_with_spaces_or_control_characters_is_refused(admin, db, email):
+    before = db.execute("SELECT count(*) FROM clinicians").fetchone()[0]
+    html = post(admin, "/clinic/team", {"name": "Nina Nurse", "email": email}).get_data(
+        as_text=True
+    )
+    assert "Enter an email address like name@clinic.org." in html
+    assert db.execute("SELECT count(*) FROM clinicians").fetchone()[0] == before
+
+
 def test_password_change_signs_out_everywhere(staff, app, db, world):
     other_browser = app.test_client()
     login(other_browser, world.clinician_a)
