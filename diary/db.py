@@ -12,7 +12,7 @@ Speed: opening and closing an SQLite connection costs more than a whole diary re
 (closing the last connection checkpoints the WAL), so each thread keeps its connection
 for the next request. Writers take turns through :class:`WriterLock` before SQLite's own
 lock, so a waiting writer is woken the moment the previous one commits instead of
-sleeping in SQLite's busy handler. WAL checkpoints run after the turn is handed on.
+sleeping in SQLite's busy handler.
 """
 
 from __future__ import annotations
@@ -69,11 +69,7 @@ class WriterLock:
     )
     _by_file_lock = threading.Lock()
 
-    #: a passive WAL checkpoint after every this many commits of the process
-    CHECKPOINT_EVERY = 200
-
     def __init__(self, path: str) -> None:
-        self.commits = 0  # counted while holding the turn
         self._thread_lock = threading.Lock()
         self._fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
 
@@ -123,9 +119,6 @@ def connect(path: str | Path) -> Database:
     conn.execute("PRAGMA synchronous=NORMAL")
     if str(path) != ":memory:":
         db.writer_lock = WriterLock.for_file(str(path))
-        # transaction() checkpoints after releasing the turn (SQLite's automatic one would
-        # run inside COMMIT, while every other writer waits); this is only a backstop.
-        conn.execute(f"PRAGMA wal_autocheckpoint={WriterLock.CHECKPOINT_EVERY * 50}")
     return db
 
 
@@ -175,7 +168,6 @@ def transaction(db: sqlite_utils.Database, durable: bool = False) -> Iterator[No
             yield
         return
     lock = getattr(db, "writer_lock", None)
-    checkpoint = False
     with lock.turn() if lock is not None else nullcontext():
         if durable:
             conn.execute("PRAGMA synchronous=FULL")
@@ -188,11 +180,6 @@ def transaction(db: sqlite_utils.Database, durable: bool = False) -> Iterator[No
             raise
         else:
             conn.execute("COMMIT")
-            if lock is not None:
-                lock.commits += 1
-                checkpoint = lock.commits % lock.CHECKPOINT_EVERY == 0
         finally:
             if durable:
                 conn.execute("PRAGMA synchronous=NORMAL")
-    if checkpoint:  # copies the WAL into the database; other writers go on meanwhile
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")

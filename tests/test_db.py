@@ -195,33 +195,3 @@ def test_select_rows_are_named_like_sqlite_utils_names_them(db):
     assert list(row) == ["id", "name", "id_2"]
     with pytest.raises(ValueError):  # not a SELECT: sqlite-utils' guarded path
         list(db.query("UPDATE clinics SET name = 'x' WHERE 0"))
-
-
-def test_the_wal_is_checkpointed_after_the_writers_turn(app, db, monkeypatch, tmp_path):
-    import shutil
-
-    from diary.db import WriterLock
-
-    monkeypatch.setattr(WriterLock, "CHECKPOINT_EVERY", 5)
-    path = app.config["DATABASE"]
-    db.writer_lock.commits = 0
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the schema and fixtures into the file
-
-    def rows_in_main_file() -> int:
-        copy = tmp_path / "main-only.sqlite"  # the database file alone, without its WAL
-        shutil.copy(path, copy)
-        plain = sqlite3.connect(copy)
-        try:
-            return plain.execute("SELECT count(*) FROM clinics WHERE name LIKE 'cp-%'").fetchone()[
-                0
-            ]
-        finally:
-            plain.close()
-
-    for n in range(4):
-        with transaction(db):
-            db.execute("INSERT INTO clinics (name, created_at) VALUES (?, 'x')", [f"cp-{n}"])
-    assert rows_in_main_file() == 0  # still only in the WAL
-    with transaction(db):
-        db.execute("INSERT INTO clinics (name, created_at) VALUES ('cp-4', 'x')")
-    assert rows_in_main_file() == 5
