@@ -144,14 +144,16 @@ def account():
         if not verify_password(clinician["password_hash"], form.current.data):
             form.current.errors.append(_("This is not your current password."))
         else:
-            accounts.set_clinician_password(db, user.id, hash_password(form.new.data))
-            audit.record(
-                db,
-                "clinician.password_changed",
-                actor="clinician",
-                actor_id=user.id,
-                clinic_id=user.clinic_id,
-            )
+            password_hash = hash_password(form.new.data)  # slow: before taking the write lock
+            with transaction(db):  # the new password and its audit event, or neither
+                accounts.set_clinician_password(db, user.id, password_hash)
+                audit.record(
+                    db,
+                    "clinician.password_changed",
+                    actor="clinician",
+                    actor_id=user.id,
+                    clinic_id=user.clinic_id,
+                )
             clear_session_keep_locale()
             flash(_("Your password is changed. Please sign in with the new one."), "info")
             return redirect(url_for("auth.login"))
