@@ -119,27 +119,20 @@ def save(
             "course_id": course_id,
         }
         if existing is None:
+            created = {
+                "course_id": course_id,
+                "day": entry.day.isoformat(),
+                "client_id": entry.client_id,
+                **values,
+                "late": int(timing == "late"),
+                "device_time": device_time,
+                "created_at": now,
+                "updated_at": now,
+            }
             cursor = db.execute(
-                "INSERT INTO diary_entries (course_id, day, client_id, avg_nrs, worst_nrs,"
-                " site_effects, allergy_signs, medication_taken, medication, note, late,"
-                " device_time, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-                [
-                    course_id,
-                    entry.day.isoformat(),
-                    entry.client_id,
-                    values["avg_nrs"],
-                    values["worst_nrs"],
-                    values["site_effects"],
-                    values["allergy_signs"],
-                    values["medication_taken"],
-                    values["medication"],
-                    values["note"],
-                    int(timing == "late"),
-                    device_time,
-                    now,
-                    now,
-                ],
+                f"INSERT INTO diary_entries ({', '.join(created)})"  # noqa: S608 - fixed names
+                f" VALUES ({', '.join(':' + k for k in created)}) RETURNING *",
+                created,
             )
             keys = [d[0] for d in cursor.description]
             row = dict(zip(keys, cursor.fetchall()[0], strict=True))
@@ -158,25 +151,14 @@ def save(
                 outcome = "stale"
             else:
                 changed = sorted(k for k, v in values.items() if existing[k] != v)
+                corrected = {**values, "device_time": device_time, "updated_at": now}
                 db.execute(
-                    "UPDATE diary_entries SET avg_nrs = ?, worst_nrs = ?, site_effects = ?,"
-                    " allergy_signs = ?, medication_taken = ?, medication = ?, note = ?,"
-                    " device_time = ?, updated_at = ? WHERE id = ?",
-                    [
-                        values["avg_nrs"],
-                        values["worst_nrs"],
-                        values["site_effects"],
-                        values["allergy_signs"],
-                        values["medication_taken"],
-                        values["medication"],
-                        values["note"],
-                        device_time,
-                        now,
-                        entry_id,
-                    ],
+                    "UPDATE diary_entries SET"  # noqa: S608 - fixed column names
+                    f" {', '.join(f'{k} = :{k}' for k in corrected)} WHERE id = :id",
+                    {**corrected, "id": entry_id},
                 )
                 outcome = "updated"
-                row = {**existing, **values, "device_time": device_time, "updated_at": now}
+                row = {**existing, **corrected}
                 audit.record(
                     db, "entry.corrected", **who, day=entry.day.isoformat(), changed=changed
                 )
