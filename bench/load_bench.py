@@ -133,6 +133,16 @@ def run(port: int, makers: list, total: int) -> dict:
     }
 
 
+def raw_post(path: str, cookie: str, content_type: str, body: str, extra: str = "") -> bytes:
+    """One HTTP/1.1 POST as bytes; ``extra`` holds further header lines, each ending CRLF."""
+    data = body.encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n{extra}"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
 def patient_cookie(port: int, token: str) -> str:
     s = Session(port)
     s.form(f"/p/{token}", {})
@@ -166,15 +176,13 @@ def main() -> int:
                         "worst": 6,
                         "device_time": clock.iso(),
                     }
-                ).encode()
-                return (
-                    b"POST /api/entries HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
-                    + cookie.encode()
-                    + b"\r\nContent-Type: application/json\r\n"
-                    b"Sec-Fetch-Site: same-origin\r\nContent-Length: "
-                    + str(len(body)).encode()
-                    + b"\r\n\r\n"
-                    + body
+                )
+                return raw_post(
+                    "/api/entries",
+                    cookie,
+                    "application/json",
+                    body,
+                    extra="Sec-Fetch-Site: same-origin\r\n",
                 )
 
             return make
@@ -187,13 +195,8 @@ def main() -> int:
             page.close()
             token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', html)
             body = urlencode({"csrf_token": token.group(1).decode(), "avg": 4, "worst": 6})
-            request = (
-                b"POST /diary/entry HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
-                + page.cookie.encode()
-                + b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "
-                + str(len(body)).encode()
-                + b"\r\n\r\n"
-                + body.encode()
+            request = raw_post(
+                "/diary/entry", page.cookie, "application/x-www-form-urlencoded", body
             )
             return lambda: request
 
