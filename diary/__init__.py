@@ -55,17 +55,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(db.close_db)
     app.after_request(security.set_security_headers)
 
-    from . import admin, auth, clinic, consent, entries, pages, patient
     from .cli import register_cli
+    from .views import admin, auth, clinic, consent, diary, pages, patient
 
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(patient.bp)
-    app.register_blueprint(consent.bp)
-    app.register_blueprint(entries.bp)
-    app.register_blueprint(clinic.bp)
-    app.register_blueprint(admin.bp)
-    csrf.exempt(entries.sync)  # session + same-origin check instead; see entries.py
+    for view in (pages, auth, patient, consent, diary, clinic, admin):
+        app.register_blueprint(view.bp)
+    csrf.exempt(diary.sync)  # session + same-origin check instead; see views/diary.py
     pages.register_error_handlers(app)
     register_cli(app)
     return app

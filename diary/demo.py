@@ -22,79 +22,9 @@ from flask_babel import force_locale
 from . import sheet
 from .db import transaction
 from .queries import accounts, consents, entries, patients, treatments
+from .reference import SACROILIITIS, TABLE_1
 from .security import hash_password, new_token
 
-#: (basal NRS, final NRS, number of weekly sessions) for patients 1..31 of each group
-TABLE_1: dict[str, list[tuple[int, int, int]]] = {
-    "A": [
-        (9, 4, 6),
-        (8, 4, 4),
-        (8, 4, 6),
-        (8, 4, 3),
-        (9, 4, 9),
-        (8, 4, 2),
-        (8, 4, 5),
-        (8, 4, 3),
-        (8, 4, 3),
-        (8, 4, 4),
-        (9, 4, 8),
-        (8, 4, 3),
-        (8, 4, 2),
-        (8, 4, 5),
-        (8, 6, 4),
-        (8, 4, 1),
-        (8, 4, 5),
-        (8, 4, 3),
-        (8, 4, 4),
-        (8, 4, 5),
-        (8, 4, 4),
-        (8, 4, 5),
-        (8, 2, 2),
-        (8, 4, 2),
-        (8, 2, 4),
-        (8, 4, 3),
-        (8, 4, 3),
-        (8, 2, 3),
-        (9, 4, 3),
-        (8, 4, 5),
-        (8, 4, 4),
-    ],
-    "B": [
-        (8, 3, 3),
-        (8, 4, 3),
-        (8, 4, 1),
-        (8, 5, 7),
-        (8, 4, 5),
-        (8, 4, 3),
-        (8, 4, 5),
-        (8, 3, 2),
-        (8, 4, 3),
-        (8, 4, 2),
-        (8, 4, 3),
-        (8, 6, 2),
-        (8, 4, 5),
-        (8, 4, 4),
-        (8, 4, 4),
-        (8, 4, 3),
-        (8, 4, 3),
-        (8, 4, 1),
-        (9, 4, 3),
-        (8, 4, 4),
-        (8, 4, 1),
-        (8, 2, 3),
-        (8, 2, 3),
-        (8, 3, 2),
-        (8, 2, 1),
-        (8, 4, 1),
-        (8, 4, 3),
-        (8, 4, 5),
-        (8, 4, 5),
-        (8, 4, 3),
-        (8, 8, 1),
-    ],
-}
-#: patients also given weekly ultrasound-guided sacroiliac infiltration (Table 2)
-SACROILIITIS = {"A": {2, 5, 18, 19, 20, 21}, "B": {14, 17, 19, 22, 30}}
 DRUGS = {
     "A": [
         {"name": "ketorolac", "dose": "30 mg", "volume_ml": 1.0},

@@ -90,7 +90,7 @@ class User:
 
 
 def current_user() -> User | None:
-    """The user loaded by the ``before_request`` hook in :mod:`diary.auth`."""
+    """The user loaded by the ``before_request`` hook in :mod:`diary.views.auth`."""
     return g.get("user")
 
 

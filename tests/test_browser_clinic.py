@@ -74,7 +74,7 @@ def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, d
 
 @pytest.mark.parametrize("width", [1280, 360])
 def test_dashboard_pager(width, live_server, page_at, world, db):
-    from diary.clinic import PAGE_SIZE
+    from diary.views.clinic import PAGE_SIZE
 
     for n in range(PAGE_SIZE + 4):
         pid = patients.create_patient(db, world.clinic_a, f"Q-{n:03d}")

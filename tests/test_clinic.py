@@ -306,7 +306,7 @@ def test_dashboard_sorting_and_area_filter(staff, db, world):
 
 
 def test_dashboard_pages_after_sorting_and_filtering(staff, db, world):
-    from diary.clinic import PAGE_SIZE
+    from diary.views.clinic import PAGE_SIZE
 
     for n in range(PAGE_SIZE + 9):  # with A-001: PAGE_SIZE + 10 open courses
         pid = patients.create_patient(db, world.clinic_a, f"P-{n:03d}")

@@ -353,13 +353,13 @@ def test_new_sheet_version_asks_for_consent_again(phone, app, db, world, monkeyp
     consent_through_ui(phone)
     course = course_of(db, world)
     assert consents.is_active(db, course, sheet.SHEET_VERSION)
-    from diary import consent as consent_views
-    from diary import patient as patient_views
+    from diary.views import consent as consent_views
+    from diary.views import patient as patient_views
 
     monkeypatch.setattr(sheet, "SHEET_VERSION", 2)
     monkeypatch.setattr(consent_views, "VERSION", 2)
     monkeypatch.setattr(patient_views, "SHEET_VERSION", 2)
-    from diary import clinic as clinic_views
+    from diary.views import clinic as clinic_views
 
     monkeypatch.setattr(clinic_views.sheet, "SHEET_VERSION", 2)
     assert not consents.is_active(db, course, 2)

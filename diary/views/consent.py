@@ -18,11 +18,11 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from . import pdf, sheet, signature
-from .db import get_db
-from .forms import ConsentForm, StepForm, WithdrawForm, quiz_form, screening_form
-from .queries import accounts, consents, patients
-from .security import access, current_user
+from .. import pdf, sheet, signature
+from ..db import get_db
+from ..forms import ConsentForm, StepForm, WithdrawForm, quiz_form, screening_form
+from ..queries import accounts, consents, patients
+from ..security import access, current_user
 
 bp = Blueprint("consent", __name__, url_prefix="/consent")
 VERSION = sheet.SHEET_VERSION

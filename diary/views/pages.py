@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .db import get_db
-from .security import PatientSignedOut, access, current_user
+from ..db import get_db
+from ..security import PatientSignedOut, access, current_user
 
 bp = Blueprint("pages", __name__)
 

@@ -10,10 +10,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from .db import get_db, transaction
-from .forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
-from .queries import accounts, audit
-from .security import (
+from ..db import get_db, transaction
+from ..forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
+from ..queries import accounts, audit
+from ..security import (
     access,
     clear_session_keep_locale,
     current_user,

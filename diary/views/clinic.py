@@ -25,10 +25,9 @@ from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from . import charts, clock, entry_rules, exports, outcomes, report, sheet
-from .consent import pdf_response
-from .db import get_db, transaction
-from .forms import (
+from .. import charts, clock, entry_rules, exports, outcomes, report, sheet
+from ..db import get_db, transaction
+from ..forms import (
     ActionForm,
     CourseForm,
     EnrolForm,
@@ -38,8 +37,8 @@ from .forms import (
     SessionForm,
     SignOutForm,
 )
-from .labels import ACTION_LABELS, AREA_LABELS
-from .queries import (
+from ..labels import ACTION_LABELS, AREA_LABELS
+from ..queries import (
     accounts,
     audit,
     consents,
@@ -49,7 +48,8 @@ from .queries import (
     retention,
     treatments,
 )
-from .security import access, current_user, same_clinic_or_404
+from ..security import access, current_user, same_clinic_or_404
+from .consent import pdf_response
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 

@@ -24,13 +24,13 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from . import calendar_feed, clock, entry_rules
-from .db import get_db
-from .entry_rules import EntryError
-from .forms import ActionForm, EntryForm, ReminderForm
-from .queries import accounts, consents, entries, patients
-from .security import access, current_user
-from .sheet import SHEET_VERSION
+from .. import calendar_feed, clock, entry_rules
+from ..db import get_db
+from ..entry_rules import EntryError
+from ..forms import ActionForm, EntryForm, ReminderForm
+from ..queries import accounts, consents, entries, patients
+from ..security import access, current_user
+from ..sheet import SHEET_VERSION
 
 bp = Blueprint("diary", __name__)
 

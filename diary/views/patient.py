@@ -9,14 +9,14 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
-from . import charts, exports, outcomes
-from .db import get_db
-from .entries import server_today
-from .forms import SignOutForm
-from .i18n import format_day, format_number
-from .queries import accounts, consents, entries, patients, treatments
-from .security import access, current_user
-from .sheet import SHEET_VERSION
+from .. import charts, exports, outcomes
+from ..db import get_db
+from ..forms import SignOutForm
+from ..i18n import format_day, format_number
+from ..queries import accounts, consents, entries, patients, treatments
+from ..security import access, current_user
+from ..sheet import SHEET_VERSION
+from .diary import server_today
 
 bp = Blueprint("patient", __name__)
 

@@ -19,12 +19,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from . import clock
-from .db import get_db
-from .forms import ContinueForm, LoginForm, SignOutForm
-from .logs import event
-from .queries import accounts, audit, patients
-from .security import (
+from .. import clock
+from ..db import get_db
+from ..forms import ContinueForm, LoginForm, SignOutForm
+from ..logs import event
+from ..queries import accounts, audit, patients
+from ..security import (
     User,
     access,
     clear_session_keep_locale,
