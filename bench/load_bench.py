@@ -36,7 +36,7 @@ from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E40
 
 from diary import clock, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
-from diary.queries import accounts, entries, treatments  # noqa: E402
+from diary.queries import accounts, seed, treatments  # noqa: E402
 from diary.security import hash_password  # noqa: E402
 
 CLIENTS = 16
@@ -68,7 +68,7 @@ def build(tmp: Path) -> list[str]:
         )
         treatments.add_session(db, cid, (today - timedelta(days=21)).isoformat(), nrs_before=8)
         for k in range(2, 22):
-            entries.insert_entry(
+            seed.insert_entry(
                 db,
                 cid,
                 (today - timedelta(days=k)).isoformat(),

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from diary import clock, create_app, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
-from diary.queries import accounts, consents, entries, patients, treatments  # noqa: E402
+from diary.queries import accounts, consents, patients, seed, treatments  # noqa: E402
 
 LIMIT = 30 * 1024
 
@@ -52,7 +52,7 @@ def main() -> int:
     )
     for k in range(84):
         day = today - timedelta(days=84 - k)
-        entries.insert_entry(db, course, day.isoformat(), f"b-{k}", 8 - k // 12, 9 - k // 12)
+        seed.insert_entry(db, course, day.isoformat(), f"b-{k}", 8 - k // 12, 9 - k // 12)
         if k % 7 == 0:
             treatments.add_session(db, course, day.isoformat(), nrs_before=8 - k // 12)
     token = patients.issue_link(db, patient)

@@ -32,7 +32,7 @@ from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E40
 
 from diary import clock, create_app, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
-from diary.queries import accounts, entries, patients, treatments  # noqa: E402
+from diary.queries import accounts, patients, seed, treatments  # noqa: E402
 from diary.security import hash_password  # noqa: E402
 
 PATIENTS = 16
@@ -65,7 +65,7 @@ def build(tmp: Path) -> dict:
                 nrs_before=max(0, 8 - k // 14),
                 drugs=[{"name": "lidocaine", "dose": "20 mg", "volume_ml": 2}],
             )
-        entries.insert_entry(
+        seed.insert_entry(
             db,
             course,
             day.isoformat(),

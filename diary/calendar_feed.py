@@ -32,7 +32,7 @@ def reminder_calendar(
         alarm_text = _("Time to fill in your pain diary")
         calendar_name = _("Pain diary")
     zone = ZoneInfo(timezone)
-    today = clock.now().astimezone(zone).date()
+    today = clock.today(timezone)
     start = datetime.combine(today, parse_time(at), tzinfo=zone)
     cal = Calendar()
     cal.add("prodid", "-//mesodiary//pain diary reminder//EN")

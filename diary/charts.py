@@ -100,7 +100,7 @@ def trend_svg(
         )
     # sessions: vertical lines numbered at the top
     for session in sessions:
-        day = date.fromisoformat(session["date"])
+        day = session["date"]
         if not start <= day <= end:
             continue
         x = _x(day, start, span)
@@ -157,11 +157,7 @@ def trend_svg(
         series.append(("worst_nrs", WORST, "5 4", "square"))
     ordered = sorted(entries, key=lambda e: e["day"])
     for key, colour, dash, marker in series:
-        points = [
-            (date.fromisoformat(e["day"]), float(e[key]))
-            for e in ordered
-            if start <= date.fromisoformat(e["day"]) <= end
-        ]
+        points = [(e["day"], float(e[key])) for e in ordered if start <= e["day"] <= end]
         for run in _segments(points):
             coords = " ".join(f"{_x(d, start, span):.1f},{_y(v):.1f}" for d, v in run)
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
@@ -194,6 +190,33 @@ def summary_text(result: outcomes.CourseOutcome) -> str:
         "Average pain went from %(start)s to %(now)s.",
         start=format_number(result.baseline),
         now=format_number(result.current),
+    )
+
+
+def course_chart(
+    course: dict[str, Any],
+    entries: Sequence[dict[str, Any]],
+    sessions: Sequence[dict[str, Any]],
+    result: outcomes.CourseOutcome,
+    end: date,
+    *,
+    chart_id: str = "trend",
+    plain_labels: bool = False,
+) -> Markup:
+    """The clinician's chart of one course (the course page and the PDF summary): daily
+    average and worst pain, sessions, baseline, the 30 % and 50 % lines."""
+    return trend_svg(
+        entries,
+        sessions,
+        outcomes.chart_start(course["start_date"], entries, sessions),
+        end,
+        ChartText(
+            _("Daily pain of patient %(code)s", code=course["patient_code"]), summary_text(result)
+        ),
+        baseline=result.baseline,
+        show_30=True,
+        chart_id=chart_id,
+        plain_labels=plain_labels,
     )
 
 

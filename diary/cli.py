@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 import click
 from flask import Flask, current_app
@@ -29,10 +28,6 @@ def link_url(token: str) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/p/{token}"
 
 
-def _clinic_today(timezone: str) -> date:
-    return clock.now().astimezone(ZoneInfo(timezone)).date()
-
-
 def _locale_choice() -> click.Choice:
     return click.Choice(sorted(i18n.LANGUAGES))
 
@@ -52,7 +47,7 @@ def demo_command(today) -> None:
     """Load the demo clinic (Table 1 of paper 001) and print fresh credentials."""
     db = _db()
     migrations.apply(db)
-    day = today.date() if today else _clinic_today("Europe/Rome")
+    day = today.date() if today else clock.today("Europe/Rome")
     result = demo.build(db, day)
     counts = demo.summary(db, result.clinic_id)
     click.echo(
@@ -116,7 +111,7 @@ def clinician_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < MIN_PASSWORD:
         raise click.UsageError(f"the password needs at least {MIN_PASSWORD} characters")
-    clinician_id = accounts.create_clinician(
+    clinician_id = accounts.add_clinician(
         db, clinic_id, email, name, hash_password(password), is_admin=admin, locale=locale
     )
     click.echo(f"clinician {clinician_id} created")
@@ -142,14 +137,25 @@ def patient_enroll(clinic_id: int, code: str, locale: str | None, area: str, sta
     clinic = accounts.get_clinic(db, clinic_id)
     if clinic is None:
         raise click.BadParameter(f"no clinic {clinic_id}", param_hint="--clinic")
-    if not code.strip() or len(code) > 64:
-        raise click.BadParameter("1 to 64 characters", param_hint="--code")
-    if patients.find_patient(db, clinic_id, code):
-        raise click.BadParameter("this code is already used in the clinic", param_hint="--code")
-    start_day = start.date() if start else _clinic_today(clinic["timezone"])
-    patient_id = patients.create_patient(db, clinic_id, code, locale=locale or clinic["locale"])
-    patients.create_course(db, patient_id, area, start_day.isoformat())
-    click.echo(link_url(patients.issue_link(db, patient_id)))
+    try:
+        enrolled = patients.enrol(
+            db,
+            clinic_id,
+            code,
+            area=area,
+            start=start.date() if start else clock.today(clinic["timezone"]),
+            locale=locale or clinic["locale"],
+        )
+    except patients.InvalidCode:
+        raise click.BadParameter(
+            f"1 to {patients.CODE_MAX} letters, digits, spaces and . - / only",
+            param_hint="--code",
+        ) from None
+    except patients.CodeTaken:
+        raise click.BadParameter(
+            "this code is already used in the clinic", param_hint="--code"
+        ) from None
+    click.echo(link_url(enrolled.token))
 
 
 token_cli = AppGroup("token", help="Manage patients' personal links.")

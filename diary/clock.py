@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
@@ -21,3 +22,13 @@ def parse(value: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment
+
+
+def today(timezone: str) -> date:
+    """Today in ``timezone`` (the clinic's): the day diary entries and sessions are for."""
+    return now().astimezone(ZoneInfo(timezone)).date()
+
+
+def local_day(value: str, timezone: str) -> date:
+    """The day, in ``timezone``, of a stored UTC timestamp."""
+    return parse(value).astimezone(ZoneInfo(timezone)).date()

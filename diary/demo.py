@@ -21,7 +21,7 @@ from flask_babel import force_locale
 
 from . import sheet
 from .db import transaction
-from .queries import accounts, consents, entries, patients, treatments
+from .queries import accounts, consents, courses, patients, seed, treatments
 from .reference import SACROILIITIS, TABLE_1
 from .security import hash_password, new_token
 
@@ -120,9 +120,9 @@ def _create_course(
     patient_id = patients.create_patient(
         db, clinic_id, plan.code, locale="it", birth_year=birth_year
     )
-    course_id = patients.create_course(db, patient_id, "neck", plan.days[0][0].isoformat())
+    course_id = patients.create_course(db, patient_id, "neck", plan.days[0][0])
     if closed:
-        patients.close_course(db, course_id, plan.days[-1][0].isoformat())
+        courses.set_end(db, patients.get_course(db, course_id), plan.days[-1][0], actor="system")
     number = int(plan.code[1:])
     with force_locale("it"):
         text = sheet.canonical_text(accounts.get_clinic(db, clinic_id))
@@ -152,7 +152,7 @@ def _create_course(
         treatments.add_session(
             db,
             course_id,
-            session_day.isoformat(),
+            session_day,
             nrs_before=nrs,
             area="neck",
             drugs=DRUGS[plan.group],
@@ -167,10 +167,10 @@ def _create_course(
     for day, avg, worst, late in plan.days:
         written = day + timedelta(days=1 if late else 0)
         stamp = f"{written.isoformat()}T19:30:00.000000+00:00"
-        entries.insert_entry(
+        seed.insert_entry(
             db,
             course_id,
-            day.isoformat(),
+            day,
             f"demo-{plan.code}-{day}",
             avg,
             worst,
@@ -223,7 +223,7 @@ def build(db: sqlite_utils.Database, today: date) -> DemoResult:
                     created += 1
         if patients.find_patient(db, clinic_id, NEW_PATIENT_CODE) is None:
             new_id = patients.create_patient(db, clinic_id, NEW_PATIENT_CODE, locale="en")
-            patients.create_course(db, new_id, "low_back", today.isoformat())
+            patients.create_course(db, new_id, "low_back", today)
             created += 1
         links = {}
         for code in (NEW_PATIENT_CODE, HISTORY_PATIENT_CODE):
@@ -234,16 +234,4 @@ def build(db: sqlite_utils.Database, today: date) -> DemoResult:
 
 def summary(db: sqlite_utils.Database, clinic_id: int) -> dict[str, Any]:
     """Counts of what the demo clinic holds (for the CLI and tests)."""
-    row = next(
-        db.query(
-            "SELECT (SELECT count(*) FROM patients WHERE clinic_id = :c) AS patients,"
-            " (SELECT count(*) FROM courses JOIN patients p ON p.id = courses.patient_id"
-            "   WHERE p.clinic_id = :c) AS courses,"
-            " (SELECT count(*) FROM treatment_sessions s JOIN courses c ON c.id = s.course_id"
-            "   JOIN patients p ON p.id = c.patient_id WHERE p.clinic_id = :c) AS sessions,"
-            " (SELECT count(*) FROM diary_entries e JOIN courses c ON c.id = e.course_id"
-            "   JOIN patients p ON p.id = c.patient_id WHERE p.clinic_id = :c) AS entries",
-            {"c": clinic_id},
-        )
-    )
-    return dict(row)
+    return courses.clinic_counts(db, clinic_id)

@@ -92,6 +92,32 @@ def timing(day: date, today: date) -> Timing:
     raise EntryError(_("This day is too long ago. You can fill in today or yesterday only."), "day")
 
 
+def can_change(day: date, today: date, existing: Mapping[str, Any] | None) -> bool:
+    """Can this diary day still be filled in or corrected today?
+
+    Today's entry: yes, as often as the patient likes. Yesterday's: when it has no entry
+    yet, or when its entry was itself made late (that is, today). Any other day: no.
+    """
+    if day == today:
+        return True
+    return day == today - timedelta(days=1) and (existing is None or bool(existing["late"]))
+
+
+def day_closed_error() -> EntryError:
+    """The refusal for a day whose entry can no longer be changed."""
+    return EntryError(_("This day's entry was already sent and can no longer be changed."), "day")
+
+
+def diary_open(day: date, end_date: date | None) -> bool:
+    """True while the course's diary takes entries for ``day`` (until the course's end)."""
+    return end_date is None or day <= end_date
+
+
+def course_ended_error() -> EntryError:
+    """The refusal for a day after the course ended."""
+    return EntryError(_("Your treatment course has ended, so the diary is closed."), "day")
+
+
 def _rating(value: Any, name: str) -> int:
     """A whole number 0-10, given as an int or as ASCII digits."""
     if isinstance(value, int) and not isinstance(value, bool):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -19,9 +18,9 @@ from typing import Any
 import sqlite_utils
 from flask_babel import gettext as _
 
-from . import clock, entry_rules
+from . import clock, entry_rules, outcomes, session_rules
 from .labels import AREA_LABELS, area_label
-from .queries import accounts, consents, entries, patients, treatments
+from .queries import accounts, consents, courses, entries, patients, treatments
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LOINC = "http://loinc.org"
@@ -52,18 +51,17 @@ def to_csv(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def _labels(keys: str, options: dict) -> str:
-    return ", ".join(str(options.get(k, k)) for k in json.loads(keys or "[]"))
+def _labels(keys: list[str], options: dict) -> str:
+    return ", ".join(str(options.get(k, k)) for k in keys)
 
 
 def _drugs_text(session: dict[str, Any]) -> str:
-    parts = []
-    for drug in json.loads(session["drugs"] or "[]"):
-        text = " ".join(filter(None, (drug["name"], drug.get("dose"))))
-        if drug.get("volume_ml") is not None:
-            text += f" {drug['volume_ml']} ml"
-        parts.append(text)
-    return "; ".join(parts)
+    return session_rules.drugs_text(session["drugs"], volume=str)
+
+
+def _code(flag: bool | None) -> int | None:
+    """A yes/no as the CSV codes it (1 / 0, empty when unknown)."""
+    return None if flag is None else int(flag)
 
 
 # --- the patient's own data -----------------------------------------------------------------
@@ -85,12 +83,12 @@ def patient_data(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any]:
         "clinic": {"name": clinic["name"], "phone": clinic["phone"]},
         "courses": [],
     }
-    for course in db.query("SELECT * FROM courses WHERE patient_id = ? ORDER BY id", [patient_id]):
+    for course in courses.for_patient(db, patient_id):
         result["courses"].append(
             {
                 "area": str(area_label(course["area"])),
-                "start_date": course["start_date"],
-                "end_date": course["end_date"],
+                "start_date": course["start_date"].isoformat(),
+                "end_date": course["end_date"] and course["end_date"].isoformat(),
                 "consents": [
                     {
                         "kind": c["kind"],
@@ -98,25 +96,25 @@ def patient_data(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any]:
                         "sheet_version": c["sheet_version"],
                         "language": c["locale"],
                         "text_sha256": c["text_sha256"],
-                        "agreements": json.loads(c["agreements"] or "{}"),
+                        "agreements": c["agreements"],
                         "name": c["full_name"],
                         "pdf": f"/consent/copy/{c['id']}.pdf",
                     }
                     for c in consents.history(db, course["id"])
                 ],
                 "sessions": [
-                    {"number": s["number"], "date": s["date"]}
+                    {"number": s["number"], "date": s["date"].isoformat()}
                     for s in treatments.for_course(db, course["id"])
                 ],
                 "diary": [
                     {
-                        "day": e["day"],
+                        "day": e["day"].isoformat(),
                         "average_pain": e["avg_nrs"],
                         "worst_pain": e["worst_nrs"],
-                        "filled_in_late": bool(e["late"]),
+                        "filled_in_late": e["late"],
                         "injection_site": _labels(e["site_effects"], entry_rules.SITE_EFFECTS),
                         "allergy_signs": _labels(e["allergy_signs"], entry_rules.ALLERGY_SIGNS),
-                        "pain_medicine": {1: True, 0: False}.get(e["medication_taken"]),
+                        "pain_medicine": e["medication_taken"],
                         "medicine": e["medication"],
                         "note": e["note"],
                         "saved_on_phone_at": e["device_time"],
@@ -214,9 +212,7 @@ def course_rows(
 ) -> list[dict[str, Any]]:
     """One row per calendar day of the course (on time, late or missing) and per session."""
     by_day = {e["day"]: e for e in diary}
-    first = min(
-        [date.fromisoformat(course["start_date"])] + [date.fromisoformat(e["day"]) for e in diary]
-    )
+    first = outcomes.chart_start(course["start_date"], diary, sessions)
     common = {"patient_code": course["patient_code"], "course_id": course["id"]}
     rows: list[dict[str, Any]] = []
     day = first
@@ -228,15 +224,15 @@ def course_rows(
             "date": day.isoformat(),
             "diary_status": "missing",
         }
-        e = by_day.get(day.isoformat())
+        e = by_day.get(day)
         if e is not None:
             row.update(
                 diary_status="late" if e["late"] else "on_time",
                 avg_nrs=e["avg_nrs"],
                 worst_nrs=e["worst_nrs"],
-                site_effects=";".join(json.loads(e["site_effects"] or "[]")),
-                allergy_signs=";".join(json.loads(e["allergy_signs"] or "[]")),
-                medication_taken=e["medication_taken"],
+                site_effects=";".join(e["site_effects"]),
+                allergy_signs=";".join(e["allergy_signs"]),
+                medication_taken=_code(e["medication_taken"]),
                 medication=e["medication"],
                 note=e["note"],
             )
@@ -248,12 +244,12 @@ def course_rows(
                 **common,
                 "record": "session",
                 "area": s["area"] or course["area"],
-                "date": s["date"],
+                "date": s["date"].isoformat(),
                 "session_number": s["number"],
                 "nrs_before": s["nrs_before"],
                 "drugs": _drugs_text(s),
                 "needle": s["needle"],
-                "ultrasound": s["ultrasound"],
+                "ultrasound": _code(s["ultrasound"]),
                 "adverse_events": s["adverse_events"],
                 "session_notes": s["notes"],
             }
@@ -267,7 +263,7 @@ COURSE_CSV = [(name, name) for name in COURSE_COLUMNS]
 def course_csv(db: sqlite_utils.Database, course_id: int, today: date) -> str:
     """A course as CSV (machine-readable column names, codes as stored)."""
     course = patients.get_course(db, course_id)
-    end = date.fromisoformat(course["end_date"]) if course["end_date"] else today
+    end = course["end_date"] or today
     return to_csv(
         COURSE_CSV,
         course_rows(
@@ -277,19 +273,17 @@ def course_csv(db: sqlite_utils.Database, course_id: int, today: date) -> str:
 
 
 def cohort_csv(db: sqlite_utils.Database, clinic_id: int, today: date) -> str:
-    """Every course of the clinic, as one CSV (same columns as a course)."""
+    """Every course of the clinic, as one CSV (same columns as a course), from three
+    queries whatever the number of courses."""
+    by_entries = courses.entries_by_course(db, clinic_id, full=True)
+    by_sessions = courses.sessions_by_course(db, clinic_id, full=True)
     rows: list[dict[str, Any]] = []
-    for course in db.query(
-        "SELECT c.*, p.code AS patient_code FROM courses c JOIN patients p"
-        " ON p.id = c.patient_id WHERE p.clinic_id = ? ORDER BY p.code, c.id",
-        [clinic_id],
-    ):
-        end = date.fromisoformat(course["end_date"]) if course["end_date"] else today
+    for course in courses.list_courses(db, clinic_id):
         rows += course_rows(
             course,
-            entries.for_course(db, course["id"]),
-            treatments.for_course(db, course["id"]),
-            end,
+            by_entries.get(course["id"], []),
+            by_sessions.get(course["id"], []),
+            course["end_date"] or today,
         )
     return to_csv(COURSE_CSV, rows)
 
@@ -394,7 +388,7 @@ def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dic
                         ],
                         "code": {"coding": [{"system": system, "code": code, "display": display}]},
                         "subject": {"reference": patient_ref},
-                        "effectiveDateTime": e["day"],
+                        "effectiveDateTime": e["day"].isoformat(),
                         "issued": e["created_at"],
                         "valueInteger": value,
                     },
@@ -402,7 +396,7 @@ def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dic
             )
     for s in treatments.for_course(db, course_id):
         procedure_ref = _ref("procedure", str(s["id"]))
-        notes = [_drugs_text(s)] if s["drugs"] != "[]" else []
+        notes = [_drugs_text(s)] if s["drugs"] else []
         if s["adverse_events"]:
             notes.append(f"Adverse events: {s['adverse_events']}")
         if s["notes"]:
@@ -412,7 +406,7 @@ def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dic
             "status": "completed",
             "code": {"text": f"Mesotherapy (local intradermal therapy), session {s['number']}"},
             "subject": {"reference": patient_ref},
-            "performedDateTime": s["date"],
+            "performedDateTime": s["date"].isoformat(),
             "bodySite": [{"text": str(AREA_LABELS.get(s["area"] or course["area"], "other"))}],
         }
         if notes:
@@ -437,7 +431,7 @@ def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dic
                         },
                         "subject": {"reference": patient_ref},
                         "partOf": [{"reference": procedure_ref}],
-                        "effectiveDateTime": s["date"],
+                        "effectiveDateTime": s["date"].isoformat(),
                         "valueInteger": s["nrs_before"],
                     },
                 )

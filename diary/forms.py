@@ -372,6 +372,29 @@ class SessionForm(Form):
                 row.form.name.errors = [*row.form.name.errors, _l("Enter the drug's name.")]
                 raise ValidationError(_l("Each dose needs the drug's name."))
 
+    def values(self) -> dict:
+        """The session as stored (:data:`diary.queries.treatments.FIELDS`, decoded)."""
+        return {
+            "date": self.date.data,
+            "nrs_before": self.nrs_before.data,
+            "area": self.area.data,
+            "drugs": self.drug_rows(),
+            "needle": self.needle.data or "",
+            "ultrasound": bool(self.ultrasound.data),
+            "adverse_events": self.adverse_events.data or "",
+            "notes": self.notes.data or "",
+        }
+
+    def fill(self, session: dict, *, default_area: str) -> None:
+        """Show a recorded session for editing."""
+        for name in ("date", "nrs_before", "needle", "ultrasound", "adverse_events", "notes"):
+            self[name].data = session[name]
+        self.area.data = session["area"] or default_area
+        for drug, row in zip(session["drugs"], self.drugs, strict=False):
+            row.form.name.data = drug["name"]
+            row.form.dose.data = drug.get("dose", "")
+            row.form.volume_ml.data = drug.get("volume_ml")
+
     def drug_rows(self) -> list[dict]:
         """The filled-in drug rows as stored."""
         rows = []

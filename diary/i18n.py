@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -169,7 +168,6 @@ def init_app(app: Flask) -> None:
         moment=format_moment,
         number=format_number,
         ltr=ltr,
-        fromjson=json.loads,
         choice_label=lambda key, options: str(options.get(key, key)),
         bcp47=bcp47,
     )

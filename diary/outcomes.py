@@ -1,8 +1,9 @@
 """Clinical calculations, as pure functions of a course's sessions and diary entries.
 
-Every figure shown on a page or printed in a PDF comes from here. Inputs are plain
-mappings as stored (dates as ISO strings): a session has ``number``, ``date`` and
-``nrs_before``; a diary entry has ``day``, ``avg_nrs``, ``worst_nrs`` and ``late``.
+Every figure shown on a page or printed in a PDF comes from here. Inputs are rows as
+:mod:`diary.queries` returns them (dates as ``datetime.date``): a session has ``number``,
+``date`` and ``nrs_before``; a diary entry has ``day``, ``avg_nrs``, ``worst_nrs`` and
+``late``.
 
 Definitions (see ../shared/CLINICAL.md):
 
@@ -21,6 +22,16 @@ Definitions (see ../shared/CLINICAL.md):
   the next session.
 * Completeness: each calendar day of a period is on time (entry made that day), late
   (made the next day) or missing.
+* Diary start: the later of the course start and the day of the first consent (no diary
+  before consent); completeness on the dashboard counts from there.
+* Dashboard flags (:func:`course_status`), each asking the clinician to look:
+  ``allergy``: a possible allergic reaction was reported and not yet marked reviewed;
+  ``no_entry``: consent is active and no diary day was entered for :data:`NO_ENTRY_DAYS`
+  days or more (counted from the diary start when nothing was ever entered);
+  ``worse``: the mean of the last 7 days is :data:`RISE_POINTS` or more above baseline;
+  ``screening``: a screening answer other than "no" awaits review.
+* Chart start (:func:`chart_start`): the earliest of the course start, the first diary
+  day and the first session.
 """
 
 from __future__ import annotations
@@ -35,17 +46,21 @@ from typing import Any, Literal
 GOAL = 0.5  # a 50 % reduction from baseline
 MODERATE = 0.3  # a 30 % reduction: moderate improvement (IMMPACT)
 BASELINE_DAYS = 3
+NO_ENTRY_DAYS = 3  # dashboard flag: this many days without a diary entry
+RISE_POINTS = 2  # dashboard flag: last 7 days this many points above baseline
 
 Band = Literal["none", "minimal", "moderate", "substantial"]
+Flag = Literal["allergy", "no_entry", "worse", "screening"]
 Row = Mapping[str, Any]
 
 
-def _day(value: str | date) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _sorted_sessions(sessions: Iterable[Row]) -> list[Row]:
-    return sorted(sessions, key=lambda s: (s["number"], _day(s["date"])))
+    return sorted(sessions, key=lambda s: (s["number"], s["date"]))
+
+
+def chart_start(start: date, entries: Iterable[Row], sessions: Iterable[Row] = ()) -> date:
+    """The first day a course's chart (and its day-by-day export) shows."""
+    return min([start, *(e["day"] for e in entries), *(s["date"] for s in sessions)])
 
 
 def baseline(sessions: Iterable[Row], entries: Iterable[Row]) -> float | None:
@@ -57,10 +72,10 @@ def baseline(sessions: Iterable[Row], entries: Iterable[Row]) -> float | None:
     ordered = _sorted_sessions(sessions)
     if ordered and ordered[0]["nrs_before"] is not None:
         return float(ordered[0]["nrs_before"])
-    first = _day(ordered[0]["date"]) if ordered else None
+    first = ordered[0]["date"] if ordered else None
     before = sorted(
-        (e for e in entries if first is None or _day(e["day"]) < first),
-        key=lambda e: _day(e["day"]),
+        (e for e in entries if first is None or e["day"] < first),
+        key=lambda e: e["day"],
     )[-BASELINE_DAYS:]
     if not before:
         return None
@@ -84,12 +99,12 @@ class Completeness:
         return self.on_time + self.late
 
 
-def completeness(entries: Iterable[Row], start: str | date, end: str | date) -> Completeness:
+def completeness(entries: Iterable[Row], start: date, end: date) -> Completeness:
     """Count on-time, late and missing diary days from ``start`` to ``end`` inclusive."""
-    first, last = _day(start), _day(end)
+    first, last = start, end
     if last < first:
         return Completeness(0, 0, 0)
-    in_range = [e for e in entries if first <= _day(e["day"]) <= last]
+    in_range = [e for e in entries if first <= e["day"] <= last]
     late = sum(1 for e in in_range if e["late"])
     days = (last - first).days + 1
     return Completeness(len(in_range) - late, late, days - len(in_range))
@@ -111,15 +126,15 @@ class Interval:
     next_nrs_before: int | None  # NRS measured before the next session
 
 
-def intervals(sessions: Iterable[Row], entries: Sequence[Row], end: str | date) -> list[Interval]:
+def intervals(sessions: Iterable[Row], entries: Sequence[Row], end: date) -> list[Interval]:
     """One :class:`Interval` per session, the last one running to ``end`` (inclusive)."""
     ordered = _sorted_sessions(sessions)
     result = []
     for i, session in enumerate(ordered):
-        start = _day(session["date"])
+        start = session["date"]
         nxt = ordered[i + 1] if i + 1 < len(ordered) else None
-        stop = _day(nxt["date"]) - timedelta(days=1) if nxt else max(_day(end), start)
-        days = [e for e in entries if start <= _day(e["day"]) <= stop]
+        stop = nxt["date"] - timedelta(days=1) if nxt else max(end, start)
+        days = [e for e in entries if start <= e["day"] <= stop]
         avgs = [e["avg_nrs"] for e in days]
         result.append(
             Interval(
@@ -175,10 +190,9 @@ def goal_session(base: float | None, spans: Sequence[Interval]) -> int | None:
     return None
 
 
-def mean_over(entries: Iterable[Row], start: str | date, end: str | date) -> float | None:
+def mean_over(entries: Iterable[Row], start: date, end: date) -> float | None:
     """Mean daily average NRS of the entries from ``start`` to ``end`` inclusive."""
-    first, last = _day(start), _day(end)
-    values = [e["avg_nrs"] for e in entries if first <= _day(e["day"]) <= last]
+    values = [e["avg_nrs"] for e in entries if start <= e["day"] <= end]
     return statistics.fmean(values) if values else None
 
 
@@ -191,14 +205,14 @@ def latest_value(entries: Sequence[Row]) -> float | None:
     """The most recent daily average NRS."""
     if not entries:
         return None
-    return float(max(entries, key=lambda e: _day(e["day"]))["avg_nrs"])
+    return float(max(entries, key=lambda e: e["day"])["avg_nrs"])
 
 
 def days_since_last_entry(entries: Sequence[Row], today: date) -> int | None:
     """Days since the most recent diary day (0 when today's is in)."""
     if not entries:
         return None
-    return (today - max(_day(e["day"]) for e in entries)).days
+    return (today - max(e["day"] for e in entries)).days
 
 
 def mean_sd(values: Sequence[float]) -> tuple[float | None, float | None]:
@@ -225,7 +239,7 @@ class CourseOutcome:
 
 
 def course_outcome(
-    sessions: Sequence[Row], entries: Sequence[Row], start: str | date, end: str | date
+    sessions: Sequence[Row], entries: Sequence[Row], start: date, end: date
 ) -> CourseOutcome:
     """Baseline, current pain, change, band, goal session and completeness of a course.
 
@@ -236,7 +250,7 @@ def course_outcome(
     spans = intervals(sessions, entries, end)
     current = next((s.mean for s in reversed(spans) if s.mean is not None), None)
     if current is None and not spans:
-        current = mean_over(entries, _day(end) - timedelta(days=6), end)
+        current = mean_over(entries, end - timedelta(days=6), end)
     if current is None:
         later = [
             s["nrs_before"] for s in _sorted_sessions(sessions)[1:] if s["nrs_before"] is not None
@@ -253,6 +267,66 @@ def course_outcome(
         sessions=len(spans),
         intervals=spans,
         completeness=completeness(entries, start, end),
+    )
+
+
+def diary_start(course_start: date, first_consent: date | None) -> date | None:
+    """The day the diary starts: the later of the course start and the first consent
+    (None while there is no consent)."""
+    return None if first_consent is None else max(course_start, first_consent)
+
+
+@dataclass(frozen=True)
+class CourseStatus:
+    """One dashboard row: a course's figures and the flags that ask for attention."""
+
+    outcome: CourseOutcome
+    recent: float | None  # mean daily average NRS of the last 7 days
+    recent_percent: float | None
+    recent_band: Band | None
+    since: int | None  # days since the last diary day
+    done: Completeness | None  # diary days from the diary start to today
+    flags: list[Flag]
+
+
+def course_status(
+    sessions: Sequence[Row],
+    entries: Sequence[Row],
+    *,
+    start: date,
+    today: date,
+    diary_from: date | None,
+    consent_active: bool,
+    allergy_reported: bool,
+    screening_flags: int,
+) -> CourseStatus:
+    """The dashboard's figures and flags of an open course (definitions above)."""
+    result = course_outcome(sessions, entries, start, today)
+    recent = last_days_mean(entries, today)
+    _points, recent_percent = change(result.baseline, recent)
+    since = days_since_last_entry(entries, today)
+    flags: list[Flag] = []
+    if allergy_reported:
+        flags.append("allergy")
+    silent = since if since is not None else (today - diary_from).days if diary_from else None
+    if consent_active and silent is not None and silent >= NO_ENTRY_DAYS:
+        flags.append("no_entry")
+    if (
+        result.baseline is not None
+        and recent is not None
+        and recent >= result.baseline + RISE_POINTS
+    ):
+        flags.append("worse")
+    if screening_flags:
+        flags.append("screening")
+    return CourseStatus(
+        outcome=result,
+        recent=recent,
+        recent_percent=recent_percent,
+        recent_band=immpact_band(recent_percent),
+        since=since,
+        done=completeness(entries, diary_from, today) if diary_from else None,
+        flags=flags,
     )
 
 

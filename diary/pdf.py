@@ -4,7 +4,6 @@ files under ``static/`` and ``data:`` URLs (no file://, no network, no redirects
 from __future__ import annotations
 
 import contextlib
-import json
 import mimetypes
 import os
 import threading
@@ -90,7 +89,7 @@ def consent_pdf(record: dict[str, Any], clinic: dict[str, Any]) -> bytes:
             clinic=clinic,
             sections=body,
             statements=statements,
-            agreements=json.loads(record["agreements"] or "{}"),
+            agreements=record["agreements"],
             signature_url=signature.data_url(record["signature_png"]),
             locale=locale,
             dir=direction(locale),

@@ -7,22 +7,19 @@ out the patients' diary requests; a busy server answers 503 with Retry-After.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
-from . import charts, clock, entry_rules, outcomes, pdf, sheet
+from . import charts, clock, entry_rules, outcomes, pdf, session_rules, sheet
 from .i18n import direction
 from .queries import accounts, consents, entries, patients, treatments
+from .reference import REFERENCE
 
 _slots: dict[int, threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
@@ -50,8 +47,7 @@ def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]
     """Everything the summary shows, computed once (no figure is computed in the template)."""
     course = patients.get_course(db, course_id)
     clinic = accounts.get_clinic(db, course["clinic_id"])
-    today = clock.now().astimezone(ZoneInfo(clinic["timezone"])).date()
-    end = date.fromisoformat(course["end_date"]) if course["end_date"] else today
+    end = course["end_date"] or clock.today(clinic["timezone"])
     diary = entries.for_course(db, course_id)
     sessions = treatments.for_course(db, course_id)
     result = outcomes.course_outcome(sessions, diary, course["start_date"], end)
@@ -61,59 +57,44 @@ def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]
     for span in result.intervals:
         counts: Counter[str] = Counter()
         for entry in diary:
-            if span.start.isoformat() <= entry["day"] <= span.end.isoformat():
-                counts.update(json.loads(entry["site_effects"] or "[]"))
+            if span.start <= entry["day"] <= span.end:
+                counts.update(entry["site_effects"])
         effects_by_interval.append(counts)
-    regimens: dict[str, list[int]] = {}
-    for session in sessions:
-        drugs = json.loads(session["drugs"] or "[]")
-        text = "; ".join(" ".join(filter(None, (d["name"], d.get("dose")))) for d in drugs)
-        regimens.setdefault(text, []).append(session["number"])
-    start = min(
-        [date.fromisoformat(course["start_date"])] + [date.fromisoformat(e["day"]) for e in diary]
-    )
     return {
         "course": course,
         "clinic": clinic,
         "result": result,
         "intervals": list(zip(result.intervals, effects_by_interval, strict=True)),
         "sessions": sessions,
-        "regimens": [(text, numbers) for text, numbers in regimens.items() if text],
+        "regimens": session_rules.regimens(sessions),
         "needles": sorted({s["needle"] for s in sessions if s["needle"]}),
         "ultrasound_sessions": [s["number"] for s in sessions if s["ultrasound"]],
         "diary": diary,
         "notes": [e for e in diary if e["note"] or e["medication"]],
-        "allergy_entries": [e for e in diary if json.loads(e["allergy_signs"] or "[]")],
+        "allergy_entries": [e for e in diary if e["allergy_signs"]],
         "consent": latest,
         "consent_state": consents.state(latest, sheet.SHEET_VERSION),
         "first_consent": next((c for c in history if c["kind"] == "consent"), None),
         "screening_flags": consents.screening_flags(db, course_id),
         "screening": consents.latest_screening(db, course_id),
-        "chart_data": (diary, sessions, start, end),
-        "start": start,
+        "start": outcomes.chart_start(course["start_date"], diary, sessions),
         "end": end,
         "generated": clock.now(),
-        "reference": (3.5, 1.7),
+        "reference": REFERENCE.sessions[:2],
     }
 
 
 def render_summary(db: sqlite_utils.Database, course_id: int, locale: str) -> bytes:
     """The summary PDF of a course in ``locale`` (A4 or Letter as the clinic set it)."""
     data = summary_context(db, course_id)
-    result = data["result"]
-    diary, sessions, start, end = data["chart_data"]
     with force_locale(locale):
-        summary = charts.summary_text(result)
-        chart = charts.trend_svg(
-            diary,
-            sessions,
-            start,
-            end,
-            charts.ChartText(
-                _("Daily pain of patient %(code)s", code=data["course"]["patient_code"]), summary
-            ),
-            baseline=result.baseline,
-            show_30=True,
+        summary = charts.summary_text(data["result"])
+        chart = charts.course_chart(
+            data["course"],
+            data["diary"],
+            data["sessions"],
+            data["result"],
+            data["end"],
             chart_id="summary-chart",
             plain_labels=direction(locale) == "rtl",
         )

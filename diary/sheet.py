@@ -16,7 +16,6 @@ older version are asked to read and consent again.
 from __future__ import annotations
 
 import hashlib
-import json
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +39,7 @@ class Section:
 
 
 def _clinic_facts(clinic: dict[str, Any]) -> dict[str, Any]:
-    drugs = json.loads(clinic.get("drugs") or "[]")
+    drugs = clinic.get("drugs") or []
     return {
         "clinic": clinic["name"],
         "phone": clinic.get("phone") or "",

@@ -1,13 +1,9 @@
-"""Fixtures in the style of Flask's tutorial: an app on a temporary database, a client,
-a CLI runner, and helpers that create clinics, clinicians and patients and sign them in.
-Every test runs with CSRF protection on; helpers read the token from the form."""
+"""Fixtures in the style of Flask's tutorial: an app on a temporary database, a client, a
+CLI runner, two clinics with their staff and patients (``world``), and Debian's Chromium
+with a live server for the browser tests. Every test runs with CSRF protection on; the
+helpers that sign people in through the real forms are in tests/helpers.py."""
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -15,10 +11,7 @@ from diary import create_app, migrations
 from diary.db import connect
 from diary.queries import accounts, patients
 from diary.security import hash_password
-from tests.factories import give_consent  # noqa: F401 - shared with the tests
-
-PASSWORD = "correct horse battery staple"
-OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, World, clinic_today
 
 
 @pytest.fixture
@@ -54,30 +47,10 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def csrf_from(html: str) -> str:
-    """The CSRF token in a rendered form."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-@dataclass
-class World:
-    """Two clinics, each with an admin, a clinician and one enrolled patient."""
-
-    clinic_a: int
-    clinic_b: int
-    admin_a: str
-    clinician_a: str
-    clinician_b: str
-    patient_a: int
-    patient_b: int
-    token_a: str
-    token_b: str
-
-
 @pytest.fixture
 def world(db) -> World:
+    """Clinic A (Italian, Rome) and clinic B (French, Paris), each with one patient whose
+    course starts today in the clinic's time zone."""
     a = accounts.create_clinic(
         db, "Clinic A", phone="+39 06 1111", locale="it", timezone="Europe/Rome"
     )
@@ -90,56 +63,22 @@ def world(db) -> World:
     accounts.create_clinician(db, b, "doc@b.example", "Bea Doc", pw)
     pa = patients.create_patient(db, a, "A-001", locale="it")
     pb = patients.create_patient(db, b, "B-001", locale="ar")
-    patients.create_course(db, pa, "neck", date.today().isoformat())
-    patients.create_course(db, pb, "knee", date.today().isoformat())
+    patients.create_course(db, pa, "neck", clinic_today("Europe/Rome").isoformat())
+    patients.create_course(db, pb, "knee", clinic_today("Europe/Paris").isoformat())
     return World(
-        a,
-        b,
-        "admin@a.example",
-        "doc@a.example",
-        "doc@b.example",
-        pa,
-        pb,
-        patients.issue_link(db, pa),
-        patients.issue_link(db, pb),
+        clinic_a=a,
+        clinic_b=b,
+        admin_a="admin@a.example",
+        clinician_a="doc@a.example",
+        clinician_b="doc@b.example",
+        patient_a=pa,
+        patient_b=pb,
+        token_a=patients.issue_link(db, pa),
+        token_b=patients.issue_link(db, pb),
     )
-
-
-def login(client, email: str, password: str = PASSWORD, **kwargs):
-    """Sign a clinician in through the real form."""
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": token}, **kwargs
-    )
-
-
-def open_link(client, token: str, **kwargs):
-    """Sign a patient device in through the personal link's Continue form."""
-    page = client.get(f"/p/{token}")
-    assert page.status_code == 200
-    return client.post(
-        f"/p/{token}", data={"csrf_token": csrf_from(page.get_data(as_text=True))}, **kwargs
-    )
-
-
-def logout(client, from_page: str):
-    """Sign out through the form shown on a signed-in page."""
-    token = csrf_from(client.get(from_page).get_data(as_text=True))
-    return client.post("/logout", data={"csrf_token": token})
 
 
 # --- the real server and Debian's Chromium, for browser tests -----------------------------
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")
@@ -210,34 +149,3 @@ def page_at(browser, request):
     # a request failing while a test has switched the network off is expected
     errors = [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e]
     assert errors == [], f"browser console errors: {errors}"
-
-
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under test-output/screenshots/."""
-    path = OUTPUT / "screenshots" / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-OVERFLOWING = """() => {
-  const w = window.innerWidth, out = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const r = el.getBoundingClientRect();
-    if (el.closest('.table-wrap')) continue;
-    if (r.width && (r.right > w + 1 || r.left < -1))
-      out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' ' +
-               Math.round(r.left) + '..' + Math.round(r.right));
-    else if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible')
-      out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') +
-               ' content ' + el.scrollWidth + '>' + el.clientWidth);
-  }
-  return out.slice(0, 5);
-}"""
-
-
-def has_horizontal_overflow(page) -> list[str] | bool:
-    """The elements sticking out of the viewport (a true value) when the page is too wide."""
-    if page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
-        return page.evaluate(OVERFLOWING) or True
-    return False

@@ -1,7 +1,7 @@
 """Every route declares who may use it; data is scoped to the user's clinic or to the patient."""
 
 from diary.security import ROLES
-from tests.conftest import login, open_link
+from tests.helpers import login, open_link
 
 
 def test_every_view_declares_its_access(app):
@@ -27,7 +27,12 @@ def test_clinician_sees_only_their_own_clinic(client, world):
     login(client, world.clinician_b)
     html = client.get("/clinic/").get_data(as_text=True)
     assert "B-001" in html and "A-001" not in html
-    assert "Clinic A" not in client.get("/clinic/patients?q=A").get_data(as_text=True)
+    listed = client.get("/clinic/patients").get_data(as_text=True)
+    assert "B-001" in listed and "A-001" not in listed
+    # "-001" matches both clinics' codes: only the clinic filter keeps A-001 out
+    found = client.get("/clinic/patients?q=-001").get_data(as_text=True)
+    assert "B-001" in found and "A-001" not in found
+    assert "A-001" not in client.get("/clinic/patients?q=A").get_data(as_text=True)
 
 
 def test_team_page_is_for_clinic_admins_only(app, world):

@@ -10,7 +10,8 @@ import re
 import pytest
 
 from diary.queries import accounts, consents, patients, treatments
-from tests.conftest import csrf_from, give_consent, login, open_link
+from tests.factories import give_consent
+from tests.helpers import csrf_from, login, open_link
 
 #: endpoint -> (who may use it, "own" when the URL names a record that must be theirs)
 POLICY = {

@@ -5,7 +5,7 @@ pages, and reflow at 200 % and 400 % zoom."""
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.conftest import has_horizontal_overflow
+from tests.helpers import has_horizontal_overflow
 from tests.tour import tour
 
 pytestmark = pytest.mark.browser

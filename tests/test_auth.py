@@ -5,7 +5,7 @@ from flask_babel import force_locale, ngettext
 
 from diary import clock, create_app
 from diary.queries import accounts
-from tests.conftest import PASSWORD, csrf_from, login, logout
+from tests.helpers import PASSWORD, csrf_from, login, logout
 
 
 class Clock:

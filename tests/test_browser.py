@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import PASSWORD, has_horizontal_overflow, screenshot
+from tests.helpers import PASSWORD, has_horizontal_overflow, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from diary.queries import patients
-from tests.conftest import PASSWORD, give_consent, has_horizontal_overflow, screenshot
+from tests.factories import give_consent
+from tests.helpers import PASSWORD, has_horizontal_overflow, screenshot
 
 pytestmark = pytest.mark.browser
 

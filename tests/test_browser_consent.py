@@ -8,7 +8,7 @@ from pypdf import PdfReader
 
 from diary import sheet
 from diary.queries import consents, patients
-from tests.conftest import has_horizontal_overflow, screenshot
+from tests.helpers import has_horizontal_overflow, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from diary.queries import entries, patients
-from tests.conftest import give_consent, has_horizontal_overflow, screenshot
+from tests.factories import give_consent
+from tests.helpers import has_horizontal_overflow, screenshot
 
 pytestmark = pytest.mark.browser
 

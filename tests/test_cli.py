@@ -2,11 +2,11 @@ import re
 import sqlite3
 import statistics
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 from diary import demo
-from diary.queries import accounts, entries, patients, treatments
-from tests.conftest import login, open_link
+from diary.queries import accounts, entries, patients, seed, treatments
+from tests.helpers import login, open_link
 
 TODAY = date(2026, 11, 22)
 
@@ -131,7 +131,7 @@ def test_demo_prints_working_credentials_and_is_idempotent(app, runner, db):
 def _interval_means(db, course_id):
     sessions = treatments.for_course(db, course_id)
     days = entries.for_course(db, course_id)
-    bounds = [s["date"] for s in sessions] + ["9999-12-31"]
+    bounds = [s["date"] for s in sessions] + [date.max]
     return [
         statistics.mean(e["avg_nrs"] for e in days if bounds[k] <= e["day"] < bounds[k + 1])
         for k in range(len(sessions))
@@ -183,7 +183,9 @@ def test_backup_while_writing_is_consistent(app, runner, db, world, tmp_path):
         conn = connect(app.config["DATABASE"])
         i = 0
         while not stop.is_set() and i < 5000:
-            entries.insert_entry(conn, course, f"2000-01-01+{i}", f"bk-{i}", i % 11, 10)
+            seed.insert_entry(
+                conn, course, date(2000, 1, 1) + timedelta(days=i), f"bk-{i}", i % 11, 10
+            )
             i += 1
 
     thread = threading.Thread(target=writer)
@@ -208,7 +210,7 @@ def test_restore_drill_from_a_backup_taken_under_load(app, runner, db, world, tm
     """Back up while entries are written, restore the copy as the live database of a new
     app, and find every row the copy holds, readable through the app."""
     from diary import create_app
-    from tests.conftest import give_consent
+    from tests.factories import give_consent
 
     course = patients.current_course(db, world.patient_a)["id"]
     give_consent(db, course)
@@ -220,7 +222,9 @@ def test_restore_drill_from_a_backup_taken_under_load(app, runner, db, world, tm
         conn = open_db(app.config["DATABASE"])
         i = 0
         while not stop.is_set() and i < 3000:
-            entries.insert_entry(conn, course, f"1999-01-01+{i}", f"rd-{i}", i % 11, 10)
+            seed.insert_entry(
+                conn, course, date(1980, 1, 1) + timedelta(days=i), f"rd-{i}", i % 11, 10
+            )
             i += 1
             if i == 50:
                 writing.set()

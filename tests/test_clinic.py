@@ -2,13 +2,14 @@
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from diary import clock, demo
-from diary.queries import accounts, courses, entries, patients, treatments
-from tests.conftest import PASSWORD, csrf_from, give_consent, login, open_link
+from diary.queries import accounts, courses, patients, seed, treatments
+from tests.factories import give_consent
+from tests.helpers import PASSWORD, csrf_from, login, open_link
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_enrol_shows_a_printable_handout_with_link_and_qr(staff, app, db, world)
         "afternoons",
     )
     course = patients.current_course(db, patient["id"])
-    assert (course["area"], course["start_date"]) == ("low_back", "2026-11-20")
+    assert (course["area"], course["start_date"]) == ("low_back", date(2026, 11, 20))
     phone = app.test_client()
     assert open_link(phone, link.group(1)).headers["Location"] == "/home"
     assert response.headers["Cache-Control"] == "no-store"
@@ -168,9 +169,7 @@ def test_record_sessions_numbered_with_drugs_and_reminder(staff, db, world):
     assert "one drug per syringe" in page
     stored = treatments.for_course(db, course)
     assert [s["number"] for s in stored] == [1, 2]
-    assert json.loads(stored[0]["drugs"]) == [
-        {"name": "lidocaine", "dose": "20 mg", "volume_ml": 2.0}
-    ]
+    assert stored[0]["drugs"] == [{"name": "lidocaine", "dose": "20 mg", "volume_ml": 2.0}]
     assert stored[0]["ultrasound"] == 1 and stored[1]["ultrasound"] == 0
     assert (
         db.execute(
@@ -221,7 +220,7 @@ def test_editing_a_session_is_audited(staff, db, world):
     )
     assert response.status_code == 302
     stored = treatments.get_session(db, session_id)
-    assert (stored["date"], stored["nrs_before"]) == ("2026-11-03", 7)
+    assert (stored["date"], stored["nrs_before"]) == (date(2026, 11, 3), 7)
     event = db.execute(
         "SELECT detail FROM audit_events WHERE action = 'session.edited'"
     ).fetchone()[0]
@@ -237,7 +236,7 @@ def seed_course(db, course, today, *, baseline=8, values=(7, 6, 5, 4, 4, 3, 3)):
     )
     for k, value in enumerate(values):
         day = today - timedelta(days=len(values) - 1 - k)
-        entries.insert_entry(
+        seed.insert_entry(
             db, course, day.isoformat(), f"s-{course}-{k}", value, value + 1, late=k == 2
         )
 
@@ -277,7 +276,7 @@ def test_dashboard_flags(staff, db, world):
     give_consent(db, course)
     today = today_rome()
     treatments.add_session(db, course, (today - timedelta(days=10)).isoformat(), nrs_before=4)
-    entries.insert_entry(db, course, (today - timedelta(days=4)).isoformat(), "f-1", 7, 8)
+    seed.insert_entry(db, course, (today - timedelta(days=4)).isoformat(), "f-1", 7, 8)
     db.execute("UPDATE courses SET flagged = 1 WHERE id = ?", [course])
     html = staff.get("/clinic/").get_data(as_text=True)
     for text in (
@@ -289,7 +288,7 @@ def test_dashboard_flags(staff, db, world):
     only = staff.get("/clinic/?flagged=1").get_data(as_text=True)
     assert "A-001" in only
     db.execute("UPDATE courses SET flagged = 0 WHERE id = ?", [course])
-    entries.insert_entry(db, course, today.isoformat(), "f-2", 3, 4)
+    seed.insert_entry(db, course, today.isoformat(), "f-2", 3, 4)
     db.execute("UPDATE treatment_sessions SET nrs_before = 8 WHERE course_id = ?", [course])
     assert "A-001" not in staff.get("/clinic/?flagged=1").get_data(as_text=True)
 
@@ -356,7 +355,7 @@ def test_course_page_shows_everything(staff, db, world):
     course = course_id(db, world)
     give_consent(db, course)
     seed_course(db, course, today_rome())
-    entries.insert_entry(db, course, "2020-01-01", "n-1", 5, 6, note="<img src=x onerror=1>")
+    seed.insert_entry(db, course, "2020-01-01", "n-1", 5, 6, note="<img src=x onerror=1>")
     html = staff.get(f"/clinic/courses/{course}").get_data(as_text=True)
     assert "<svg" in html and "30% less" in html
     assert "&lt;img src=x onerror=1&gt;" in html and "<img src=x" not in html
@@ -420,7 +419,7 @@ def test_settings_are_saved_and_used_in_the_sheet(admin, app, db, world):
         10,
         "Letter",
     )
-    assert json.loads(clinic["drugs"]) == ["lidocaine", "ketorolac"]
+    assert clinic["drugs"] == ["lidocaine", "ketorolac"]
     db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
     phone = app.test_client()
     open_link(phone, world.token_a)
@@ -527,7 +526,8 @@ def test_every_clinician_route_refuses_another_clinics_data(app, db, world):
             url = re.sub(rf"<(?:\w+:)?{name}>", str(ids[name]), url)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = intruder.open(url, method=method, data={"csrf_token": token})
-            assert response.status_code in (403, 404), (method, url, response.status_code)
+            # 404, not 403: another clinic's records are not even acknowledged to exist
+            assert response.status_code == 404, (method, url, response.status_code)
             checked += 1
     assert checked >= 10
     assert patients.get_patient(db, world.patient_a)["locale"] == "it"

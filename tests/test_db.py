@@ -1,11 +1,10 @@
 import sqlite3
-from datetime import date
 
 import pytest
 
-from diary import migrations
+from diary import clock, migrations
 from diary.db import connect, transaction
-from diary.queries import accounts, audit, entries, patients
+from diary.queries import accounts, audit, entries, patients, seed
 
 
 def test_migrations_create_every_table_and_rerun_is_harmless(db):
@@ -69,29 +68,29 @@ def test_append_only_tables_refuse_update_and_delete(db, table):
 
 def test_diary_entries_unique_per_course_and_day_and_client_id(db):
     _, _, course = _course(db)
-    entries.insert_entry(db, course, "2026-01-06", "client-1", 5, 6)
+    seed.insert_entry(db, course, "2026-01-06", "client-1", 5, 6)
     with pytest.raises(sqlite3.IntegrityError):
-        entries.insert_entry(db, course, "2026-01-06", "client-2", 4, 6)
+        seed.insert_entry(db, course, "2026-01-06", "client-2", 4, 6)
     with pytest.raises(sqlite3.IntegrityError):
-        entries.insert_entry(db, course, "2026-01-07", "client-1", 4, 6)
+        seed.insert_entry(db, course, "2026-01-07", "client-1", 4, 6)
     assert len(entries.for_course(db, course)) == 1
 
 
 def test_out_of_range_ratings_are_refused_by_the_schema(db):
     _, _, course = _course(db)
     with pytest.raises(sqlite3.IntegrityError):
-        entries.insert_entry(db, course, "2026-01-06", "c", 11, 5)
+        seed.insert_entry(db, course, "2026-01-06", "c", 11, 5)
 
 
 def test_transaction_stores_all_or_nothing(db):
     clinic = accounts.create_clinic(db, "C")
-    with pytest.raises(sqlite3.IntegrityError), transaction(db):
+    with pytest.raises(patients.CodeTaken), transaction(db):
         patients.create_patient(db, clinic, "first")
         patients.create_patient(db, clinic, "first")  # duplicate code: the whole block fails
     assert patients.find_patient(db, clinic, "first") is None
     with transaction(db):
         pid = patients.create_patient(db, clinic, "second")
-        patients.create_course(db, pid, "hip", date.today().isoformat())
+        patients.create_course(db, pid, "hip", clock.today("UTC"))  # clinic C: UTC
     assert patients.current_course(db, pid)["area"] == "hip"
 
 

@@ -8,8 +8,9 @@ from flask_babel import force_locale
 
 from diary import clock, entry_rules
 from diary.entry_rules import EntryError, patient_today, timing
-from diary.queries import entries, patients
-from tests.conftest import csrf_from, give_consent, login, open_link
+from diary.queries import entries, patients, seed
+from tests.factories import give_consent
+from tests.helpers import csrf_from, login, open_link
 
 TODAY = date(2026, 11, 22)
 
@@ -325,13 +326,15 @@ def test_possible_allergic_reaction_flags_the_course_and_shows_advice(
 
 
 def test_the_entry_page_says_the_diary_is_not_watched(phone, consented):
-    assert "not watched in real time" in phone.get("/home").get_data(as_text=True)
+    page = phone.get("/diary/entry")
+    assert page.status_code == 200
+    assert "not watched in real time" in page.get_data(as_text=True)
 
 
 def test_home_shows_trend_chart_summary_and_week(phone, consented, db):
     today = today_here()
     for k in range(5):
-        entries.insert_entry(
+        seed.insert_entry(
             db, consented, (today - timedelta(days=k + 1)).isoformat(), f"seed-{k}", 8 - k, 9 - k
         )
     from diary.queries import treatments

@@ -11,8 +11,9 @@ from fhir.resources.R4B.bundle import Bundle
 from flask_babel import force_locale, gettext
 
 from diary import clock, exports
-from diary.queries import consents, entries, patients, treatments
-from tests.conftest import csrf_from, give_consent, login, open_link
+from diary.queries import consents, entries, patients, seed, treatments
+from tests.factories import give_consent
+from tests.helpers import csrf_from, login, open_link
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def course(db, world):
     )
     treatments.add_session(db, course_id, (start + timedelta(days=5)).isoformat(), nrs_before=5)
     for k, (avg, note) in enumerate([(7, ""), (6, '=HYPERLINK("http://x")'), (4, "ok")]):
-        entries.insert_entry(
+        seed.insert_entry(
             db,
             course_id,
             (start + timedelta(days=k + 1)).isoformat(),
@@ -66,7 +67,7 @@ def test_patient_downloads_everything_about_them(app, db, world, course):
     assert [d["average_pain"] for d in exported["diary"]] == [7, 6, 4]
     assert exported["diary"][0]["injection_site"] == "Rossore"  # labels in Italian
     assert [s["date"] for s in exported["sessions"]] == [
-        s["date"] for s in treatments.for_course(db, course)
+        s["date"].isoformat() for s in treatments.for_course(db, course)
     ]
     consent = consents.latest(db, course)
     assert exported["consents"][0]["text_sha256"] == consent["text_sha256"]
@@ -80,7 +81,9 @@ def test_patient_downloads_everything_about_them(app, db, world, course):
     assert notes == ['\'=HYPERLINK("http://x")']
     other = app.test_client()
     open_link(other, world.token_b)
-    assert "A-001" not in other.get("/me/export.json").get_data(as_text=True)
+    theirs = other.get("/me/export.json")
+    assert theirs.status_code == 200 and json.loads(theirs.data)["patient"]["code"] == "B-001"
+    assert "A-001" not in theirs.get_data(as_text=True)
 
 
 # --- clinicians' CSV -----------------------------------------------------------------------
@@ -145,7 +148,9 @@ def test_fhir_bundle_validates_and_reads_back(app, db, world, course):
         for o in observations
         if o.code.coding[0].code == "72514-3" and not o.partOf
     )
-    assert average == sorted((e["day"], e["avg_nrs"]) for e in entries.for_course(db, course))
+    assert average == sorted(
+        (e["day"].isoformat(), e["avg_nrs"]) for e in entries.for_course(db, course)
+    )
     worst = [o.valueInteger for o in observations if o.code.coding[0].code == "worst-pain-24h"]
     assert sorted(worst) == sorted(e["worst_nrs"] for e in entries.for_course(db, course))
     before = [o for o in observations if o.partOf]

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from diary.queries import accounts, patients, treatments
-from tests.conftest import csrf_from, give_consent, login, open_link
+from tests.factories import give_consent
+from tests.helpers import csrf_from, login, open_link
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 FUZZ = settings(

@@ -6,7 +6,7 @@ from flask_babel import force_locale, gettext
 from diary import catalogs
 from diary.i18n import LANGUAGES
 from diary.queries import accounts, patients
-from tests.conftest import login, open_link
+from tests.helpers import login, open_link
 
 
 def lang_of(response) -> tuple[str, str]:

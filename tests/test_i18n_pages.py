@@ -11,7 +11,7 @@ from diary import create_app, migrations
 from diary.db import connect
 from diary.i18n import LANGUAGES
 from tests import pseudo
-from tests.conftest import has_horizontal_overflow, screenshot
+from tests.helpers import has_horizontal_overflow, screenshot
 from tests.tour import tour
 
 pytestmark = pytest.mark.browser

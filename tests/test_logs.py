@@ -5,7 +5,8 @@ import json
 import logging
 
 from diary.logs import RedactPaths
-from tests.conftest import PASSWORD, csrf_from, give_consent, login, open_link
+from tests.factories import give_consent
+from tests.helpers import PASSWORD, csrf_from, login, open_link
 
 
 def lines(caplog) -> list[dict]:

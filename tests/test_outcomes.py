@@ -9,6 +9,9 @@ from diary import outcomes
 from diary.demo import TABLE_1, plan_course
 
 
+D = date.fromisoformat
+
+
 def s(number, day, nrs=None):
     return {"number": number, "date": day, "nrs_before": nrs}
 
@@ -26,34 +29,34 @@ def e(day, avg, worst=None, late=0):
 
 
 def test_baseline_is_the_nrs_before_session_1():
-    sessions = [s(2, "2026-01-12", 5), s(1, "2026-01-05", 8)]
-    assert outcomes.baseline(sessions, [e("2026-01-04", 6)]) == 8
+    sessions = [s(2, D("2026-01-12"), 5), s(1, D("2026-01-05"), 8)]
+    assert outcomes.baseline(sessions, [e(D("2026-01-04"), 6)]) == 8
 
 
 def test_baseline_falls_back_to_the_last_three_diary_days_before_session_1():
-    sessions = [s(1, "2026-01-05", None)]
+    sessions = [s(1, D("2026-01-05"), None)]
     days = [
-        e("2026-01-01", 9),
-        e("2026-01-02", 8),
-        e("2026-01-03", 7),
-        e("2026-01-04", 6),
-        e("2026-01-05", 2),
+        e(D("2026-01-01"), 9),
+        e(D("2026-01-02"), 8),
+        e(D("2026-01-03"), 7),
+        e(D("2026-01-04"), 6),
+        e(D("2026-01-05"), 2),
     ]
     assert outcomes.baseline(sessions, days) == 7  # (8 + 7 + 6) / 3; session day excluded
-    assert outcomes.baseline([], [e("2026-01-01", 4), e("2026-01-02", 5)]) == 4.5
-    assert outcomes.baseline([s(1, "2026-01-05")], [e("2026-01-06", 3)]) is None
+    assert outcomes.baseline([], [e(D("2026-01-01"), 4), e(D("2026-01-02"), 5)]) == 4.5
+    assert outcomes.baseline([s(1, D("2026-01-05"))], [e(D("2026-01-06"), 3)]) is None
 
 
 def test_intervals_mean_min_max_and_completeness():
-    sessions = [s(1, "2026-01-05", 8), s(2, "2026-01-12", 6)]
+    sessions = [s(1, D("2026-01-05"), 8), s(2, D("2026-01-12"), 6)]
     days = [
-        e("2026-01-05", 7),
-        e("2026-01-06", 6, late=1),
-        e("2026-01-08", 5),
-        e("2026-01-12", 4),
-        e("2026-01-13", 3),
+        e(D("2026-01-05"), 7),
+        e(D("2026-01-06"), 6, late=1),
+        e(D("2026-01-08"), 5),
+        e(D("2026-01-12"), 4),
+        e(D("2026-01-13"), 3),
     ]
-    first, second = outcomes.intervals(sessions, days, "2026-01-14")
+    first, second = outcomes.intervals(sessions, days, D("2026-01-14"))
     assert (first.start, first.end) == (date(2026, 1, 5), date(2026, 1, 11))
     assert (first.mean, first.min, first.max, first.n) == (6, 5, 7, 3)
     assert first.completeness == outcomes.Completeness(on_time=2, late=1, missing=4)
@@ -89,35 +92,37 @@ def test_change_in_points_and_percent():
 
 
 def test_goal_session_uses_the_interval_mean_or_the_next_pre_session_nrs():
-    sessions = [s(1, "2026-01-05", 8), s(2, "2026-01-12", 6), s(3, "2026-01-19", 5)]
-    not_yet = [e("2026-01-06", 6), e("2026-01-13", 5)]
-    spans = outcomes.intervals(sessions, not_yet, "2026-01-25")
+    sessions = [s(1, D("2026-01-05"), 8), s(2, D("2026-01-12"), 6), s(3, D("2026-01-19"), 5)]
+    not_yet = [e(D("2026-01-06"), 6), e(D("2026-01-13"), 5)]
+    spans = outcomes.intervals(sessions, not_yet, D("2026-01-25"))
     assert outcomes.goal_session(8, spans) is None  # 5 is more than half of 8
-    spans = outcomes.intervals(sessions, [*not_yet, e("2026-01-20", 4)], "2026-01-25")
+    spans = outcomes.intervals(sessions, [*not_yet, e(D("2026-01-20"), 4)], D("2026-01-25"))
     assert outcomes.goal_session(8, spans) == 3  # interval after session 3: mean 4
     # no diary after session 2: the NRS measured before session 3 decides
-    sessions[2] = s(3, "2026-01-19", 4)
-    spans = outcomes.intervals(sessions, [e("2026-01-06", 6)], "2026-01-25")
+    sessions[2] = s(3, D("2026-01-19"), 4)
+    spans = outcomes.intervals(sessions, [e(D("2026-01-06"), 6)], D("2026-01-25"))
     assert outcomes.goal_session(8, spans) == 2
 
 
 def test_completeness_counts_every_day():
-    days = [e("2026-01-01", 3), e("2026-01-02", 3, late=1)]
-    assert outcomes.completeness(days, "2026-01-01", "2026-01-07") == outcomes.Completeness(1, 1, 5)
-    assert outcomes.completeness(days, "2026-01-07", "2026-01-01").days == 0
+    days = [e(D("2026-01-01"), 3), e(D("2026-01-02"), 3, late=1)]
+    assert outcomes.completeness(days, D("2026-01-01"), D("2026-01-07")) == outcomes.Completeness(
+        1, 1, 5
+    )
+    assert outcomes.completeness(days, D("2026-01-07"), D("2026-01-01")).days == 0
 
 
 def test_course_outcome_summary():
-    sessions = [s(1, "2026-01-05", 8), s(2, "2026-01-12", 6)]
-    days = [e("2026-01-06", 6), e("2026-01-13", 4), e("2026-01-14", 3)]
-    result = outcomes.course_outcome(sessions, days, "2026-01-05", "2026-01-18")
+    sessions = [s(1, D("2026-01-05"), 8), s(2, D("2026-01-12"), 6)]
+    days = [e(D("2026-01-06"), 6), e(D("2026-01-13"), 4), e(D("2026-01-14"), 3)]
+    result = outcomes.course_outcome(sessions, days, D("2026-01-05"), D("2026-01-18"))
     assert result.baseline == 8 and result.current == 3.5
     assert result.points == -4.5 and result.percent == pytest.approx(56.25)
     assert result.band == "substantial" and result.goal_session == 2 and result.sessions == 2
 
 
 def test_last_days_mean_and_days_since_last_entry():
-    days = [e("2025-12-31", 8), e("2026-01-05", 4), e("2026-01-07", 2)]
+    days = [e(D("2025-12-31"), 8), e(D("2026-01-05"), 4), e(D("2026-01-07"), 2)]
     assert outcomes.last_days_mean(days, date(2026, 1, 7)) == 3  # 31 Dec is outside the 7 days
     assert outcomes.days_since_last_entry(days, date(2026, 1, 10)) == 3
     assert outcomes.days_since_last_entry([], date(2026, 1, 10)) is None
@@ -138,10 +143,10 @@ def course_outcomes(group):
     for number, row in enumerate(TABLE_1[group], start=1):
         plan = plan_course(group, number, row, last_day)
         sessions = [
-            s(k + 1, d.isoformat(), nrs)
+            s(k + 1, d, nrs)
             for k, (d, nrs) in enumerate(zip(plan.session_days, plan.session_nrs, strict=True))
         ]
-        days = [e(d.isoformat(), avg, worst, int(late)) for d, avg, worst, late in plan.days]
+        days = [e(d, avg, worst, int(late)) for d, avg, worst, late in plan.days]
         result.append(outcomes.course_outcome(sessions, days, plan.days[0][0], last_day))
     return result
 
@@ -187,6 +192,6 @@ def test_each_table_row_reaches_the_goal_at_its_last_session():
 
 def test_a_course_without_sessions_has_no_goal_but_a_current_value():
     today = date(2026, 1, 10)
-    days = [e((today - timedelta(days=k)).isoformat(), 6) for k in range(4)]
+    days = [e(today - timedelta(days=k), 6) for k in range(4)]
     result = outcomes.course_outcome([], days, today - timedelta(days=3), today)
     assert result.goal_session is None and result.current == 6 and result.baseline == 6

@@ -1,6 +1,6 @@
 from diary.queries import patients
 from diary.security import token_hash
-from tests.conftest import csrf_from, logout, open_link
+from tests.helpers import csrf_from, logout, open_link
 
 
 def test_get_shows_continue_and_signs_nothing_in(client, world, db):

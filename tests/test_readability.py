@@ -10,7 +10,7 @@ from tests.readability import grade, plain
 CLINIC = {
     "name": "Demo Pain Clinic",
     "phone": "+39 06 5555 0100",
-    "drugs": '["ketorolac", "thiocolchicoside", "mepivacaine 1%"]',
+    "drugs": ["ketorolac", "thiocolchicoside", "mepivacaine 1%"],
     "session_interval_days": 7,
 }
 

@@ -7,11 +7,13 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 
 from diary import clock, pdf, report
-from diary.queries import entries, patients, treatments
-from tests.conftest import give_consent, login
+from diary.queries import patients, seed, treatments
+from tests.factories import give_consent
+from tests.helpers import login
 
 
 def pdf_text(data: bytes) -> tuple[str, PdfReader]:
@@ -38,7 +40,7 @@ def known_course(db, world):
         )
     values = [7] * 7 + [4] * 7 + [3] * 7
     for k, value in enumerate(values):
-        entries.insert_entry(
+        seed.insert_entry(
             db,
             course,
             (start + timedelta(days=k)).isoformat(),
@@ -121,7 +123,7 @@ def test_patient_text_is_escaped_and_nothing_is_fetched(app, db, known_course):
         f'<img src="file:///etc/passwd"> <img src="http://127.0.0.1:{port}/img.png"> '
         f"<style>body{{background:url(http://127.0.0.1:{port}/css)}}</style>"
     )
-    entries.insert_entry(
+    seed.insert_entry(
         db,
         course,
         "2020-01-01",
@@ -173,7 +175,9 @@ def test_button_on_the_course_page_and_download(app, db, known_course, world):
     saved = staff.get(f"/clinic/courses/{course}/summary.pdf?download=1")
     assert saved.headers["Content-Disposition"].startswith("attachment")
     italian = staff.get(f"/clinic/courses/{course}/summary.pdf?lang=it")
-    assert "Pain summary" not in pdf_text(italian.data)[0]
+    with app.test_request_context(), force_locale("it"):
+        title = gettext("Pain summary")
+    assert title != "Pain summary" and title in pdf_text(italian.data)[0]
     other = app.test_client()
     login(other, world.clinician_b)
     assert other.get(f"/clinic/courses/{course}/summary.pdf").status_code == 404

@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from diary import clock, sheet
-from diary.queries import consents, entries, patients, treatments
-from tests.conftest import PASSWORD, give_consent
+from diary.queries import consents, patients, seed, treatments
+from tests.factories import give_consent
+from tests.helpers import PASSWORD
 
 Stop = tuple[str, object]
 
@@ -35,7 +36,7 @@ def prepare(db, world, lang: str) -> dict:
         drugs=[{"name": "lidocaine", "dose": "20 mg", "volume_ml": 2}],
     )
     for k in range(2, 9):
-        entries.insert_entry(
+        seed.insert_entry(
             db,
             course_a,
             (today - timedelta(days=k)).isoformat(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +10,8 @@ import sqlite_utils
 from .. import clock
 from ..db import transaction
 from ..security import new_token, token_hash
+from . import audit
+from .rows import CLINIC, CLINICIAN, decode_all, encode_json, first
 
 # --- clinics --------------------------------------------------------------------------
 
@@ -30,19 +31,19 @@ def create_clinic(
         cursor = db.execute(
             "INSERT INTO clinics (name, phone, locale, timezone, drugs, needle, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [name, phone, locale, timezone, json.dumps(drugs or []), needle, clock.iso()],
+            [name, phone, locale, timezone, encode_json(drugs or []), needle, clock.iso()],
         )
     return int(cursor.lastrowid)
 
 
 def get_clinic(db: sqlite_utils.Database, clinic_id: int) -> dict[str, Any] | None:
-    """One clinic by id."""
-    return next(db.query("SELECT * FROM clinics WHERE id = ?", [clinic_id]), None)
+    """One clinic by id (``drugs`` as a list)."""
+    return first(db.query("SELECT * FROM clinics WHERE id = ?", [clinic_id]), CLINIC)
 
 
 def find_clinic_by_name(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
     """The first clinic with this exact name."""
-    return next(db.query("SELECT * FROM clinics WHERE name = ? ORDER BY id", [name]), None)
+    return first(db.query("SELECT * FROM clinics WHERE name = ? ORDER BY id", [name]), CLINIC)
 
 
 def list_clinics(db: sqlite_utils.Database) -> list[dict[str, Any]]:
@@ -74,9 +75,39 @@ def create_clinician(
     return int(cursor.lastrowid)
 
 
+def add_clinician(
+    db: sqlite_utils.Database,
+    clinic_id: int,
+    email: str,
+    name: str,
+    password_hash: str,
+    *,
+    is_admin: bool = False,
+    locale: str | None = None,
+    actor: str = "system",
+    actor_id: int | None = None,
+) -> int:
+    """Add a clinician and its audit event in one transaction (the web's team page and the
+    CLI both come here); return the id. Hash the password before: hashing is slow and the
+    write lock is held from the start of the transaction."""
+    with transaction(db):
+        clinician_id = create_clinician(
+            db, clinic_id, email, name, password_hash, is_admin=is_admin, locale=locale
+        )
+        audit.record(
+            db,
+            "clinician.added",
+            actor=actor,
+            actor_id=actor_id,
+            clinic_id=clinic_id,
+            clinician=clinician_id,
+        )
+    return clinician_id
+
+
 def get_clinician_by_email(db: sqlite_utils.Database, email: str) -> dict[str, Any] | None:
     """The clinician with this email (case-insensitive), active or not."""
-    return next(db.query("SELECT * FROM clinicians WHERE email = ?", [email.strip()]), None)
+    return first(db.query("SELECT * FROM clinicians WHERE email = ?", [email.strip()]), CLINICIAN)
 
 
 def set_clinician_password(
@@ -146,7 +177,7 @@ WHERE s.sid_hash = ?
 
 def load_session(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:
     """The session row for a cookie's session id, joined with its clinician or patient."""
-    return next(db.query(SESSION_USER_SQL, [token_hash(sid)]), None)
+    return first(db.query(SESSION_USER_SQL, [token_hash(sid)]), CLINICIAN)
 
 
 def touch_session(db: sqlite_utils.Database, session_id: int, moment: datetime) -> None:
@@ -222,12 +253,13 @@ def clear_failures(db: sqlite_utils.Database, account_key: str) -> None:
 
 def list_clinicians(db: sqlite_utils.Database, clinic_id: int) -> list[dict[str, Any]]:
     """A clinic's clinicians (no password hashes), by name."""
-    return list(
+    return decode_all(
         db.query(
             "SELECT id, email, name, is_admin, active, created_at FROM clinicians"
             " WHERE clinic_id = ? ORDER BY name COLLATE NOCASE",
             [clinic_id],
-        )
+        ),
+        CLINICIAN,
     )
 
 
@@ -251,11 +283,9 @@ def update_clinic(
     """Change the clinic's settings; the audit event names what changed."""
     fields = CLINIC_SETTINGS
     current = get_clinic(db, clinic_id)
-    stored = dict(values, drugs=json.dumps(values["drugs"]))
-    changed = [f for f in fields if current[f] != stored[f]]
+    changed = [f for f in fields if current[f] != values[f]]
+    stored = dict(values, drugs=encode_json(values["drugs"]))
     if changed:
-        from . import audit
-
         with transaction(db):
             db.execute(
                 # column names come from the constant tuple above, values are parameters
@@ -277,15 +307,13 @@ def update_clinic(
 
 def get_clinician(db: sqlite_utils.Database, clinician_id: int) -> dict[str, Any] | None:
     """One clinician by id."""
-    return next(db.query("SELECT * FROM clinicians WHERE id = ?", [clinician_id]), None)
+    return first(db.query("SELECT * FROM clinicians WHERE id = ?", [clinician_id]), CLINICIAN)
 
 
 def set_clinician_active(
     db: sqlite_utils.Database, clinician: dict[str, Any], active: bool, *, by: int
 ) -> None:
     """Deactivate (sessions end at once) or reactivate a clinician, audited."""
-    from . import audit
-
     with transaction(db):
         db.execute("UPDATE clinicians SET active = ? WHERE id = ?", [int(active), clinician["id"]])
         if not active:

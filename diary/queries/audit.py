@@ -10,6 +10,7 @@ import sqlite_utils
 
 from .. import clock
 from ..db import transaction
+from .rows import AUDIT, decode_all
 
 
 def record(
@@ -43,5 +44,7 @@ def record(
 
 
 def for_course(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
-    """Audit events of one course, oldest first."""
-    return list(db.query("SELECT * FROM audit_events WHERE course_id = ? ORDER BY id", [course_id]))
+    """Audit events of one course, oldest first (``detail`` decoded)."""
+    return decode_all(
+        db.query("SELECT * FROM audit_events WHERE course_id = ? ORDER BY id", [course_id]), AUDIT
+    )

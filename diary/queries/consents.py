@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 import sqlite_utils
@@ -11,6 +10,7 @@ from .. import clock
 from ..db import transaction
 from ..sheet import text_hash
 from . import audit
+from .rows import CONSENT, QUIZ, decode_all, encode_json, first
 
 ConsentState = Literal["none", "active", "outdated", "withdrawn"]
 
@@ -110,8 +110,8 @@ def record_quiz(
             [
                 course_id,
                 sheet_version,
-                json.dumps(answers, sort_keys=True),
-                json.dumps(wrong),
+                encode_json(answers),
+                encode_json(wrong),
                 int(not wrong),
                 clock.iso(),
             ],
@@ -132,8 +132,8 @@ def quiz_passed(db: sqlite_utils.Database, course_id: int, sheet_version: int) -
 
 def quiz_attempts(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
     """Every attempt of a course, oldest first."""
-    return list(
-        db.query("SELECT * FROM quiz_attempts WHERE course_id = ? ORDER BY id", [course_id])
+    return decode_all(
+        db.query("SELECT * FROM quiz_attempts WHERE course_id = ? ORDER BY id", [course_id]), QUIZ
     )
 
 
@@ -168,7 +168,7 @@ def give(
                 locale,
                 text,
                 text_hash(text),
-                json.dumps(agreements, sort_keys=True),
+                encode_json(agreements),
                 full_name,
                 signature_png,
                 user_agent[:500],
@@ -215,36 +215,37 @@ def withdraw(
 
 def history(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
     """Every consent and withdrawal of a course, oldest first (without the images)."""
-    return list(
+    return decode_all(
         db.query(
             "SELECT id, course_id, kind, sheet_version, locale, text_sha256, agreements,"
             " full_name, signature_png IS NOT NULL AS signed, created_at FROM consents"
             " WHERE course_id = ? ORDER BY id",
             [course_id],
-        )
+        ),
+        CONSENT,
     )
 
 
 def latest(db: sqlite_utils.Database, course_id: int) -> dict[str, Any] | None:
     """The most recent consent or withdrawal of a course."""
-    return next(
+    return first(
         db.query(
             "SELECT * FROM consents WHERE course_id = ? ORDER BY id DESC LIMIT 1", [course_id]
         ),
-        None,
+        CONSENT,
     )
 
 
 def get(db: sqlite_utils.Database, consent_id: int) -> dict[str, Any] | None:
     """One consent record with its course's patient and clinic."""
-    return next(
+    return first(
         db.query(
             "SELECT k.*, p.id AS patient_id, p.code AS patient_code, p.clinic_id"
             " FROM consents k JOIN courses c ON c.id = k.course_id"
             " JOIN patients p ON p.id = c.patient_id WHERE k.id = ?",
             [consent_id],
         ),
-        None,
+        CONSENT,
     )
 
 

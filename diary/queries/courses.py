@@ -11,6 +11,7 @@ import sqlite_utils
 from .. import clock
 from ..db import transaction
 from . import audit
+from .rows import COURSE, ENTRY, SESSION, Decoder, decode, decode_all, encode_date
 
 COURSE_SQL = """
 SELECT c.*, p.code AS patient_code, p.locale AS patient_locale, p.clinic_id,
@@ -34,10 +35,11 @@ def list_courses(
     *,
     active_only: bool = False,
     area: str | None = None,
-    start_from: str | None = None,
-    start_to: str | None = None,
+    start_from: date | None = None,
+    start_to: date | None = None,
 ) -> list[dict[str, Any]]:
-    """A clinic's courses with patient code, latest consent and screening flag count."""
+    """A clinic's courses with patient code, latest consent and screening flag count,
+    by patient code and start."""
     where = []
     params: dict[str, Any] = {"clinic": clinic_id}
     if active_only:
@@ -47,66 +49,104 @@ def list_courses(
         params["area"] = area
     if start_from:
         where.append("AND c.start_date >= :start_from")
-        params["start_from"] = start_from
+        params["start_from"] = encode_date(start_from)
     if start_to:
         where.append("AND c.start_date <= :start_to")
-        params["start_to"] = start_to
-    return list(db.query(COURSE_SQL.format(where=" ".join(where)), params))
+        params["start_to"] = encode_date(start_to)
+    return decode_all(db.query(COURSE_SQL.format(where=" ".join(where)), params), COURSE)
 
 
 def _by_course(
-    db: sqlite_utils.Database, sql: str, clinic_id: int, active_only: bool
+    db: sqlite_utils.Database, sql: str, clinic_id: int, active_only: bool, decoder: Decoder
 ) -> dict[int, list[dict[str, Any]]]:
-    """Rows grouped by course, with ``day``/``date`` parsed (outcomes compare them often)."""
+    """Rows of every course of a clinic in one query, decoded and grouped by course."""
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
     active = "AND c.end_date IS NULL" if active_only else ""
     for row in db.query(sql.format(active=active), {"clinic": clinic_id}):
-        for key in ("day", "date"):
-            if key in row:
-                row[key] = date.fromisoformat(row[key])
-        grouped[row["course_id"]].append(row)
+        grouped[row["course_id"]].append(decode(row, decoder))
     return grouped
 
 
+#: the columns the outcome calculations read (the dashboard loads every open course)
+ENTRY_FIGURES = "e.course_id, e.day, e.avg_nrs, e.worst_nrs, e.late"
+SESSION_FIGURES = "s.course_id, s.number, s.date, s.nrs_before"
+
+
 def entries_by_course(
-    db: sqlite_utils.Database, clinic_id: int, active_only: bool = False
+    db: sqlite_utils.Database, clinic_id: int, active_only: bool = False, *, full: bool = False
 ) -> dict[int, list[dict[str, Any]]]:
-    """Every diary entry of the clinic's courses, grouped by course, by day."""
+    """Every diary entry of the clinic's courses, grouped by course, by day (every column
+    with ``full``, else only what the outcome calculations read)."""
     return _by_course(
         db,
-        "SELECT e.course_id, e.day, e.avg_nrs, e.worst_nrs, e.late FROM diary_entries e"
+        f"SELECT {'e.*' if full else ENTRY_FIGURES} FROM diary_entries e"  # noqa: S608
         " JOIN courses c ON c.id = e.course_id JOIN patients p ON p.id = c.patient_id"
         " WHERE p.clinic_id = :clinic {active} ORDER BY e.course_id, e.day",
         clinic_id,
         active_only,
+        ENTRY,
     )
 
 
 def sessions_by_course(
-    db: sqlite_utils.Database, clinic_id: int, active_only: bool = False
+    db: sqlite_utils.Database, clinic_id: int, active_only: bool = False, *, full: bool = False
 ) -> dict[int, list[dict[str, Any]]]:
-    """Every treatment session of the clinic's courses, grouped by course, in order."""
+    """Every treatment session of the clinic's courses, grouped by course, in order (every
+    column with ``full``, else only what the outcome calculations read)."""
     return _by_course(
         db,
-        "SELECT s.course_id, s.number, s.date, s.nrs_before FROM treatment_sessions s"
+        f"SELECT {'s.*' if full else SESSION_FIGURES} FROM treatment_sessions s"  # noqa: S608
         " JOIN courses c ON c.id = s.course_id JOIN patients p ON p.id = c.patient_id"
         " WHERE p.clinic_id = :clinic {active} ORDER BY s.course_id, s.number",
         clinic_id,
         active_only,
+        SESSION,
     )
 
 
+def for_patient(db: sqlite_utils.Database, patient_id: int) -> list[dict[str, Any]]:
+    """A patient's courses, oldest first."""
+    return decode_all(
+        db.query("SELECT * FROM courses WHERE patient_id = ? ORDER BY id", [patient_id]), COURSE
+    )
+
+
+def clinic_counts(db: sqlite_utils.Database, clinic_id: int) -> dict[str, int]:
+    """How many patients, courses, sessions and diary entries a clinic holds."""
+    row = next(
+        db.query(
+            "SELECT (SELECT count(*) FROM patients WHERE clinic_id = :c) AS patients,"
+            " (SELECT count(*) FROM courses JOIN patients p ON p.id = courses.patient_id"
+            "   WHERE p.clinic_id = :c) AS courses,"
+            " (SELECT count(*) FROM treatment_sessions s JOIN courses c ON c.id = s.course_id"
+            "   JOIN patients p ON p.id = c.patient_id WHERE p.clinic_id = :c) AS sessions,"
+            " (SELECT count(*) FROM diary_entries e JOIN courses c ON c.id = e.course_id"
+            "   JOIN patients p ON p.id = c.patient_id WHERE p.clinic_id = :c) AS entries",
+            {"c": clinic_id},
+        )
+    )
+    return dict(row)
+
+
 def set_end(
-    db: sqlite_utils.Database, course: dict[str, Any], end_date: str | None, *, clinician_id: int
+    db: sqlite_utils.Database,
+    course: dict[str, Any],
+    end_date: date | None,
+    *,
+    actor: str = "clinician",
+    actor_id: int | None = None,
 ) -> None:
-    """Close a course on ``end_date`` (or reopen it with None), audited."""
+    """Close a course on ``end_date`` (or reopen it with None), audited. ``course`` is a
+    row of :func:`diary.queries.patients.get_course` (it names the patient and clinic)."""
     with transaction(db):
-        db.execute("UPDATE courses SET end_date = ? WHERE id = ?", [end_date, course["id"]])
+        db.execute(
+            "UPDATE courses SET end_date = ? WHERE id = ?", [encode_date(end_date), course["id"]]
+        )
         audit.record(
             db,
             "course.closed" if end_date else "course.reopened",
-            actor="clinician",
-            actor_id=clinician_id,
+            actor=actor,
+            actor_id=actor_id,
             clinic_id=course["clinic_id"],
             patient_id=course["patient_id"],
             course_id=course["id"],

@@ -2,72 +2,38 @@
 
 from __future__ import annotations
 
-import json
+from datetime import date
 from typing import Any
 
 import sqlite_utils
-from flask_babel import gettext as _
 
-from .. import clock
+from .. import clock, entry_rules
 from ..db import transaction
-from ..entry_rules import EntryError, EntryInput
+from ..entry_rules import EntryInput
 from . import audit
+from .rows import ENTRY, decode, decode_all, encode_date, encode_json, first
 
 
-def insert_entry(
-    db: sqlite_utils.Database,
-    course_id: int,
-    day: str,
-    client_id: str,
-    avg_nrs: int,
-    worst_nrs: int,
-    *,
-    late: bool = False,
-    site_effects: list[str] | None = None,
-    medication_taken: bool | None = None,
-    medication: str = "",
-    note: str = "",
-    device_time: str | None = None,
-    created_at: str | None = None,
-) -> int:
-    """Store a new entry as given (validation and date rules are the caller's). Returns id."""
-    created = created_at or clock.iso()
-    with transaction(db):
-        cursor = db.execute(
-            "INSERT INTO diary_entries (course_id, day, client_id, avg_nrs, worst_nrs,"
-            " site_effects, medication_taken, medication, note, late, device_time,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                course_id,
-                day,
-                client_id,
-                avg_nrs,
-                worst_nrs,
-                json.dumps(site_effects or []),
-                None if medication_taken is None else int(medication_taken),
-                medication,
-                note,
-                int(late),
-                device_time or created,
-                created,
-                created,
-            ],
-        )
-    return int(cursor.lastrowid)
+class DayClosed(Exception):
+    """The day's entry can no longer be changed (see :func:`diary.entry_rules.can_change`)."""
 
 
 def for_course(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
     """A course's entries by day."""
-    return list(
-        db.query("SELECT * FROM diary_entries WHERE course_id = ? ORDER BY day", [course_id])
+    return decode_all(
+        db.query("SELECT * FROM diary_entries WHERE course_id = ? ORDER BY day", [course_id]),
+        ENTRY,
     )
 
 
-def get_for_day(db: sqlite_utils.Database, course_id: int, day: str) -> dict[str, Any] | None:
+def get_for_day(db: sqlite_utils.Database, course_id: int, day: date) -> dict[str, Any] | None:
     """The course's entry for one day."""
-    return next(
-        db.query("SELECT * FROM diary_entries WHERE course_id = ? AND day = ?", [course_id, day]),
-        None,
+    return first(
+        db.query(
+            "SELECT * FROM diary_entries WHERE course_id = ? AND day = ?",
+            [course_id, encode_date(day)],
+        ),
+        ENTRY,
     )
 
 
@@ -75,7 +41,7 @@ def save(
     db: sqlite_utils.Database,
     course_id: int,
     entry: EntryInput,
-    timing: str,
+    today: date,
     *,
     patient_id: int,
     clinic_id: int,
@@ -84,12 +50,14 @@ def save(
 
     * a client id seen before: ``duplicate``, nothing changes (a retried send);
     * no entry for the day: ``created`` (``late`` when filled in the next day);
-    * an entry for the day: ``updated`` when it may still be corrected (today's, or a
-      late entry on the day it was made), audited; ``stale`` when this save is older
+    * an entry for the day: ``updated`` when it may still be corrected
+      (:func:`diary.entry_rules.can_change`), audited; ``stale`` when this save is older
       than the stored one (sent out of order), nothing changes;
     * a possible allergic reaction flags the course for the clinician.
 
-    Raises EntryError when the day's entry can no longer be corrected.
+    ``today`` is the patient's today by the rules (:func:`diary.entry_rules.patient_today`);
+    the caller has checked that the day may be filled in at all. Raises DayClosed when the
+    day's entry can no longer be corrected.
     """
     now = clock.iso()
     device_time = clock.iso(entry.device_time) if entry.device_time else now
@@ -99,18 +67,22 @@ def save(
         ).fetchone()
         if seen:
             return "duplicate", _get(db, seen[0])
-        existing = get_for_day(db, course_id, entry.day.isoformat())
+        existing = get_for_day(db, course_id, entry.day)
         values = {
             "avg_nrs": entry.avg,
             "worst_nrs": entry.worst,
-            "site_effects": json.dumps(entry.site_effects),
-            "allergy_signs": json.dumps(entry.allergy_signs),
-            "medication_taken": None
-            if entry.medication_taken is None
-            else int(entry.medication_taken),
+            "site_effects": entry.site_effects,
+            "allergy_signs": entry.allergy_signs,
+            "medication_taken": entry.medication_taken,
             "medication": entry.medication,
             "note": entry.note,
         }
+        stored = {
+            **values,
+            "site_effects": encode_json(entry.site_effects),
+            "allergy_signs": encode_json(entry.allergy_signs),
+        }
+        late = entry.day != today
         who = {
             "actor": "patient",
             "actor_id": patient_id,
@@ -123,42 +95,31 @@ def save(
                 "course_id": course_id,
                 "day": entry.day.isoformat(),
                 "client_id": entry.client_id,
-                **values,
-                "late": int(timing == "late"),
+                **stored,
+                "late": late,
                 "device_time": device_time,
                 "created_at": now,
                 "updated_at": now,
             }
-            cursor = db.execute(
-                f"INSERT INTO diary_entries ({', '.join(created)})"  # noqa: S608 - fixed names
-                f" VALUES ({', '.join(':' + k for k in created)}) RETURNING *",
-                created,
-            )
-            keys = [d[0] for d in cursor.description]
-            row = dict(zip(keys, cursor.fetchall()[0], strict=True))
+            row = insert(db, created)
             entry_id, outcome = row["id"], "created"
-            audit.record(
-                db, "entry.created", **who, day=entry.day.isoformat(), late=timing == "late"
-            )
+            audit.record(db, "entry.created", **who, day=entry.day.isoformat(), late=late)
         else:
             entry_id, row = existing["id"], existing
-            correctable = timing == "on_time" or bool(existing["late"])
-            if not correctable:
-                raise EntryError(
-                    _("This day's entry was already sent and can no longer be changed."), "day"
-                )
+            if not entry_rules.can_change(entry.day, today, existing):
+                raise DayClosed(entry.day)
             if existing["device_time"] and device_time < existing["device_time"]:
                 outcome = "stale"
             else:
                 changed = sorted(k for k, v in values.items() if existing[k] != v)
-                corrected = {**values, "device_time": device_time, "updated_at": now}
+                corrected = {**stored, "device_time": device_time, "updated_at": now}
                 db.execute(
                     "UPDATE diary_entries SET"  # noqa: S608 - fixed column names
                     f" {', '.join(f'{k} = :{k}' for k in corrected)} WHERE id = :id",
                     {**corrected, "id": entry_id},
                 )
                 outcome = "updated"
-                row = {**existing, **corrected}
+                row = {**existing, **values, "device_time": device_time, "updated_at": now}
                 audit.record(
                     db, "entry.corrected", **who, day=entry.day.isoformat(), changed=changed
                 )
@@ -179,8 +140,20 @@ def save(
         return outcome, row
 
 
+def insert(db: sqlite_utils.Database, values: dict[str, Any]) -> dict[str, Any]:
+    """Insert one entry row from stored values (column -> value) and return it decoded.
+    The diary's one INSERT: :func:`save` and the demo and test data use it."""
+    cursor = db.execute(
+        f"INSERT INTO diary_entries ({', '.join(values)})"  # noqa: S608 - fixed names
+        f" VALUES ({', '.join(':' + k for k in values)}) RETURNING *",
+        values,
+    )
+    keys = [d[0] for d in cursor.description]
+    return decode(dict(zip(keys, cursor.fetchall()[0], strict=True)), ENTRY)
+
+
 def _get(db: sqlite_utils.Database, entry_id: int) -> dict[str, Any]:
-    return next(db.query("SELECT * FROM diary_entries WHERE id = ?", [entry_id]))
+    return first(db.query("SELECT * FROM diary_entries WHERE id = ?", [entry_id]), ENTRY)
 
 
 def corrections(db: sqlite_utils.Database, course_id: int) -> dict[int, int]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import date
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -11,8 +13,30 @@ from ..db import transaction
 from ..security import new_token, token_hash
 from . import audit
 from .accounts import end_sessions
+from .courses import set_end
+from .rows import COURSE, decode_all, encode_date, first
 
 AREAS = ("neck", "low_back", "shoulder", "knee", "hip", "tendon", "other")
+
+#: a patient code: 1-40 letters (any script), digits, spaces and . - / (never a name)
+CODE_MAX = 40
+CODE_PATTERN = r"^[\w.\-/ ]+$"
+
+
+class InvalidCode(ValueError):
+    """A patient code that breaks :data:`CODE_PATTERN` or :data:`CODE_MAX`."""
+
+
+class CodeTaken(ValueError):
+    """The clinic already has a patient with this code."""
+
+
+def check_code(code: str) -> str:
+    """The code, stripped, if it is a valid patient code; InvalidCode otherwise."""
+    code = code.strip()
+    if not code or len(code) > CODE_MAX or not re.match(CODE_PATTERN, code):
+        raise InvalidCode(code)
+    return code
 
 
 def create_patient(
@@ -24,12 +48,18 @@ def create_patient(
     birth_year: int | None = None,
     contact_note: str = "",
 ) -> int:
-    """Insert a patient (pseudonymous code, unique within the clinic); return the id."""
+    """Insert a patient (pseudonymous code, unique within the clinic); return the id.
+
+    Raises InvalidCode or CodeTaken; nothing is stored then.
+    """
+    code = check_code(code)
     with transaction(db):
+        if find_patient(db, clinic_id, code) is not None:
+            raise CodeTaken(code)
         cursor = db.execute(
             "INSERT INTO patients (clinic_id, code, locale, birth_year, contact_note, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [clinic_id, code.strip(), locale, birth_year, contact_note, clock.iso()],
+            [clinic_id, code, locale, birth_year, contact_note, clock.iso()],
         )
     return int(cursor.lastrowid)
 
@@ -56,44 +86,110 @@ def set_patient_locale(db: sqlite_utils.Database, patient_id: int, locale: str) 
 
 
 def create_course(
-    db: sqlite_utils.Database, patient_id: int, area: str, start_date: str, area_note: str = ""
+    db: sqlite_utils.Database, patient_id: int, area: str, start_date: date, area_note: str = ""
 ) -> int:
-    """Open a treatment course for a patient; return its id."""
+    """Insert a treatment course for a patient; return its id (not audited: see
+    :func:`enrol` and :func:`open_course`, which the web and the CLI use)."""
     with transaction(db):
         cursor = db.execute(
             "INSERT INTO courses (patient_id, area, area_note, start_date, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            [patient_id, area, area_note, start_date, clock.iso()],
+            [patient_id, area, area_note, encode_date(start_date), clock.iso()],
         )
     return int(cursor.lastrowid)
 
 
-def close_course(db: sqlite_utils.Database, course_id: int, end_date: str) -> None:
-    """Mark a course as ended on ``end_date``."""
+class Enrolled(NamedTuple):
+    """A new patient, their first course and their personal link's token (shown once)."""
+
+    patient_id: int
+    course_id: int
+    token: str
+
+
+def enrol(
+    db: sqlite_utils.Database,
+    clinic_id: int,
+    code: str,
+    *,
+    area: str,
+    start: date,
+    locale: str,
+    birth_year: int | None = None,
+    contact_note: str = "",
+    actor: str = "system",
+    actor_id: int | None = None,
+) -> Enrolled:
+    """Add a patient with a first course and a personal link, audited, in one transaction.
+
+    The clinician's enrol form and ``flask patient enroll`` both come here. Raises
+    InvalidCode or CodeTaken; nothing is stored then.
+    """
     with transaction(db):
-        db.execute("UPDATE courses SET end_date = ? WHERE id = ?", [end_date, course_id])
+        patient_id = create_patient(
+            db, clinic_id, code, locale=locale, birth_year=birth_year, contact_note=contact_note
+        )
+        course_id = create_course(db, patient_id, area, start)
+        audit.record(
+            db,
+            "patient.enrolled",
+            actor=actor,
+            actor_id=actor_id,
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            course_id=course_id,
+        )
+        token = issue_link(db, patient_id, actor=actor, actor_id=actor_id)
+    return Enrolled(patient_id, course_id, token)
+
+
+def open_course(
+    db: sqlite_utils.Database,
+    patient: dict[str, Any],
+    area: str,
+    start: date,
+    *,
+    actor: str = "clinician",
+    actor_id: int | None = None,
+) -> int:
+    """Open a further course for a patient, closing the open one on ``start``; audited."""
+    with transaction(db):
+        previous = current_course(db, patient["id"])
+        if previous and not previous["end_date"]:
+            set_end(db, get_course(db, previous["id"]), start, actor=actor, actor_id=actor_id)
+        course_id = create_course(db, patient["id"], area, start)
+        audit.record(
+            db,
+            "course.opened",
+            actor=actor,
+            actor_id=actor_id,
+            clinic_id=patient["clinic_id"],
+            patient_id=patient["id"],
+            course_id=course_id,
+        )
+    return course_id
 
 
 def get_course(db: sqlite_utils.Database, course_id: int) -> dict[str, Any] | None:
     """One course with its patient's code, language and clinic."""
-    return next(
+    return first(
         db.query(
             "SELECT c.*, p.code AS patient_code, p.locale AS patient_locale, p.clinic_id"
             " FROM courses c JOIN patients p ON p.id = c.patient_id WHERE c.id = ?",
             [course_id],
         ),
-        None,
+        COURSE,
     )
 
 
 def current_course(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any] | None:
     """The patient's most recent course."""
-    return next(
+    return first(
         db.query(
             "SELECT * FROM courses WHERE patient_id = ? ORDER BY start_date DESC, id DESC LIMIT 1",
             [patient_id],
         ),
-        None,
+        COURSE,
     )
 
 
@@ -119,7 +215,7 @@ def list_patients(
     ORDER BY p.code
     """
     escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return list(db.query(sql, [clinic_id, escaped, escaped]))
+    return decode_all(db.query(sql, [clinic_id, escaped, escaped]), COURSE)
 
 
 # --- personal links -------------------------------------------------------------------
@@ -194,6 +290,14 @@ def _revoke_tokens(db: sqlite_utils.Database, patient_id: int, purpose: str) -> 
         " AND revoked_at IS NULL",
         [clock.iso(), patient_id, purpose],
     ).rowcount
+
+
+def revoke_everything(db: sqlite_utils.Database, patient_id: int) -> int:
+    """Revoke every token of a patient (links and calendar feed) and sign out their
+    devices, inside the caller's transaction; return how many tokens were revoked.
+    (Erasure uses this; its caller audits.)"""
+    revoked = _revoke_links(db, patient_id) + _revoke_tokens(db, patient_id, "calendar")
+    return revoked
 
 
 def _revoke_links(db: sqlite_utils.Database, patient_id: int) -> int:

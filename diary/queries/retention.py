@@ -14,7 +14,8 @@ import sqlite_utils
 from .. import clock
 from ..db import transaction
 from . import audit
-from .accounts import end_sessions
+from .patients import revoke_everything
+from .rows import COURSE, decode
 
 
 def _delete_course_content(db: sqlite_utils.Database, course_id: int) -> dict[str, int]:
@@ -50,11 +51,7 @@ def erase_patient(db: sqlite_utils.Database, patient_id: int, *, clinician_id: i
             " WHERE id = ?",
             [clock.iso(), patient_id],
         )
-        counts["links_revoked"] = db.execute(
-            "UPDATE access_tokens SET revoked_at = ? WHERE patient_id = ? AND revoked_at IS NULL",
-            [clock.iso(), patient_id],
-        ).rowcount
-        end_sessions(db, patient_id=patient_id)
+        counts["links_revoked"] = revoke_everything(db, patient_id)
         audit.record(
             db,
             "patient.erased",
@@ -80,10 +77,11 @@ def purgeable(
     )
     found = []
     for row in rows:
+        decode(row, COURSE)
         days = older_than_days if older_than_days is not None else row["retention_days"]
         if days is None:
             continue
-        if date.fromisoformat(row["end_date"]) < today - timedelta(days=days):
+        if row["end_date"] < today - timedelta(days=days):
             found.append(row)
     return found
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from datetime import date
 from typing import Any
 
 import sqlite_utils
@@ -10,6 +10,7 @@ import sqlite_utils
 from .. import clock
 from ..db import transaction
 from . import audit
+from .rows import SESSION, decode_all, encode_date, encode_json, first
 
 FIELDS = ("date", "nrs_before", "area", "drugs", "needle", "ultrasound", "adverse_events", "notes")
 
@@ -17,7 +18,7 @@ FIELDS = ("date", "nrs_before", "area", "drugs", "needle", "ultrasound", "advers
 def add_session(
     db: sqlite_utils.Database,
     course_id: int,
-    date: str,
+    day: date,
     *,
     nrs_before: int | None = None,
     area: str = "",
@@ -47,10 +48,10 @@ def add_session(
             [
                 course_id,
                 number,
-                date,
+                encode_date(day),
                 nrs_before,
                 area,
-                json.dumps(drugs or []),
+                encode_json(drugs or []),
                 needle,
                 int(ultrasound),
                 adverse_events,
@@ -77,25 +78,28 @@ def add_session(
 
 def get_session(db: sqlite_utils.Database, session_id: int) -> dict[str, Any] | None:
     """One session with its course's patient and clinic (for scoping)."""
-    return next(
+    return first(
         db.query(
             "SELECT s.*, c.patient_id, p.clinic_id, p.code AS patient_code"
             " FROM treatment_sessions s JOIN courses c ON c.id = s.course_id"
             " JOIN patients p ON p.id = c.patient_id WHERE s.id = ?",
             [session_id],
         ),
-        None,
+        SESSION,
     )
 
 
 def update_session(
     db: sqlite_utils.Database, session: dict[str, Any], values: dict[str, Any], *, clinician_id: int
 ) -> list[str]:
-    """Change a session; the audit event names the fields that changed. Returns them."""
-    stored = dict(values, drugs=json.dumps(values["drugs"]), ultrasound=int(values["ultrasound"]))
-    changed = [f for f in FIELDS if session[f] != stored[f]]
+    """Change a session; the audit event names the fields that changed. Returns them.
+
+    ``values`` holds every field of :data:`FIELDS` as a decoded row does.
+    """
+    changed = [f for f in FIELDS if session[f] != values[f]]
     if not changed:
         return []
+    stored = dict(values, date=encode_date(values["date"]), drugs=encode_json(values["drugs"]))
     with transaction(db):
         db.execute(
             # column names come from the constant FIELDS, values are parameters
@@ -120,8 +124,9 @@ def update_session(
 
 def for_course(db: sqlite_utils.Database, course_id: int) -> list[dict[str, Any]]:
     """A course's sessions in order."""
-    return list(
+    return decode_all(
         db.query(
             "SELECT * FROM treatment_sessions WHERE course_id = ? ORDER BY number", [course_id]
-        )
+        ),
+        SESSION,
     )

@@ -3,7 +3,6 @@ account page (password change)."""
 
 from __future__ import annotations
 
-import json
 from zoneinfo import available_timezones
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -39,7 +38,7 @@ def settings():
     if request.method == "GET":
         for name in accounts.CLINIC_SETTINGS:
             form[name].data = clinic[name]
-        form.drugs.data = "\n".join(json.loads(clinic["drugs"] or "[]"))
+        form.drugs.data = "\n".join(clinic["drugs"])
     if form.validate_on_submit():
         drugs = [line.strip() for line in (form.drugs.data or "").splitlines() if line.strip()]
         changed = accounts.update_clinic(
@@ -78,23 +77,16 @@ def team():
         else:
             new_password = new_token()[:16]
             password_hash = hash_password(new_password)  # slow: before taking the write lock
-            with transaction(db):  # the clinician and its audit event, or neither
-                clinician_id = accounts.create_clinician(
-                    db,
-                    user.clinic_id,
-                    email,
-                    form.name.data.strip(),
-                    password_hash,
-                    is_admin=form.is_admin.data,
-                )
-                audit.record(
-                    db,
-                    "clinician.added",
-                    actor="clinician",
-                    actor_id=user.id,
-                    clinic_id=user.clinic_id,
-                    clinician=clinician_id,
-                )
+            accounts.add_clinician(
+                db,
+                user.clinic_id,
+                email,
+                form.name.data.strip(),
+                password_hash,
+                is_admin=form.is_admin.data,
+                actor="clinician",
+                actor_id=user.id,
+            )
             form = ClinicianForm(formdata=None)
     return render_template(
         "clinic/team.html",

@@ -7,12 +7,10 @@ import json
 import math
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import segno
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -25,8 +23,8 @@ from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .. import charts, clock, entry_rules, exports, outcomes, report, sheet
-from ..db import get_db, transaction
+from .. import charts, clock, entry_rules, exports, outcomes, report, session_rules, sheet
+from ..db import get_db
 from ..forms import (
     ActionForm,
     CourseForm,
@@ -48,25 +46,12 @@ from ..queries import (
     retention,
     treatments,
 )
+from ..reference import CITATION, REFERENCE
 from ..security import access, current_user, same_clinic_or_404
 from .consent import pdf_response
+from .download import send_download
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
-
-#: paper 001 (Bifarini et al., Clin Ter 2022;173(1):79-83, doi:10.7417/CT.2022.2396)
-REFERENCE = {
-    "courses": 62,
-    "reached": 58,
-    "sessions": (3.5, 1.7, 1, 9),
-    "sessions_full": (4, 1.7, 1, 9),
-    "sessions_half": (3, 1.5, 1, 7),
-    "baseline_full": (8.1, 0.3),
-    "baseline_half": (8.0, 0.2),
-    "reduction": 3.9,
-}
-CITATION = "Bifarini B, et al. Clin Ter 2022;173(1):79-83. doi:10.7417/CT.2022.2396"
-NO_ENTRY_DAYS = 3
-RISE_POINTS = 2
 
 
 @bp.app_context_processor
@@ -79,8 +64,8 @@ def workspace_context() -> dict:
 
 
 def clinic_today() -> date:
-    """Today in the clinic's time zone."""
-    return clock.now().astimezone(ZoneInfo(current_user().timezone)).date()
+    """Today in the signed-in clinician's clinic."""
+    return clock.today(current_user().timezone)
 
 
 def _actor() -> dict[str, Any]:
@@ -91,77 +76,48 @@ def _actor() -> dict[str, Any]:
 # --- dashboard --------------------------------------------------------------------------
 
 
-def course_row(
-    course: dict[str, Any], rows: list[dict[str, Any]], sessions: list[dict[str, Any]], today: date
-) -> dict[str, Any]:
-    """One dashboard row: the course with its outcome figures and flags."""
-    result = outcomes.course_outcome(sessions, rows, course["start_date"], today)
-    recent = outcomes.last_days_mean(rows, today)
-    _points, recent_percent = outcomes.change(result.baseline, recent)
-    since = outcomes.days_since_last_entry(rows, today)
-    active_consent = (
-        consents.state(
-            {"kind": course["consent_kind"], "sheet_version": course["consent_version"]}
-            if course["consent_kind"]
-            else None,
-            sheet.SHEET_VERSION,
-        )
-        == "active"
+def _status(course: dict[str, Any], rows: list, sessions: list, today: date) -> Any:
+    """A dashboard row's figures and flags (:func:`diary.outcomes.course_status`)."""
+    latest = (
+        {"kind": course["consent_kind"], "sheet_version": course["consent_version"]}
+        if course["consent_kind"]
+        else None
     )
-    diary_from = (
-        max(
-            date.fromisoformat(course["start_date"]),
-            date.fromisoformat(course["first_consent_at"][:10]),
-        )
+    first_consent = (
+        clock.local_day(course["first_consent_at"], current_user().timezone)
         if course["first_consent_at"]
         else None
     )
-    done = outcomes.completeness(rows, diary_from, today) if diary_from else None
-    flags = []
-    if course["flagged"]:
-        flags.append("allergy")
-    silent_days = (
-        since if since is not None else ((today - diary_from).days if diary_from else None)
+    return outcomes.course_status(
+        sessions,
+        rows,
+        start=course["start_date"],
+        today=today,
+        diary_from=outcomes.diary_start(course["start_date"], first_consent),
+        consent_active=consents.state(latest, sheet.SHEET_VERSION) == "active",
+        allergy_reported=course["flagged"],
+        screening_flags=course["screening_flags"],
     )
-    if active_consent and silent_days is not None and silent_days >= NO_ENTRY_DAYS:
-        flags.append("no_entry")
-    if (
-        result.baseline is not None
-        and recent is not None
-        and (recent >= result.baseline + RISE_POINTS)
-    ):
-        flags.append("worse")
-    if course["screening_flags"]:
-        flags.append("screening")
-    return {
-        "course": course,
-        "outcome": result,
-        "recent": recent,
-        "recent_percent": recent_percent,
-        "recent_band": outcomes.immpact_band(recent_percent),
-        "since": since,
-        "done": done,
-        "flags": flags,
-    }
 
 
 #: dashboard rows per page (all open courses are sorted and filtered before paging)
 PAGE_SIZE = 50
 
+#: dashboard orders, each a key of a (course, status) row
 SORTS = {
-    "code": lambda r: r["course"]["patient_code"].lower(),
-    "flags": lambda r: (-len(r["flags"]), r["course"]["patient_code"].lower()),
-    "change": lambda r: (
-        r["recent_percent"] is None,
-        -(r["recent_percent"] if r["recent_percent"] is not None else 0),
+    "code": lambda cr: cr[0]["patient_code"].lower(),
+    "flags": lambda cr: (-len(cr[1].flags), cr[0]["patient_code"].lower()),
+    "change": lambda cr: (
+        cr[1].recent_percent is None,
+        -(cr[1].recent_percent if cr[1].recent_percent is not None else 0),
     ),
-    "recent": lambda r: (r["recent"] is None, r["recent"] or 0),
-    "sessions": lambda r: -r["outcome"].sessions,
-    "diary": lambda r: (
-        r["done"] is None,
-        r["done"].recorded / r["done"].days if r["done"] and r["done"].days else 0,
+    "recent": lambda cr: (cr[1].recent is None, cr[1].recent or 0),
+    "sessions": lambda cr: -cr[1].outcome.sessions,
+    "diary": lambda cr: (
+        cr[1].done is None,
+        cr[1].done.recorded / cr[1].done.days if cr[1].done and cr[1].done.days else 0,
     ),
-    "start": lambda r: r["course"]["start_date"],
+    "start": lambda cr: cr[0]["start_date"],
 }
 
 
@@ -181,11 +137,11 @@ def dashboard():
     by_entries = courses.entries_by_course(db, user.clinic_id, active_only=True)
     by_sessions = courses.sessions_by_course(db, user.clinic_id, active_only=True)
     rows = [
-        course_row(c, by_entries.get(c["id"], []), by_sessions.get(c["id"], []), today)
+        (c, _status(c, by_entries.get(c["id"], []), by_sessions.get(c["id"], []), today))
         for c in listed
     ]
     if flagged_only:
-        rows = [r for r in rows if r["flags"]]
+        rows = [(c, status) for c, status in rows if status.flags]
     rows.sort(key=SORTS[sort])
     pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
@@ -258,27 +214,25 @@ def enrol():
         form.locale.data = clinic["locale"]
         form.start_date.data = clinic_today()
     if form.validate_on_submit():
-        code = form.code.data.strip()
-        if patients.find_patient(db, user.clinic_id, code):
+        try:
+            enrolled = patients.enrol(
+                db,
+                user.clinic_id,
+                form.code.data,
+                area=form.area.data,
+                start=form.start_date.data,
+                locale=form.locale.data,
+                birth_year=form.birth_year.data,
+                contact_note=form.contact_note.data or "",
+                actor="clinician",
+                actor_id=user.id,
+            )
+        except patients.CodeTaken:
             form.code.errors.append(_("This code is already used in your clinic."))
+        except patients.InvalidCode:
+            form.code.errors.append(_("Use letters, digits, spaces and . - / only."))
         else:
-            with transaction(db):
-                patient_id = patients.create_patient(
-                    db,
-                    user.clinic_id,
-                    code,
-                    locale=form.locale.data,
-                    birth_year=form.birth_year.data,
-                    contact_note=form.contact_note.data or "",
-                )
-                course_id = patients.create_course(
-                    db, patient_id, form.area.data, form.start_date.data.isoformat()
-                )
-                audit.record(
-                    db, "patient.enrolled", **_actor(), patient_id=patient_id, course_id=course_id
-                )
-                token = patients.issue_link(db, patient_id, actor="clinician", actor_id=user.id)
-            return _handout(patients.get_patient(db, patient_id), token)
+            return _handout(patients.get_patient(db, enrolled.patient_id), enrolled.token)
     return render_template("clinic/enrol.html", form=form)
 
 
@@ -342,21 +296,9 @@ def new_course(patient_id: int):
     if request.method == "GET":
         form.start_date.data = clinic_today()
     if form.validate_on_submit():
-        with transaction(db):
-            previous = patients.current_course(db, patient_id)
-            if previous and not previous["end_date"]:
-                courses.set_end(
-                    db,
-                    patients.get_course(db, previous["id"]),
-                    form.start_date.data.isoformat(),
-                    clinician_id=current_user().id,
-                )
-            course_id = patients.create_course(
-                db, patient_id, form.area.data, form.start_date.data.isoformat()
-            )
-            audit.record(
-                db, "course.opened", **_actor(), patient_id=patient_id, course_id=course_id
-            )
+        course_id = patients.open_course(
+            db, patient, form.area.data, form.start_date.data, actor_id=current_user().id
+        )
         return redirect(url_for(".course", course_id=course_id))
     return render_template("clinic/new_course.html", form=form, patient=patient)
 
@@ -375,28 +317,14 @@ def course(course_id: int):
     row = _course_or_404(course_id)
     db = get_db()
     today = clinic_today()
-    end = date.fromisoformat(row["end_date"]) if row["end_date"] else today
+    end = row["end_date"] or today
     diary = entries.for_course(db, course_id)
     sessions = treatments.for_course(db, course_id)
     result = outcomes.course_outcome(sessions, diary, row["start_date"], end)
     history = consents.history(db, course_id)
     chart = None
     if diary or sessions:
-        start = min(
-            [date.fromisoformat(row["start_date"])] + [date.fromisoformat(e["day"]) for e in diary]
-        )
-        chart = charts.trend_svg(
-            diary,
-            sessions,
-            start,
-            end,
-            charts.ChartText(
-                _("Daily pain of patient %(code)s", code=row["patient_code"]),
-                charts.summary_text(result),
-            ),
-            baseline=result.baseline,
-            show_30=True,
-        )
+        chart = charts.course_chart(row, diary, sessions, result, end)
     return render_template(
         "clinic/course.html",
         course=row,
@@ -404,7 +332,8 @@ def course(course_id: int):
         result=result,
         chart=chart,
         sessions=sessions,
-        drugs_of=lambda s: json.loads(s["drugs"] or "[]"),
+        is_mixture=session_rules.is_mixture,
+        mixture_warning=session_rules.mixture_warning(),
         diary=sorted(diary, key=lambda e: e["day"], reverse=True),
         corrections=entries.corrections(db, course_id),
         consents=history,
@@ -431,8 +360,8 @@ def close_course(course_id: int):
     """End a course today (or reopen it); the patient's diary closes with it."""
     row = _course_or_404(course_id)
     if ActionForm().validate_on_submit():
-        end = None if row["end_date"] else clinic_today().isoformat()
-        courses.set_end(get_db(), row, end, clinician_id=current_user().id)
+        end = None if row["end_date"] else clinic_today()
+        courses.set_end(get_db(), row, end, actor_id=current_user().id)
     return redirect(url_for(".course", course_id=course_id))
 
 
@@ -463,31 +392,19 @@ def new_session(course_id: int):
         _session_form_defaults(form, row)
     if form.validate_on_submit():
         user = current_user()
-        drugs = form.drug_rows()
+        values = form.values()
         treatments.add_session(
             get_db(),
             course_id,
-            form.date.data.isoformat(),
-            nrs_before=form.nrs_before.data,
-            area=form.area.data,
-            drugs=drugs,
-            needle=form.needle.data or "",
-            ultrasound=form.ultrasound.data,
-            adverse_events=form.adverse_events.data or "",
-            notes=form.notes.data or "",
+            values.pop("date"),
+            **values,
             created_by=user.id,
             clinic_id=user.clinic_id,
             patient_id=row["patient_id"],
         )
         flash(_("The session is saved."), "info")
-        if len(drugs) > 1:
-            flash(
-                _(
-                    "Reminder: the Italian Society of Mesotherapy recommends one drug per "
-                    "syringe, not mixtures."
-                ),
-                "warning",
-            )
+        if session_rules.is_mixture(values["drugs"]):
+            flash(session_rules.mixture_warning(), "warning")
         return redirect(url_for(".course", course_id=course_id))
     return _session_page(form, row, None)
 
@@ -499,8 +416,10 @@ def _session_page(form: SessionForm, row: dict[str, Any], session: dict[str, Any
         form=form,
         course=row,
         session=session,
-        clinic_drugs=json.loads(clinic["drugs"] or "[]"),
-        several=len(form.drug_rows()) > 1,
+        clinic_drugs=clinic["drugs"],
+        several=session_rules.is_mixture(form.drug_rows()),
+        mixture_from=session_rules.MIXTURE_FROM,
+        mixture_warning=session_rules.mixture_warning(),
     )
 
 
@@ -512,31 +431,12 @@ def edit_session(session_id: int):
     row = _course_or_404(session["course_id"])
     form = SessionForm()
     if request.method == "GET":
-        form.date.data = date.fromisoformat(session["date"])
-        form.nrs_before.data = session["nrs_before"]
-        form.area.data = session["area"] or row["area"]
-        form.needle.data = session["needle"]
-        form.ultrasound.data = bool(session["ultrasound"])
-        form.adverse_events.data = session["adverse_events"]
-        form.notes.data = session["notes"]
-        for drug, entry in zip(json.loads(session["drugs"] or "[]"), form.drugs, strict=False):
-            entry.form.name.data = drug["name"]
-            entry.form.dose.data = drug.get("dose", "")
-            entry.form.volume_ml.data = drug.get("volume_ml")
+        form.fill(session, default_area=row["area"])
     if form.validate_on_submit():
         changed = treatments.update_session(
             get_db(),
             session,
-            {
-                "date": form.date.data.isoformat(),
-                "nrs_before": form.nrs_before.data,
-                "area": form.area.data,
-                "drugs": form.drug_rows(),
-                "needle": form.needle.data or "",
-                "ultrasound": form.ultrasound.data,
-                "adverse_events": form.adverse_events.data or "",
-                "notes": form.notes.data or "",
-            },
+            form.values(),
             clinician_id=current_user().id,
         )
         flash(_("The session is saved.") if changed else _("Nothing was changed."), "info")
@@ -551,6 +451,7 @@ def consent_pdf(consent_id: int):
     db = get_db()
     record = same_clinic_or_404(consents.get(db, consent_id))
     user = current_user()
+    response = pdf_response(record, accounts.get_clinic(db, user.clinic_id))
     audit.record(
         db,
         "consent.pdf_opened",
@@ -559,7 +460,7 @@ def consent_pdf(consent_id: int):
         course_id=record["course_id"],
         consent_id=consent_id,
     )
-    return pdf_response(record, accounts.get_clinic(db, user.clinic_id))
+    return response
 
 
 @bp.route("/courses/<int:course_id>/summary.pdf")
@@ -579,22 +480,12 @@ def summary_pdf(course_id: int):
             _("Many summaries are being prepared right now. Please try again in a few seconds."),
         )
         return page, code, {"Retry-After": "5"}
+    name = f"summary-{row['patient_code']}-{clinic_today().isoformat()}.pdf"
+    response = send_download(body, "application/pdf", name, inline=not request.args.get("download"))
     audit.record(
         db, "report.generated", **_actor(), patient_id=row["patient_id"], course_id=course_id
     )
-    name = f"summary-{row['patient_code']}-{clinic_today().isoformat()}.pdf"
-    disposition = "attachment" if request.args.get("download") else "inline"
-    return Response(
-        body,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
-    )
-
-
-def _csv(body: str, name: str) -> Response:
-    return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return response
 
 
 @bp.route("/courses/<int:course_id>/export.csv")
@@ -603,13 +494,15 @@ def course_export(course_id: int):
     """The course as CSV: one row per diary day and per session."""
     row = _course_or_404(course_id)
     db = get_db()
+    response = send_download(
+        exports.course_csv(db, course_id, clinic_today()),
+        "text/csv",
+        f"course-{row['patient_code']}-{course_id}.csv",
+    )
     audit.record(
         db, "export.course_csv", **_actor(), patient_id=row["patient_id"], course_id=course_id
     )
-    return _csv(
-        exports.course_csv(db, course_id, clinic_today()),
-        f"course-{row['patient_code']}-{course_id}.csv",
-    )
+    return response
 
 
 @bp.route("/courses/<int:course_id>/fhir.json")
@@ -618,13 +511,14 @@ def course_fhir(course_id: int):
     """The course as a FHIR R4 Bundle (JSON)."""
     row = _course_or_404(course_id)
     db = get_db()
-    audit.record(db, "export.fhir", **_actor(), patient_id=row["patient_id"], course_id=course_id)
     bundle = exports.fhir_bundle(db, course_id, current_app.config["BASE_URL"])
-    return Response(
+    response = send_download(
         json.dumps(bundle, ensure_ascii=False, indent=1),
-        mimetype="application/fhir+json",
-        headers={"Content-Disposition": f'attachment; filename="course-{course_id}-fhir.json"'},
+        "application/fhir+json",
+        f"course-{course_id}-fhir.json",
     )
+    audit.record(db, "export.fhir", **_actor(), patient_id=row["patient_id"], course_id=course_id)
+    return response
 
 
 @bp.route("/cohort.csv")
@@ -633,8 +527,11 @@ def cohort_export():
     """Every course of the clinic as one CSV."""
     user = current_user()
     db = get_db()
+    response = send_download(
+        exports.cohort_csv(db, user.clinic_id, clinic_today()), "text/csv", "cohort.csv"
+    )
     audit.record(db, "export.cohort_csv", **_actor())
-    return _csv(exports.cohort_csv(db, user.clinic_id, clinic_today()), "cohort.csv")
+    return response
 
 
 @bp.route("/patients/<int:patient_id>/erase", methods=["GET", "POST"])
@@ -691,16 +588,15 @@ def cohort():
         "clinic/cohort.html",
         cohort=outcomes.cohort(results),
         area=area,
-        start_from=start_from or "",
-        start_to=start_to or "",
+        start_from=start_from.isoformat() if start_from else "",
+        start_to=start_to.isoformat() if start_to else "",
         reference=REFERENCE,
         citation=CITATION,
     )
 
 
-def _date_arg(name: str) -> str | None:
-    value = request.args.get(name) or ""
+def _date_arg(name: str) -> date | None:
     try:
-        return date.fromisoformat(value).isoformat()
+        return date.fromisoformat(request.args.get(name) or "")
     except ValueError:
         return None

@@ -23,6 +23,7 @@ from ..db import get_db
 from ..forms import ConsentForm, StepForm, WithdrawForm, quiz_form, screening_form
 from ..queries import accounts, consents, patients
 from ..security import access, current_user
+from .download import send_download
 
 bp = Blueprint("consent", __name__, url_prefix="/consent")
 VERSION = sheet.SHEET_VERSION
@@ -260,11 +261,7 @@ def pdf_response(record: dict[str, Any], clinic: dict[str, Any]) -> Response:
         if record.get("patient_code")
         else (f"consent-{day}.pdf")
     )
-    return Response(
-        body,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return send_download(body, "application/pdf", name)
 
 
 @bp.route("/copy/<int:consent_id>.pdf")
@@ -275,9 +272,10 @@ def copy(consent_id: int):
     record = consents.get(db, consent_id)
     if record is None or record["patient_id"] != current_user().id:
         abort(404)
+    # the patient's copy is named by date only
+    response = pdf_response(dict(record, patient_code=None), clinic)
     consents.record_step(db, record["course_id"], "consent.pdf_downloaded", consent_id=consent_id)
-    record = dict(record, patient_code=None)  # the patient's copy is named by date only
-    return pdf_response(record, clinic)
+    return response
 
 
 @bp.route("/withdraw", methods=["GET", "POST"])

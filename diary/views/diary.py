@@ -4,8 +4,7 @@ offline page)."""
 
 from __future__ import annotations
 
-import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,17 +30,13 @@ from ..forms import ActionForm, EntryForm, ReminderForm
 from ..queries import accounts, consents, entries, patients
 from ..security import access, current_user
 from ..sheet import SHEET_VERSION
+from .download import send_download
 
 bp = Blueprint("diary", __name__)
 
 
 class ConsentRequired(Exception):
     """The course has no active consent: nothing may be stored."""
-
-
-def server_today(timezone: str) -> date:
-    """Today in the clinic's time zone, by the server's clock."""
-    return entry_rules.patient_today(clock.now(), None, timezone)
 
 
 def _course() -> dict[str, Any]:
@@ -61,22 +56,18 @@ def store_entry(data: Any) -> tuple[str, dict[str, Any], entry_rules.EntryInput]
     course = _course()
     if not consents.is_active(db, course["id"], SHEET_VERSION):
         raise ConsentRequired()
-    entry = entry_rules.parse(data, default_day=server_today(user.timezone))
+    entry = entry_rules.parse(data, default_day=clock.today(user.timezone))
     today = entry_rules.patient_today(clock.now(), entry.device_time, user.timezone)
-    timing = entry_rules.timing(entry.day, today)
-    if course["end_date"] and entry.day.isoformat() > course["end_date"]:
-        raise EntryError(_("Your treatment course has ended, so the diary is closed."), "day")
-    outcome, row = entries.save(
-        db, course["id"], entry, timing, patient_id=user.id, clinic_id=user.clinic_id
-    )
+    entry_rules.timing(entry.day, today)  # today or yesterday only
+    if not entry_rules.diary_open(entry.day, course["end_date"]):
+        raise entry_rules.course_ended_error()
+    try:
+        outcome, row = entries.save(
+            db, course["id"], entry, today, patient_id=user.id, clinic_id=user.clinic_id
+        )
+    except entries.DayClosed:
+        raise entry_rules.day_closed_error() from None
     return outcome, row, entry
-
-
-def _editable(row: dict[str, Any] | None, day: date, today: date) -> bool:
-    """Can this day still be filled in or corrected today?"""
-    if day == today:
-        return True
-    return day == today - timedelta(days=1) and (row is None or bool(row["late"]))
 
 
 @bp.route("/diary/entry", methods=["GET", "POST"])
@@ -86,7 +77,7 @@ def entry():
     user = current_user()
     db = get_db()
     course = _course()
-    today = server_today(user.timezone)
+    today = clock.today(user.timezone)
     if not consents.is_active(db, course["id"], SHEET_VERSION):
         if request.method == "POST":
             abort(403)
@@ -96,7 +87,7 @@ def entry():
         if request.values.get("day") == (today - timedelta(days=1)).isoformat()
         else today
     )
-    existing = entries.get_for_day(db, course["id"], day.isoformat())
+    existing = entries.get_for_day(db, course["id"], day)
     form = EntryForm()
     error = None
     if request.method == "POST":
@@ -117,7 +108,7 @@ def entry():
             return redirect(url_for("patient.home", saved=outcome))
     elif existing is not None:
         _fill(form, existing)
-    if not _editable(existing, day, today):
+    if not entry_rules.can_change(day, today, existing):
         return redirect(url_for("patient.home"))
     return render_template(
         "diary/entry.html",
@@ -135,9 +126,9 @@ def entry():
 def _fill(form: EntryForm, row: dict[str, Any]) -> None:
     form.avg.data = str(row["avg_nrs"])
     form.worst.data = str(row["worst_nrs"])
-    form.site_effects.data = json.loads(row["site_effects"])
-    form.allergy_signs.data = json.loads(row["allergy_signs"])
-    form.medication_taken.data = {1: "yes", 0: "no"}.get(row["medication_taken"])
+    form.site_effects.data = row["site_effects"]
+    form.allergy_signs.data = row["allergy_signs"]
+    form.medication_taken.data = {True: "yes", False: "no"}.get(row["medication_taken"])
     form.medication.data = row["medication"]
     form.note.data = row["note"]
 
@@ -194,7 +185,7 @@ def sync():
         return jsonify(error=exc.message, field=exc.field), 422
     body = {
         "status": outcome,
-        "day": row["day"],
+        "day": row["day"].isoformat(),
         "late": bool(row["late"]),
         "urgent": bool(saved.allergy_signs),
     }
@@ -259,11 +250,7 @@ def reminder_ics():
         url_for("diary.entry", _external=True),
         uid_seed=f"patient-{user.id}",
     )
-    return Response(
-        body,
-        mimetype="text/calendar",
-        headers={"Content-Disposition": 'attachment; filename="pain-diary.ics"'},
-    )
+    return send_download(body, "text/calendar", "pain-diary.ics")
 
 
 @bp.route("/diary/reminder/stop", methods=["POST"])

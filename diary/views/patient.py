@@ -6,17 +6,17 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
-from .. import charts, exports, outcomes
+from .. import charts, clock, entry_rules, exports, outcomes
 from ..db import get_db
 from ..forms import SignOutForm
 from ..i18n import format_day, format_number
 from ..queries import accounts, consents, entries, patients, treatments
 from ..security import access, current_user
 from ..sheet import SHEET_VERSION
-from .diary import server_today
+from .download import send_download
 
 bp = Blueprint("patient", __name__)
 
@@ -44,16 +44,11 @@ def diary_summary(
         )
     else:
         text = _("No pain ratings yet.")
-    first_day = min(
-        [date.fromisoformat(course["start_date"])]
-        + [date.fromisoformat(r["day"]) for r in rows]
-        + [date.fromisoformat(s["date"]) for s in sessions]
-    )
     chart = (
         charts.trend_svg(
             rows,
             sessions,
-            first_day,
+            outcomes.chart_start(course["start_date"], rows, sessions),
             today,
             charts.ChartText(_("Your daily pain since the start"), text),
             baseline=base,
@@ -63,9 +58,7 @@ def diary_summary(
     )
     next_session = None
     if sessions:
-        expected = date.fromisoformat(sessions[-1]["date"]) + timedelta(
-            days=clinic["session_interval_days"]
-        )
+        expected = sessions[-1]["date"] + timedelta(days=clinic["session_interval_days"])
         next_session = expected if expected >= today else None
     return {
         "summary": text,
@@ -76,18 +69,12 @@ def diary_summary(
     }
 
 
-def _download(body: str | bytes, mimetype: str, name: str) -> Response:
-    return Response(
-        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
-
-
 @bp.route("/me/export.json")
 @access("patient")
 def export_json():
     """Everything stored about me, as JSON."""
     data = exports.patient_data(get_db(), current_user().id)
-    return _download(
+    return send_download(
         json.dumps(data, ensure_ascii=False, indent=2), "application/json", "my-pain-diary.json"
     )
 
@@ -97,7 +84,7 @@ def export_json():
 def export_csv():
     """Everything stored about me, as CSV (column names in my language)."""
     data = exports.patient_data(get_db(), current_user().id)
-    return _download(exports.patient_csv(data), "text/csv", "my-pain-diary.csv")
+    return send_download(exports.patient_csv(data), "text/csv", "my-pain-diary.csv")
 
 
 @bp.route("/home")
@@ -110,18 +97,21 @@ def home():
     clinic = accounts.get_clinic(db, user.clinic_id)
     latest = consents.latest(db, course["id"]) if course else None
     state = consents.state(latest, SHEET_VERSION)
-    today = server_today(user.timezone)
+    today = clock.today(user.timezone)
     context: dict[str, Any] = {}
     if course:
         rows = entries.for_course(db, course["id"])
         sessions = treatments.for_course(db, course["id"])
         by_day = {r["day"]: r for r in rows}
+        yesterday = today - timedelta(days=1)
         context = diary_summary(rows, sessions, course, clinic, today)
         context.update(
-            today_entry=by_day.get(today.isoformat()),
-            yesterday=(today - timedelta(days=1)).isoformat(),
-            yesterday_entry=by_day.get((today - timedelta(days=1)).isoformat()),
-            recent=sorted(rows, key=lambda r: r["day"], reverse=True)[:5],
+            today_entry=by_day.get(today),
+            yesterday=yesterday.isoformat(),
+            yesterday_entry=by_day.get(yesterday),
+            diary_closed=not entry_rules.diary_open(today, course["end_date"]),
+            yesterday_open=entry_rules.diary_open(yesterday, course["end_date"])
+            and entry_rules.can_change(yesterday, today, by_day.get(yesterday)),
         )
     return render_template(
         "patient/home.html",

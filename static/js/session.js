@@ -8,7 +8,8 @@ document.addEventListener("DOMContentLoaded", function () {
   var names = form.querySelectorAll("[data-drug-row] input[name$='-name']");
   function update() {
     var filled = Array.prototype.filter.call(names, function (i) { return i.value.trim() !== ""; });
-    reminder.hidden = filled.length < 2;
+    // the threshold comes from the page (diary/session_rules.py: MIXTURE_FROM)
+    reminder.hidden = filled.length < Number(reminder.getAttribute("data-mixture-from"));
   }
   Array.prototype.forEach.call(names, function (input) {
     input.setAttribute("list", "clinic-drugs");
