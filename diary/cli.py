@@ -111,7 +111,7 @@ def clinician_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < MIN_PASSWORD:
         raise click.UsageError(f"the password needs at least {MIN_PASSWORD} characters")
-    clinician_id = accounts.add_clinician(
+    clinician_id = accounts.create_clinician(
         db, clinic_id, email, name, hash_password(password), is_admin=admin, locale=locale
     )
     click.echo(f"clinician {clinician_id} created")

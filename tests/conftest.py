@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from diary import create_app, migrations
+from diary import clock, create_app, migrations
 from diary.db import connect
 from diary.queries import accounts, patients
 from diary.security import hash_password
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, World, clinic_today
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, World
 
 
 @pytest.fixture
@@ -63,8 +63,8 @@ def world(db) -> World:
     accounts.create_clinician(db, b, "doc@b.example", "Bea Doc", pw)
     pa = patients.create_patient(db, a, "A-001", locale="it")
     pb = patients.create_patient(db, b, "B-001", locale="ar")
-    patients.create_course(db, pa, "neck", clinic_today("Europe/Rome").isoformat())
-    patients.create_course(db, pb, "knee", clinic_today("Europe/Paris").isoformat())
+    patients.create_course(db, pa, "neck", clock.today("Europe/Rome"))
+    patients.create_course(db, pb, "knee", clock.today("Europe/Paris"))
     return World(
         clinic_a=a,
         clinic_b=b,

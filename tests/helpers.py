@@ -7,19 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
-
-from diary import clock
 
 PASSWORD = "correct horse battery staple"
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
-
-
-def clinic_today(timezone: str) -> date:
-    """Today in a clinic's time zone, by ``diary.clock`` (never the machine's date)."""
-    return clock.now().astimezone(ZoneInfo(timezone)).date()
 
 
 def csrf_from(html: str) -> str:

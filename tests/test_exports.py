@@ -159,7 +159,7 @@ def test_fhir_bundle_validates_and_reads_back(app, db, world, course):
         r
         for r in resources
         if r.__resource_type__ == "Procedure"
-        and str(r.performedDateTime) == treatments.for_course(db, course)[0]["date"]
+        and str(r.performedDateTime) == treatments.for_course(db, course)[0]["date"].isoformat()
     )
     assert "lidocaine 20 mg" in procedure.note[0].text
     assert "small bruise" in " ".join(n.text for n in procedure.note)

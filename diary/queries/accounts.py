@@ -63,36 +63,18 @@ def create_clinician(
     *,
     is_admin: bool = False,
     locale: str | None = None,
+    actor: str = "system",
+    actor_id: int | None = None,
 ) -> int:
-    """Insert a clinician and return the id (emails are unique, case-insensitively)."""
+    """Add a clinician and its audit event in one transaction; return the id (emails are
+    unique, case-insensitively). The team page, the CLI and the demo all come here. Hash
+    the password before: hashing is slow, and the write lock is held from the start."""
     now = clock.iso()
     with transaction(db):
         cursor = db.execute(
             "INSERT INTO clinicians (clinic_id, email, name, password_hash, locale, is_admin,"
             " password_changed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [clinic_id, email.strip(), name, password_hash, locale, int(is_admin), now, now],
-        )
-    return int(cursor.lastrowid)
-
-
-def add_clinician(
-    db: sqlite_utils.Database,
-    clinic_id: int,
-    email: str,
-    name: str,
-    password_hash: str,
-    *,
-    is_admin: bool = False,
-    locale: str | None = None,
-    actor: str = "system",
-    actor_id: int | None = None,
-) -> int:
-    """Add a clinician and its audit event in one transaction (the web's team page and the
-    CLI both come here); return the id. Hash the password before: hashing is slow and the
-    write lock is held from the start of the transaction."""
-    with transaction(db):
-        clinician_id = create_clinician(
-            db, clinic_id, email, name, password_hash, is_admin=is_admin, locale=locale
+            [clinic_id, email.strip(), name, password_hash, locale, is_admin, now, now],
         )
         audit.record(
             db,
@@ -100,9 +82,9 @@ def add_clinician(
             actor=actor,
             actor_id=actor_id,
             clinic_id=clinic_id,
-            clinician=clinician_id,
+            clinician=cursor.lastrowid,
         )
-    return clinician_id
+    return int(cursor.lastrowid)
 
 
 def get_clinician_by_email(db: sqlite_utils.Database, email: str) -> dict[str, Any] | None:

@@ -233,21 +233,7 @@ def issue_link(
     Returns the new token; only its SHA-256 is stored, so it can be shown only now.
     """
     token = new_token()
-    patient = get_patient(db, patient_id)
-    if patient is None:
-        raise LookupError(patient_id)
-    with transaction(db):
-        revoked = _revoke_links(db, patient_id)
-        _insert_token(db, patient_id, "link", token)
-        audit.record(
-            db,
-            "link.issued",
-            actor=actor,
-            actor_id=actor_id,
-            clinic_id=patient["clinic_id"],
-            patient_id=patient_id,
-            revoked=revoked,
-        )
+    _replace_links(db, patient_id, token, actor=actor, actor_id=actor_id)
     return token
 
 
@@ -259,14 +245,29 @@ def revoke_links(
     actor_id: int | None = None,
 ) -> int:
     """Revoke every personal link of a patient and sign out their devices at once."""
+    return _replace_links(db, patient_id, None, actor=actor, actor_id=actor_id)
+
+
+def _replace_links(
+    db: sqlite_utils.Database,
+    patient_id: int,
+    token: str | None,
+    *,
+    actor: str,
+    actor_id: int | None,
+) -> int:
+    """Revoke the links, store ``token`` as the new one if given, audit; return how many
+    links were revoked."""
     patient = get_patient(db, patient_id)
     if patient is None:
         raise LookupError(patient_id)
     with transaction(db):
         revoked = _revoke_links(db, patient_id)
+        if token is not None:
+            _insert_token(db, patient_id, "link", token)
         audit.record(
             db,
-            "link.revoked",
+            "link.issued" if token is not None else "link.revoked",
             actor=actor,
             actor_id=actor_id,
             clinic_id=patient["clinic_id"],

@@ -90,15 +90,11 @@ def purge_course(db: sqlite_utils.Database, course_id: int) -> dict[str, int]:
     """Remove a closed course's diary, sessions, screening and quiz; keep consents and audit."""
     with transaction(db):
         counts = _delete_course_content(db, course_id)
-        counts["treatment_sessions"] = db.execute(
-            "DELETE FROM treatment_sessions WHERE course_id = ?", [course_id]
-        ).rowcount
-        counts["screening_answers"] = db.execute(
-            "DELETE FROM screening_answers WHERE course_id = ?", [course_id]
-        ).rowcount
-        counts["quiz_attempts"] = db.execute(
-            "DELETE FROM quiz_attempts WHERE course_id = ?", [course_id]
-        ).rowcount
+        for table in ("treatment_sessions", "screening_answers", "quiz_attempts"):
+            counts[table] = db.execute(
+                f"DELETE FROM {table} WHERE course_id = ?",  # noqa: S608 - fixed names
+                [course_id],
+            ).rowcount
         db.execute("UPDATE courses SET purged_at = ? WHERE id = ?", [clock.iso(), course_id])
         row = db.execute(
             "SELECT p.clinic_id, p.id FROM courses c JOIN patients p"

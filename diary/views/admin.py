@@ -77,7 +77,7 @@ def team():
         else:
             new_password = new_token()[:16]
             password_hash = hash_password(new_password)  # slow: before taking the write lock
-            accounts.add_clinician(
+            accounts.create_clinician(
                 db,
                 user.clinic_id,
                 email,

@@ -481,9 +481,23 @@ def summary_pdf(course_id: int):
         )
         return page, code, {"Retry-After": "5"}
     name = f"summary-{row['patient_code']}-{clinic_today().isoformat()}.pdf"
-    response = send_download(body, "application/pdf", name, inline=not request.args.get("download"))
+    return _audited_download(
+        row,
+        "report.generated",
+        body,
+        "application/pdf",
+        name,
+        inline=not request.args.get("download"),
+    )
+
+
+def _audited_download(
+    course: dict[str, Any], action: str, body: str | bytes, mimetype: str, name: str, **kw: Any
+):
+    """A course's download, audited once the response is built (a failure records nothing)."""
+    response = send_download(body, mimetype, name, **kw)
     audit.record(
-        db, "report.generated", **_actor(), patient_id=row["patient_id"], course_id=course_id
+        get_db(), action, **_actor(), patient_id=course["patient_id"], course_id=course["id"]
     )
     return response
 
@@ -493,16 +507,13 @@ def summary_pdf(course_id: int):
 def course_export(course_id: int):
     """The course as CSV: one row per diary day and per session."""
     row = _course_or_404(course_id)
-    db = get_db()
-    response = send_download(
-        exports.course_csv(db, course_id, clinic_today()),
+    return _audited_download(
+        row,
+        "export.course_csv",
+        exports.course_csv(get_db(), course_id, clinic_today()),
         "text/csv",
         f"course-{row['patient_code']}-{course_id}.csv",
     )
-    audit.record(
-        db, "export.course_csv", **_actor(), patient_id=row["patient_id"], course_id=course_id
-    )
-    return response
 
 
 @bp.route("/courses/<int:course_id>/fhir.json")
@@ -510,15 +521,14 @@ def course_export(course_id: int):
 def course_fhir(course_id: int):
     """The course as a FHIR R4 Bundle (JSON)."""
     row = _course_or_404(course_id)
-    db = get_db()
-    bundle = exports.fhir_bundle(db, course_id, current_app.config["BASE_URL"])
-    response = send_download(
+    bundle = exports.fhir_bundle(get_db(), course_id, current_app.config["BASE_URL"])
+    return _audited_download(
+        row,
+        "export.fhir",
         json.dumps(bundle, ensure_ascii=False, indent=1),
         "application/fhir+json",
         f"course-{course_id}-fhir.json",
     )
-    audit.record(db, "export.fhir", **_actor(), patient_id=row["patient_id"], course_id=course_id)
-    return response
 
 
 @bp.route("/cohort.csv")

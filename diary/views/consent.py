@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from .. import pdf, sheet, signature
+from .. import clock, pdf, sheet, signature
 from ..db import get_db
 from ..forms import ConsentForm, StepForm, WithdrawForm, quiz_form, screening_form
 from ..queries import accounts, consents, patients
@@ -255,7 +255,7 @@ def done():
 def pdf_response(record: dict[str, Any], clinic: dict[str, Any]) -> Response:
     """A consent record's PDF copy as a download."""
     body = pdf.consent_pdf(record, clinic)
-    day = record["created_at"][:10]
+    day = clock.local_day(record["created_at"], clinic["timezone"]).isoformat()
     name = (
         f"consent-{record['patient_code']}-{day}.pdf"
         if record.get("patient_code")

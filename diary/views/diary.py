@@ -288,29 +288,13 @@ def manifest():
     """The web app manifest (name and colours; start page is the diary home)."""
     icons = [
         {
-            "src": url_for("static", filename="icons/icon-192.png"),
-            "sizes": "192x192",
+            "src": url_for("static", filename=f"icons/{name}-{size}.png"),
+            "sizes": f"{size}x{size}",
             "type": "image/png",
-            "purpose": "any",
-        },
-        {
-            "src": url_for("static", filename="icons/icon-512.png"),
-            "sizes": "512x512",
-            "type": "image/png",
-            "purpose": "any",
-        },
-        {
-            "src": url_for("static", filename="icons/icon-maskable-192.png"),
-            "sizes": "192x192",
-            "type": "image/png",
-            "purpose": "maskable",
-        },
-        {
-            "src": url_for("static", filename="icons/icon-maskable-512.png"),
-            "sizes": "512x512",
-            "type": "image/png",
-            "purpose": "maskable",
-        },
+            "purpose": purpose,
+        }
+        for name, purpose in (("icon", "any"), ("icon-maskable", "maskable"))
+        for size in (192, 512)
     ]
     body = {
         "name": _("Pain diary"),
