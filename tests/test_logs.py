@@ -46,16 +46,16 @@ def test_no_secret_in_any_log_line(app, caplog, db, world):
         world.clinician_a,
     ]
     staff = app.test_client()
-    login(staff, world.clinician_a, "wrong")
-    login(staff, world.clinician_a)
+    assert login(staff, world.clinician_a, "wrong").status_code == 200  # the form again
+    assert login(staff, world.clinician_a).status_code == 302
     phone = app.test_client()
-    open_link(phone, world.token_a)
+    assert open_link(phone, world.token_a).status_code == 302
     from diary.queries import patients
 
     course = patients.current_course(db, world.patient_a)["id"]
     give_consent(db, course, name="Maria Rossi")
     page = phone.get("/diary/entry").get_data(as_text=True)
-    phone.post(
+    saved = phone.post(
         "/diary/entry",
         data={
             "csrf_token": csrf_from(page),
@@ -64,8 +64,10 @@ def test_no_secret_in_any_log_line(app, caplog, db, world):
             "note": "my secret note about my knee",
         },
     )
-    phone.get("/home")
-    staff.get(f"/clinic/courses/{course}")
+    assert saved.status_code == 302  # stored: the note went through the whole request
+    assert phone.get("/home").status_code == 200
+    shown = staff.get(f"/clinic/courses/{course}").get_data(as_text=True)
+    assert "my secret note about my knee" in shown  # the secret was in play
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert len(caplog.records) > 5
     for secret in secrets:

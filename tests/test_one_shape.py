@@ -410,8 +410,18 @@ def _patient_events(db, code: str, clinic: int) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("code", ["李-1", "مريض-1", "R.7/b x"])
 def test_cli_enrol_is_the_web_enrol(runner, db, world, code):
     out = runner.invoke(
-        args=["patient", "enroll", "--clinic", str(world.clinic_a), "--code", code,
-              "--area", "knee", "--start", "2026-11-02"]  # fmt: skip
+        args=[
+            "patient",
+            "enroll",
+            "--clinic",
+            str(world.clinic_a),
+            "--code",
+            code,
+            "--area",
+            "knee",
+            "--start",
+            "2026-11-02",
+        ]  # fmt: skip
     )
     assert out.exit_code == 0, out.output
     token = out.output.strip().rsplit("/", 1)[1]
@@ -428,8 +438,16 @@ def test_cli_enrol_is_the_web_enrol(runner, db, world, code):
 def test_cli_and_web_refuse_the_same_codes(app, runner, db, world, code):
     before = db.execute("SELECT count(*) FROM patients").fetchone()[0]
     out = runner.invoke(
-        args=["patient", "enroll", "--clinic", str(world.clinic_a), "--code", code,
-              "--area", "knee"]  # fmt: skip
+        args=[
+            "patient",
+            "enroll",
+            "--clinic",
+            str(world.clinic_a),
+            "--code",
+            code,
+            "--area",
+            "knee",
+        ]  # fmt: skip
     )
     assert out.exit_code != 0 and "--code" in out.output
     staff = app.test_client()
@@ -437,8 +455,13 @@ def test_cli_and_web_refuse_the_same_codes(app, runner, db, world, code):
     form = staff.get("/clinic/patients/new").get_data(as_text=True)
     page = staff.post(
         "/clinic/patients/new",
-        data={"csrf_token": csrf_from(form), "code": code, "locale": "it", "area": "knee",
-              "start_date": "2026-11-02"},  # fmt: skip
+        data={
+            "csrf_token": csrf_from(form),
+            "code": code,
+            "locale": "it",
+            "area": "knee",
+            "start_date": "2026-11-02",
+        },  # fmt: skip
     )
     assert page.status_code == 200 and 'class="error"' in page.get_data(as_text=True)
     assert db.execute("SELECT count(*) FROM patients").fetchone()[0] == before
@@ -452,8 +475,13 @@ def test_web_enrol_accepts_a_code_of_exactly_the_limit(app, db, world):
     form = staff.get("/clinic/patients/new").get_data(as_text=True)
     page = staff.post(
         "/clinic/patients/new",
-        data={"csrf_token": csrf_from(form), "code": code, "locale": "zh_Hans", "area": "knee",
-              "start_date": "2026-11-02"},  # fmt: skip
+        data={
+            "csrf_token": csrf_from(form),
+            "code": code,
+            "locale": "zh_Hans",
+            "area": "knee",
+            "start_date": "2026-11-02",
+        },  # fmt: skip
     )
     assert page.status_code == 200 and "/p/" in page.get_data(as_text=True)
     assert _patient_events(db, code, world.clinic_a) == [
@@ -464,14 +492,25 @@ def test_web_enrol_accepts_a_code_of_exactly_the_limit(app, db, world):
 
 def test_cli_clinician_create_is_audited(runner, db, world):
     out = runner.invoke(
-        args=["clinician", "create", "--clinic", str(world.clinic_b), "--email",
-              "new@b.example", "--name", "New", "--password-stdin"],  # fmt: skip
+        args=[
+            "clinician",
+            "create",
+            "--clinic",
+            str(world.clinic_b),
+            "--email",
+            "new@b.example",
+            "--name",
+            "New",
+            "--password-stdin",
+        ],  # fmt: skip
         input="a long enough password\n",
     )
     assert out.exit_code == 0, out.output
     clinician = accounts.get_clinician_by_email(db, "new@b.example")
     events = list(
-        db.query("SELECT actor, clinic_id, detail FROM audit_events WHERE action = 'clinician.added'")
+        db.query(
+            "SELECT actor, clinic_id, detail FROM audit_events WHERE action = 'clinician.added'"
+        )
     )
     assert [(e["actor"], e["clinic_id"]) for e in events][-1] == ("system", world.clinic_b)
     assert f'"clinician": {clinician["id"]}' in events[-1]["detail"]

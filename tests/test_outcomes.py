@@ -8,7 +8,6 @@ import pytest
 from diary import outcomes
 from diary.demo import TABLE_1, plan_course
 
-
 D = date.fromisoformat
 
 
