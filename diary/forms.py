@@ -18,7 +18,6 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
-    SubmitField,
     TextAreaField,
     TimeField,
 )
@@ -74,19 +73,6 @@ class LoginForm(Form):
         ],
         render_kw={"autocomplete": "current-password"},
     )
-    submit = SubmitField(_l("Sign in"))
-
-
-class ContinueForm(Form):
-    """The one button on a personal link's page; the POST signs the device in."""
-
-    submit = SubmitField(_l("Continue"))
-
-
-class SignOutForm(Form):
-    """Sign out (a POST, so a link or image elsewhere cannot sign anyone out)."""
-
-    submit = SubmitField(_l("Sign out"))
 
 
 class ActionForm(Form):
@@ -107,12 +93,6 @@ class SearchForm(Form):
 
 
 # --- consent journey ------------------------------------------------------------------
-
-
-class StepForm(Form):
-    """A one-button step (e.g. "Next" on a sheet section): a POST so the step is recorded."""
-
-    submit = SubmitField(_l("Next"))
 
 
 def screening_form(questions: dict, answers: dict) -> Form:
@@ -194,7 +174,6 @@ class WithdrawForm(Form):
         _l("Yes, I want to take back my consent."),
         validators=[DataRequired(message=_l("Tick this box to confirm."))],
     )
-    submit = SubmitField(_l("Take back my consent"))
 
 
 # --- daily diary ----------------------------------------------------------------------
@@ -263,9 +242,6 @@ def _area_choices() -> list[SelectChoice]:
     return [SelectChoice(code, label) for code, label in AREA_LABELS.items()]
 
 
-CODE_HINT = _l("A pseudonymous code, never the patient's name.")
-
-
 class EnrolForm(Form):
     """A new patient with their first treatment course."""
 
@@ -295,7 +271,6 @@ class EnrolForm(Form):
     start_date = DateField(
         _l("Course start"), validators=[InputRequired(message=_l("Enter a date."))]
     )
-    submit = SubmitField(_l("Enrol and print the handout"))
 
 
 class CourseForm(Form):
@@ -305,14 +280,12 @@ class CourseForm(Form):
     start_date = DateField(
         _l("Course start"), validators=[InputRequired(message=_l("Enter a date."))]
     )
-    submit = SubmitField(_l("Open the course"))
 
 
 class PatientLanguageForm(Form):
     """Change a patient's language (pages, PDFs, reminders)."""
 
     locale = SelectField(_l("Patient's language"), choices=_language_choices)
-    submit = SubmitField(_l("Save the language"))
 
 
 class DrugForm(Form):
@@ -361,7 +334,6 @@ class SessionForm(Form):
         validators=[Length(max=2000, message=_l("Use at most 2000 characters."))],
         render_kw={"rows": 3},
     )
-    submit = SubmitField(_l("Save the session"))
 
     def validate_drugs(self, field: FieldList) -> None:
         """A dose or volume needs the drug's name."""
@@ -457,7 +429,6 @@ class ClinicSettingsForm(Form):
             NumberRange(min=30, max=36500, message=_l("Enter 30 to 36500 days.")),
         ],
     )
-    submit = SubmitField(_l("Save the settings"))
 
 
 class EraseForm(Form):
@@ -468,7 +439,6 @@ class EraseForm(Form):
         validators=[DataRequired(message=_l("Type the patient's code exactly to confirm."))],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    submit = SubmitField(_l("Erase the diary content"))
 
 
 class ClinicianForm(Form):
@@ -483,7 +453,6 @@ class ClinicianForm(Form):
     )
     email = email_field(autocomplete="off")
     is_admin = BooleanField(_l("Clinic admin (can change settings and the team)"))
-    submit = SubmitField(_l("Add to the team"))
 
 
 class PasswordForm(Form):
@@ -507,4 +476,3 @@ class PasswordForm(Form):
         validators=[EqualTo("new", message=_l("The two new passwords are not the same."))],
         render_kw={"autocomplete": "new-password"},
     )
-    submit = SubmitField(_l("Change my password"))

@@ -386,7 +386,6 @@ def quiz(clinic: dict[str, Any]) -> list[QuizQuestion]:
 # --- consent statements --------------------------------------------------------------
 
 AGREEMENTS = ("treatment", "data", "evaluation")
-REQUIRED_AGREEMENTS = ("treatment", "data")
 
 
 def agreement_texts(clinic: dict[str, Any]) -> dict[str, str]:

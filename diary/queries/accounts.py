@@ -46,11 +46,6 @@ def find_clinic_by_name(db: sqlite_utils.Database, name: str) -> dict[str, Any] 
     return first(db.query("SELECT * FROM clinics WHERE name = ? ORDER BY id", [name]), CLINIC)
 
 
-def list_clinics(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """All clinics, by id."""
-    return list(db.query("SELECT * FROM clinics ORDER BY id"))
-
-
 # --- clinicians -----------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from flask_babel import ngettext
 
 from .. import clock
 from ..db import get_db
-from ..forms import ContinueForm, LoginForm, SignOutForm
+from ..forms import ActionForm, LoginForm
 from ..logs import event
 from ..queries import accounts, audit, patients
 from ..security import (
@@ -160,24 +160,14 @@ def login():
                 accounts.set_clinician_password(
                     db, clinician["id"], hash_password(form.password.data)
                 )
-            lang = session.get("lang")
-            clear_session_keep_locale()  # new cookie session: fresh CSRF token, no old state
-            session.permanent = False
-            session["sid"] = accounts.start_session(
+            _sign_in(
                 db,
-                timedelta(hours=current_app.config["ABSOLUTE_HOURS"]),
-                clinician_id=clinician["id"],
+                "clinician",
+                clinician["id"],
+                clinician["clinic_id"],
+                saved_locale=clinician["locale"],
+                lifetime=timedelta(hours=current_app.config["ABSOLUTE_HOURS"]),
             )
-            if lang and lang != clinician["locale"]:
-                accounts.set_clinician_locale(db, clinician["id"], lang)
-            audit.record(
-                db,
-                "signin",
-                actor="clinician",
-                actor_id=clinician["id"],
-                clinic_id=clinician["clinic_id"],
-            )
-            event(current_app, "signin", user=f"clinician:{clinician['id']}")
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("clinic.dashboard"))
         accounts.record_failure(
@@ -199,7 +189,7 @@ def login():
 @access("anonymous")
 def logout():
     """End the session on the server (a replayed cookie is refused) and clear the cookie."""
-    if SignOutForm().validate_on_submit():
+    if ActionForm().validate_on_submit():
         user = current_user()
         if user is not None:
             db = get_db()
@@ -208,7 +198,6 @@ def logout():
             event(current_app, "signout", user=f"{user.kind}:{user.id}")
         clear_session_keep_locale()
         flash(_("You have signed out."), "info")
-        return redirect(url_for("pages.index"))
     return redirect(url_for("pages.index"))
 
 
@@ -221,27 +210,52 @@ def patient_link(token: str):
     if link is None:
         return render_template("auth/link_invalid.html"), 404
     g.link_locale = link["locale"]
-    form = ContinueForm()
+    form = ActionForm()
     if form.validate_on_submit():
-        lang = session.get("lang")
-        clear_session_keep_locale()
-        session.permanent = True
-        session["sid"] = accounts.start_session(
+        _sign_in(
             db,
-            timedelta(days=current_app.config["PATIENT_SESSION_DAYS"]),
-            patient_id=link["patient_id"],
+            "patient",
+            link["patient_id"],
+            link["clinic_id"],
+            saved_locale=link["locale"],
+            lifetime=timedelta(days=current_app.config["PATIENT_SESSION_DAYS"]),
             token_id=link["id"],
         )
-        if lang and lang != link["locale"]:
-            patients.set_patient_locale(db, link["patient_id"], lang)
-        audit.record(
-            db,
-            "signin",
-            actor="patient",
-            actor_id=link["patient_id"],
-            clinic_id=link["clinic_id"],
-            patient_id=link["patient_id"],
-        )
-        event(current_app, "signin", user=f"patient:{link['patient_id']}")
         return redirect(url_for("patient.home"))
     return render_template("auth/continue.html", form=form)
+
+
+def _sign_in(
+    db,
+    kind: str,
+    user_id: int,
+    clinic_id: int,
+    *,
+    saved_locale: str | None,
+    lifetime: timedelta,
+    token_id: int | None = None,
+) -> None:
+    """Sign this device in as a clinician or a patient: a new cookie session (fresh CSRF
+    token, no old state) holding a new server-side session; the language chosen before
+    signing in is saved to the account; audited and logged. Patients' phones stay signed
+    in across browser restarts, clinicians' sessions end with the browser."""
+    lang = session.get("lang")
+    clear_session_keep_locale()
+    session.permanent = kind == "patient"
+    session["sid"] = accounts.start_session(
+        db, lifetime, token_id=token_id, **{f"{kind}_id": user_id}
+    )
+    if lang and lang != saved_locale:
+        setter = (
+            accounts.set_clinician_locale if kind == "clinician" else patients.set_patient_locale
+        )
+        setter(db, user_id, lang)
+    audit.record(
+        db,
+        "signin",
+        actor=kind,
+        actor_id=user_id,
+        clinic_id=clinic_id,
+        patient_id=user_id if kind == "patient" else None,
+    )
+    event(current_app, "signin", user=f"{kind}:{user_id}")

@@ -33,7 +33,6 @@ from ..forms import (
     PatientLanguageForm,
     SearchForm,
     SessionForm,
-    SignOutForm,
 )
 from ..labels import ACTION_LABELS, AREA_LABELS
 from ..queries import (
@@ -60,7 +59,7 @@ def workspace_context() -> dict:
     user = current_user()
     if user is None or user.kind != "clinician":
         return {}
-    return {"clinic": accounts.get_clinic(get_db(), user.clinic_id), "signout_form": SignOutForm()}
+    return {"clinic": accounts.get_clinic(get_db(), user.clinic_id), "signout_form": ActionForm()}
 
 
 def clinic_today() -> date:

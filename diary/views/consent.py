@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from .. import clock, pdf, sheet, signature
 from ..db import get_db
-from ..forms import ConsentForm, StepForm, WithdrawForm, quiz_form, screening_form
+from ..forms import ActionForm, ConsentForm, WithdrawForm, quiz_form, screening_form
 from ..queries import accounts, consents, patients
 from ..security import access, current_user
 from .download import send_download
@@ -66,7 +66,7 @@ def section(number: int):
     sections = sheet.sections(clinic)
     if not 1 <= number <= len(sections):
         abort(404)
-    form = StepForm()
+    form = ActionForm()
     if form.validate_on_submit():
         consents.record_step(
             db,

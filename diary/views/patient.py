@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from .. import charts, clock, entry_rules, exports, outcomes
 from ..db import get_db
-from ..forms import SignOutForm
+from ..forms import ActionForm
 from ..i18n import format_day, format_number
 from ..queries import accounts, consents, entries, patients, treatments
 from ..security import access, current_user
@@ -121,7 +121,7 @@ def home():
         consent_state=state,
         today=today,
         saved=request.args.get("saved"),
-        signout_form=SignOutForm(),
+        signout_form=ActionForm(),
         format_day=format_day,
         **context,
     )

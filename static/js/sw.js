@@ -59,11 +59,7 @@ self.addEventListener("sync", function (event) {
 });
 
 self.addEventListener("message", function (event) {
-  if (event.data === "clear") {
-    event.waitUntil(caches.keys().then(function (keys) {
-      return Promise.all(keys.map(function (k) { return caches.delete(k); }));
-    }));
-  } else if (event.data === "refresh-offline") {
+  if (event.data === "refresh-offline") {
     event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.add("/offline"); }));
   }
 });
