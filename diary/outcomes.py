@@ -16,6 +16,16 @@ Definitions (see ../shared/CLINICAL.md):
   ``(baseline - value) / baseline * 100`` (positive when pain went down).
 * IMMPACT band of a percent reduction: under 10 % none, 10-29 % minimal, 30-49 %
   moderate, 50 % or more substantial.
+* Sessions are taken in the order of their dates (the number follows the date).
+* Exact figures: % changes, bands and the goal are compared as exact fractions, so 30 %
+  is moderate and 50 % is the goal (a float would say 29.999...). A printed % never
+  crosses its band (:func:`printed_percent`).
+* Baseline 0: nothing to divide by, so no %, no band and no goal ("not assessable").
+  Baselines 1-2 are assessable (a one-point change is then 50 % or more): pages show the
+  points beside every %, so the size of the change is always visible.
+* Goal status: reached at session N; "not maintained" when pain is above half the
+  baseline again now; "not yet" for an open course, "not reached" for a closed one.
+* Today (the clinic's) is not a missing diary day while it lasts.
 * Goal: a 50 % reduction from baseline. The goal session is the first session after
   which pain was at most half the baseline: the mean daily average NRS of the interval
   that follows it or, when that interval has no diary entries, the NRS measured before
@@ -41,21 +51,33 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any, Literal
 
 GOAL = 0.5  # a 50 % reduction from baseline
 MODERATE = 0.3  # a 30 % reduction: moderate improvement (IMMPACT)
 BASELINE_DAYS = 3
+EXACT_DENOMINATOR = 10**6  # means of up to a million whole ratings stay exact
 NO_ENTRY_DAYS = 3  # dashboard flag: this many days without a diary entry
 RISE_POINTS = 2  # dashboard flag: last 7 days this many points above baseline
 
 Band = Literal["none", "minimal", "moderate", "substantial"]
+GoalStatus = Literal["not_assessable", "reached", "not_maintained", "not_yet", "not_reached"]
 Flag = Literal["allergy", "no_entry", "worse", "screening"]
 Row = Mapping[str, Any]
 
 
 def _sorted_sessions(sessions: Iterable[Row]) -> list[Row]:
-    return sorted(sessions, key=lambda s: (s["number"], s["date"]))
+    """Sessions in time: by date (the number follows the date), then as numbered."""
+    return sorted(sessions, key=lambda s: (s["date"], s["number"]))
+
+
+def exact(value: float | int | Fraction) -> Fraction:
+    """A figure as the exact fraction it stands for. NRS values are whole numbers and
+    means have small denominators, so the float of a mean recovers its fraction exactly."""
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(value).limit_denominator(EXACT_DENOMINATOR)
 
 
 def chart_start(start: date, entries: Iterable[Row], sessions: Iterable[Row] = ()) -> date:
@@ -99,9 +121,18 @@ class Completeness:
         return self.on_time + self.late
 
 
-def completeness(entries: Iterable[Row], start: date, end: date) -> Completeness:
-    """Count on-time, late and missing diary days from ``start`` to ``end`` inclusive."""
+def completeness(
+    entries: Iterable[Row], start: date, end: date, today: date | None = None
+) -> Completeness:
+    """Count on-time, late and missing diary days from ``start`` to ``end`` inclusive.
+
+    ``today`` (the clinic's) is not missing while it lasts: without an entry it is not
+    counted at all.
+    """
+    entries = list(entries)
     first, last = start, end
+    if today is not None and last >= today and not any(e["day"] == today for e in entries):
+        last = min(last, today - timedelta(days=1))
     if last < first:
         return Completeness(0, 0, 0)
     in_range = [e for e in entries if first <= e["day"] <= last]
@@ -126,7 +157,9 @@ class Interval:
     next_nrs_before: int | None  # NRS measured before the next session
 
 
-def intervals(sessions: Iterable[Row], entries: Sequence[Row], end: date) -> list[Interval]:
+def intervals(
+    sessions: Iterable[Row], entries: Sequence[Row], end: date, today: date | None = None
+) -> list[Interval]:
     """One :class:`Interval` per session, the last one running to ``end`` (inclusive)."""
     ordered = _sorted_sessions(sessions)
     result = []
@@ -146,47 +179,73 @@ def intervals(sessions: Iterable[Row], entries: Sequence[Row], end: date) -> lis
                 min=min(avgs) if avgs else None,
                 max=max(avgs) if avgs else None,
                 worst_mean=statistics.fmean(e["worst_nrs"] for e in days) if days else None,
-                completeness=completeness(entries, start, stop),
+                completeness=completeness(entries, start, stop, today),
                 next_nrs_before=nxt["nrs_before"] if nxt else None,
             )
         )
     return result
 
 
-def change(base: float | None, value: float | None) -> tuple[float | None, float | None]:
-    """(points, percent reduction) of ``value`` against ``base``; None where undefined."""
+def assessable(base: float | None) -> bool:
+    """A % change needs a baseline to divide by: none for a missing or zero baseline."""
+    return base is not None and base > 0
+
+
+def change(base: float | None, value: float | None) -> tuple[float | None, Fraction | None]:
+    """(points, exact percent reduction) of ``value`` against ``base``; None where
+    undefined (no % without an assessable baseline)."""
     if base is None or value is None:
         return None, None
-    percent = (base - value) / base * 100 if base else None
+    percent = (exact(base) - exact(value)) / exact(base) * 100 if assessable(base) else None
     return value - base, percent
 
 
-def immpact_band(percent_reduction: float | None) -> Band | None:
-    """IMMPACT band: <10 % none, 10-29 % minimal, 30-49 % moderate, >=50 % substantial."""
+def immpact_band(percent_reduction: float | Fraction | None) -> Band | None:
+    """IMMPACT band: <10 % none, 10-29 % minimal, 30-49 % moderate, >=50 % substantial
+    (compared exactly: 30 % is moderate)."""
     if percent_reduction is None:
         return None
-    if percent_reduction >= 50:
+    value = exact(percent_reduction)
+    if value >= 50:
         return "substantial"
-    if percent_reduction >= 30:
+    if value >= 30:
         return "moderate"
-    if percent_reduction >= 10:
+    if value >= 10:
         return "minimal"
     return "none"
 
 
+def printed_percent(percent: float | Fraction | None) -> tuple[float, int] | None:
+    """The percent as printed and its decimals: whole when that keeps its band, else one
+    or two decimals, rounded toward the band, so a printed figure never disagrees with its
+    band (49.7 % prints "49.7", never "50" beside "moderate"). Halves round up, as
+    people expect (62.5 % prints "63")."""
+    if percent is None:
+        return None
+    value = exact(percent)
+    band = immpact_band(value)
+    for digits in (0, 1, 2):
+        shown = Fraction(math.floor(value * 10**digits + Fraction(1, 2)), 10**digits)
+        if immpact_band(shown) == band:
+            return float(shown), digits
+    return float(Fraction(math.floor(value * 100), 100)), 2
+
+
 def reached(base: float | None, value: float | None, share: float = GOAL) -> bool:
-    """True when ``value`` is at most (1 - share) of baseline (default: half of it)."""
-    if base is None or value is None:
+    """True when ``value`` is at most (1 - share) of an assessable baseline (default: half
+    of it), compared exactly."""
+    if not assessable(base) or value is None:
         return False
-    return value <= base * (1 - share) + 1e-9
+    return exact(value) <= exact(base) * (1 - Fraction(share).limit_denominator(100))
 
 
 def goal_session(base: float | None, spans: Sequence[Interval]) -> int | None:
-    """Number of the first session after which pain was at most half the baseline."""
-    for span in spans:
+    """Number of the first session after which pain was at most half the baseline
+    (sessions counted in date order)."""
+    for number, span in enumerate(spans, start=1):
         after = span.mean if span.mean is not None else span.next_nrs_before
         if reached(base, after):
-            return int(span.session["number"])
+            return number
     return None
 
 
@@ -230,24 +289,46 @@ class CourseOutcome:
     baseline: float | None
     current: float | None  # mean of the last interval with entries, else latest pre-session NRS
     points: float | None
-    percent: float | None
+    percent: Fraction | None  # exact; print it with printed_percent()
     band: Band | None
     goal_session: int | None
+    goal: GoalStatus
     sessions: int
     intervals: list[Interval]
     completeness: Completeness
 
 
+def goal_status(
+    base: float | None, first_reached: int | None, current: float | None, *, closed: bool
+) -> GoalStatus:
+    """``not_assessable`` (baseline 0), ``reached``, ``not_maintained`` (reached, but pain
+    is above half the baseline again now), ``not_yet`` (open course), ``not_reached``
+    (closed course that never reached it)."""
+    if base is not None and not assessable(base):
+        return "not_assessable"
+    if first_reached is not None:
+        return "reached" if reached(base, current) else "not_maintained"
+    return "not_reached" if closed else "not_yet"
+
+
 def course_outcome(
-    sessions: Sequence[Row], entries: Sequence[Row], start: date, end: date
+    sessions: Sequence[Row],
+    entries: Sequence[Row],
+    start: date,
+    end: date,
+    *,
+    today: date | None = None,
+    closed: bool = False,
 ) -> CourseOutcome:
-    """Baseline, current pain, change, band, goal session and completeness of a course.
+    """Baseline, current pain, change, band, goal and completeness of a course.
 
     "Current" is the mean daily average NRS of the latest interval that has entries
-    (before any session: of the last 7 days), else the latest pre-session NRS.
+    (before any session: of the last 7 days), else the latest pre-session NRS. ``today``
+    (the clinic's) is not counted as a missing day while it lasts; ``closed`` courses that
+    never reached the goal have "not reached" it.
     """
     base = baseline(sessions, entries)
-    spans = intervals(sessions, entries, end)
+    spans = intervals(sessions, entries, end, today)
     current = next((s.mean for s in reversed(spans) if s.mean is not None), None)
     if current is None and not spans:
         current = mean_over(entries, end - timedelta(days=6), end)
@@ -257,16 +338,18 @@ def course_outcome(
         ]
         current = float(later[-1]) if later else None
     points, percent = change(base, current)
+    first_reached = goal_session(base, spans)
     return CourseOutcome(
         baseline=base,
         current=current,
         points=points,
         percent=percent,
         band=immpact_band(percent),
-        goal_session=goal_session(base, spans),
+        goal_session=first_reached,
+        goal=goal_status(base, first_reached, current, closed=closed),
         sessions=len(spans),
         intervals=spans,
-        completeness=completeness(entries, start, end),
+        completeness=completeness(entries, start, end, today),
     )
 
 
@@ -301,7 +384,7 @@ def course_status(
     screening_flags: int,
 ) -> CourseStatus:
     """The dashboard's figures and flags of an open course (definitions above)."""
-    result = course_outcome(sessions, entries, start, today)
+    result = course_outcome(sessions, entries, start, today, today=today)
     recent = last_days_mean(entries, today)
     _points, recent_percent = change(result.baseline, recent)
     since = days_since_last_entry(entries, today)
@@ -325,7 +408,7 @@ def course_status(
         recent_percent=recent_percent,
         recent_band=immpact_band(recent_percent),
         since=since,
-        done=completeness(entries, diary_from, today) if diary_from else None,
+        done=completeness(entries, diary_from, today, today) if diary_from else None,
         flags=flags,
     )
 
@@ -347,18 +430,19 @@ class Cohort:
 
 
 def cohort(outcomes: Sequence[CourseOutcome]) -> Cohort:
-    """Cohort figures. As in paper 001, a course counts the sessions up to the goal, or all
-    the sessions it received when the goal was not reached."""
+    """Cohort figures over the treated courses (at least one session; as the patients of
+    paper 001). A course counts the sessions up to the goal, or all the sessions it
+    received when the goal was not reached."""
     counted = [o for o in outcomes if o.sessions]
     sessions = [o.goal_session or o.sessions for o in counted]
-    bases = [o.baseline for o in outcomes if o.baseline is not None]
-    changes = [o.points for o in outcomes if o.points is not None]
+    bases = [o.baseline for o in counted if o.baseline is not None]
+    changes = [o.points for o in counted if o.points is not None]
     s_mean, s_sd = mean_sd(sessions)
     b_mean, b_sd = mean_sd(bases)
     c_mean, c_sd = mean_sd(changes)
     return Cohort(
-        courses=len(outcomes),
-        reached=sum(1 for o in outcomes if o.goal_session is not None),
+        courses=len(counted),
+        reached=sum(1 for o in counted if o.goal_session is not None),
         sessions_mean=s_mean,
         sessions_sd=s_sd,
         sessions_min=min(sessions) if sessions else None,

@@ -47,10 +47,13 @@ def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]
     """Everything the summary shows, computed once (no figure is computed in the template)."""
     course = patients.get_course(db, course_id)
     clinic = accounts.get_clinic(db, course["clinic_id"])
-    end = course["end_date"] or clock.today(clinic["timezone"])
+    today = clock.today(clinic["timezone"])
+    end = course["end_date"] or today
     diary = entries.for_course(db, course_id)
     sessions = treatments.for_course(db, course_id)
-    result = outcomes.course_outcome(sessions, diary, course["start_date"], end)
+    result = outcomes.course_outcome(
+        sessions, diary, course["start_date"], end, today=today, closed=bool(course["end_date"])
+    )
     history = consents.history(db, course_id)
     latest = history[-1] if history else None
     effects_by_interval = []

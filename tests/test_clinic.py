@@ -390,7 +390,8 @@ def test_cohort_with_demo_data_reproduces_paper_001(app, db):
     assert cells[6] == "1 – 9"
     assert "Bifarini" in html
     every = client.get("/clinic/cohort").get_data(as_text=True)
-    assert re.findall(r"<td>(.*?)</td>", every.split("<tbody>")[1], re.S)[0] == "63"
+    # DEMO-NEW (low back, no session yet) is not a treated course: 62 as in the paper
+    assert re.findall(r"<td>(.*?)</td>", every.split("<tbody>")[1], re.S)[0] == "62"
     assert result.clinic_id == 1
 
 

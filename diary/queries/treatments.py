@@ -31,7 +31,8 @@ def add_session(
     clinic_id: int | None = None,
     patient_id: int | None = None,
 ) -> int:
-    """Record a session; its number is the next one in the course. Returns the id.
+    """Record a session; the course's sessions are then numbered by date (a visit
+    recorded late takes its place in time). Returns the id.
 
     With ``clinic_id`` (a clinician recording it), the recording is audited.
     """
@@ -61,6 +62,7 @@ def add_session(
                 now,
             ],
         )
+        number = _renumber(db, course_id)[cursor.lastrowid]
         if clinic_id is not None:
             audit.record(
                 db,
@@ -74,6 +76,28 @@ def add_session(
                 number=number,
             )
     return int(cursor.lastrowid)
+
+
+def _renumber(db: sqlite_utils.Database, course_id: int) -> dict[int, int]:
+    """Number the course's sessions 1, 2, ... by date (same day: as recorded), inside the
+    caller's transaction; return {session id: number}."""
+    ids = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM treatment_sessions WHERE course_id = ? ORDER BY date, number, id",
+            [course_id],
+        ).fetchall()
+    ]
+    # out of the way first: (course_id, number) is unique
+    db.execute(
+        "UPDATE treatment_sessions SET number = number + 100000 WHERE course_id = ?", [course_id]
+    )
+    numbers = {session_id: k for k, session_id in enumerate(ids, start=1)}
+    db.conn.executemany(
+        "UPDATE treatment_sessions SET number = ? WHERE id = ?",
+        [(k, session_id) for session_id, k in numbers.items()],
+    )
+    return numbers
 
 
 def get_session(db: sqlite_utils.Database, session_id: int) -> dict[str, Any] | None:
@@ -108,6 +132,8 @@ def update_session(
             + ", updated_at = ? WHERE id = ?",
             [stored[f] for f in FIELDS] + [clock.iso(), session["id"]],
         )
+        if "date" in changed:
+            _renumber(db, session["course_id"])
         audit.record(
             db,
             "session.edited",

@@ -319,7 +319,9 @@ def course(course_id: int):
     end = row["end_date"] or today
     diary = entries.for_course(db, course_id)
     sessions = treatments.for_course(db, course_id)
-    result = outcomes.course_outcome(sessions, diary, row["start_date"], end)
+    result = outcomes.course_outcome(
+        sessions, diary, row["start_date"], end, today=today, closed=bool(row["end_date"])
+    )
     history = consents.history(db, course_id)
     chart = None
     if diary or sessions:
@@ -590,6 +592,8 @@ def cohort():
             by_entries.get(c["id"], []),
             c["start_date"],
             c["end_date"] or today,
+            today=today,
+            closed=bool(c["end_date"]),
         )
         for c in listed
     ]

@@ -1,0 +1,309 @@
+"""Figures a clinician can sign (part of issue 14): the rules for the printed figures in
+../shared/CLINICAL.md, as hand-worked cases (expected values written by hand, not computed
+by the code under test), property tests, and the same figures through the pages."""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diary import clock, outcomes
+from diary.queries import patients, seed, treatments
+from diary.reference import REFERENCE, TABLE_1
+from tests.factories import give_consent
+from tests.helpers import csrf_from, login
+
+D = date.fromisoformat
+
+
+def s(number, day, nrs=None):
+    return {"number": number, "date": D(day), "nrs_before": nrs}
+
+
+def e(day, avg, worst=None, late=False):
+    return {"day": D(day), "avg_nrs": avg, "worst_nrs": avg if worst is None else worst,
+            "late": late}  # fmt: skip
+
+
+def days(first, values):
+    """Consecutive diary days from ``first`` with these daily averages."""
+    return [e((D(first) + timedelta(days=k)).isoformat(), v) for k, v in enumerate(values)]
+
+
+# --- hand-worked cases ---------------------------------------------------------------------
+
+
+def test_sessions_entered_out_of_date_order():
+    """Day 7 (NRS 5) recorded first, day 0 (NRS 8) second; the diary after day 7 averages 3.
+    By hand: baseline 8 (day 0), now 3, change -5, 62.5 %, goal at the 2nd visit."""
+    sessions = [s(1, "2026-03-09", 5), s(2, "2026-03-02", 8)]
+    result = outcomes.course_outcome(
+        sessions, days("2026-03-09", [3, 3, 3, 3]), D("2026-03-02"), D("2026-03-12")
+    )
+    assert (result.baseline, result.current, result.points) == (8, 3, -5)
+    assert result.percent == Fraction(625, 10) and result.band == "substantial"
+    assert (result.goal_session, result.goal) == (2, "reached")
+    assert [span.start for span in result.intervals] == [D("2026-03-02"), D("2026-03-09")]
+
+
+def test_baseline_zero_is_not_assessable():
+    result = outcomes.course_outcome(
+        [s(1, "2026-03-02", 0)], days("2026-03-02", [0, 0]), D("2026-03-02"), D("2026-03-03")
+    )
+    assert result.baseline == 0 and result.points == 0
+    assert (result.percent, result.band, result.goal_session) == (None, None, None)
+    assert result.goal == "not_assessable"
+    assert not outcomes.reached(0, 0)
+
+
+def test_low_baselines_stay_assessable_with_their_points():
+    """Baseline 2, now 1: one point is 50 %, the goal; the pages print the points too."""
+    result = outcomes.course_outcome(
+        [s(1, "2026-03-02", 2)], days("2026-03-02", [1, 1]), D("2026-03-02"), D("2026-03-03")
+    )
+    assert (result.points, result.percent, result.goal) == (-1, 50, "reached")
+
+
+def test_thirty_percent_is_exactly_moderate():
+    """Baseline 7; nine days at 5 and one at 4: mean 4.9, (7 - 4.9) / 7 = 30 % exactly."""
+    result = outcomes.course_outcome(
+        [s(1, "2026-03-02", 7)],
+        days("2026-03-02", [5] * 9 + [4]),
+        D("2026-03-02"),
+        D("2026-03-11"),
+    )
+    assert result.current == 4.9 and result.percent == 30
+    assert result.band == "moderate"
+
+
+def test_half_the_baseline_is_exactly_the_goal():
+    """Baseline 9; 4.5 is half: mean of 4 and 5 over two days."""
+    assert outcomes.reached(9, statistics.fmean([4, 5]))
+    assert not outcomes.reached(9, statistics.fmean([5, 5, 4]))  # 4.67 > 4.5
+    assert outcomes.reached(7, 3.5) and not outcomes.reached(7, statistics.fmean([3, 4, 4]))
+
+
+def test_printed_percent_never_crosses_its_band():
+    cases = [
+        (Fraction(497, 10), (49.7, 1)),  # "49.7 %" beside moderate, not "50 %"
+        (Fraction(625, 10), (63.0, 0)),  # halves round up; same band
+        (Fraction(2999, 100), (29.99, 2)),  # 30.0 would be moderate
+        (Fraction(29999, 1000), (29.99, 2)),  # still minimal: rounded toward the band
+        (Fraction(30), (30.0, 0)),
+        (Fraction(96, 10), (9.6, 1)),  # "10 %" would be minimal
+        (Fraction(-125, 10), (-12.0, 0)),  # pain rose 12.5 %: none either way
+    ]
+    for value, printed in cases:
+        assert outcomes.printed_percent(value) == printed, value
+        assert outcomes.immpact_band(printed[0]) == outcomes.immpact_band(value)
+
+
+def test_goal_reached_then_lost_is_not_maintained():
+    """Baseline 8: after session 1 the diary averages 4 (goal), after session 2 it is 6."""
+    sessions = [s(1, "2026-03-02", 8), s(2, "2026-03-09", 5)]
+    entries = days("2026-03-02", [4] * 7) + days("2026-03-09", [6] * 3)
+    open_course = outcomes.course_outcome(sessions, entries, D("2026-03-02"), D("2026-03-11"))
+    assert (open_course.goal_session, open_course.goal) == (1, "not_maintained")
+    never = days("2026-03-02", [6] * 10)
+    assert outcomes.course_outcome(sessions, never, D("2026-03-02"), D("2026-03-11")).goal == (
+        "not_yet"
+    )
+    closed = outcomes.course_outcome(
+        sessions, never, D("2026-03-02"), D("2026-03-11"), closed=True
+    )
+    assert closed.goal == "not_reached"
+
+
+def test_today_is_not_missing_while_it_lasts():
+    entries = days("2026-03-02", [5, 5])  # 2 and 3 March
+    # today the 4th, nothing entered yet: 2 days recorded of 2, nothing missing
+    done = outcomes.completeness(entries, D("2026-03-02"), D("2026-03-04"), D("2026-03-04"))
+    assert (done.recorded, done.missing, done.days) == (2, 0, 2)
+    # the 5th: the 4th is over and missing; the 5th is not counted yet
+    done = outcomes.completeness(entries, D("2026-03-02"), D("2026-03-05"), D("2026-03-05"))
+    assert (done.recorded, done.missing, done.days) == (2, 1, 3)
+    # once today's entry is in, today counts
+    done = outcomes.completeness(
+        entries + days("2026-03-05", [4]), D("2026-03-02"), D("2026-03-05"), D("2026-03-05")
+    )
+    assert (done.recorded, done.missing, done.days) == (3, 1, 4)
+
+
+def test_completeness_over_the_dst_change_in_rome(monkeypatch):
+    """25 October 2026 has 25 hours in Rome; it is still one diary day."""
+    entries = days("2026-10-24", [5, 5, 5])
+    done = outcomes.completeness(entries, D("2026-10-24"), D("2026-10-26"))
+    assert (done.days, done.missing) == (3, 0)
+    for moment, day in [
+        (datetime(2026, 10, 24, 22, 30, tzinfo=UTC), "2026-10-25"),  # CEST, +2
+        (datetime(2026, 10, 25, 22, 30, tzinfo=UTC), "2026-10-25"),  # CET, +1: 23:30
+        (datetime(2026, 10, 25, 23, 30, tzinfo=UTC), "2026-10-26"),
+    ]:
+        monkeypatch.setattr(clock, "now", lambda moment=moment: moment)
+        assert clock.today("Europe/Rome") == D(day)
+
+
+def test_reference_changes_are_table_1s():
+    for group, (mean, sd) in (("A", REFERENCE.change_full), ("B", REFERENCE.change_half)):
+        change = [final - basal for basal, final, _n in TABLE_1[group]]
+        assert (round(statistics.mean(change), 1), round(statistics.stdev(change), 1)) == (
+            mean,
+            sd,
+        )
+    finals = [final for rows in TABLE_1.values() for _b, final, _n in rows]
+    assert round(statistics.mean(finals), 1) == REFERENCE.text_figure  # what the text says
+
+
+# --- property tests -------------------------------------------------------------------------
+
+nrs = st.integers(min_value=0, max_value=10)
+
+
+@st.composite
+def course(draw):
+    start = D("2026-03-02")
+    n = draw(st.integers(min_value=1, max_value=5))
+    gaps = draw(st.lists(st.integers(min_value=1, max_value=10), min_size=n, max_size=n))
+    day, sessions = start, []
+    for k, gap in enumerate(gaps, start=1):
+        sessions.append({"number": k, "date": day, "nrs_before": draw(st.none() | nrs)})
+        day += timedelta(days=gap)
+    end = day
+    chosen = draw(st.sets(st.integers(min_value=-3, max_value=(end - start).days), max_size=40))
+    entries = []
+    for offset in sorted(chosen):
+        avg = draw(nrs)
+        entries.append({"day": start + timedelta(days=offset), "avg_nrs": avg,
+                        "worst_nrs": min(10, avg + draw(st.integers(0, 3))), "late": False})  # fmt: skip
+    return sessions, entries, start, end
+
+
+def _figures(result):
+    return (result.baseline, result.current, result.points, result.percent, result.band,
+            result.goal_session, result.goal, result.completeness)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(course(), st.randoms(use_true_random=False))
+def test_results_do_not_depend_on_the_order_of_entry(data, rnd):
+    sessions, entries, start, end = data
+    expected = _figures(outcomes.course_outcome(sessions, entries, start, end))
+    shuffled = list(sessions)
+    rnd.shuffle(shuffled)
+    # the numbers as typed follow the typing order, not the dates
+    typed = [dict(row, number=k) for k, row in enumerate(shuffled, start=1)]
+    mixed = list(entries)
+    rnd.shuffle(mixed)
+    assert _figures(outcomes.course_outcome(typed, mixed, start, end)) == expected
+
+
+BANDS = ["none", "minimal", "moderate", "substantial"]
+
+
+@given(st.integers(1, 10), nrs, nrs)
+def test_band_never_falls_as_pain_falls(base, a, b):
+    lower, higher = sorted((a, b))
+    _p, less_pain = outcomes.change(base, lower)
+    _p, more_pain = outcomes.change(base, higher)
+    assert BANDS.index(outcomes.immpact_band(less_pain)) >= BANDS.index(
+        outcomes.immpact_band(more_pain)
+    )
+
+
+@given(nrs, st.lists(nrs, min_size=1, max_size=30))
+def test_reached_is_exactly_half(base, values):
+    mean = statistics.fmean(values)
+    assert outcomes.reached(base, mean) == (base > 0 and Fraction(sum(values), len(values)) * 2 <= base)
+
+
+@given(st.fractions(min_value=-200, max_value=100, max_denominator=1000))
+def test_a_printed_percent_and_its_band_agree(value):
+    shown, digits = outcomes.printed_percent(value)
+    assert outcomes.immpact_band(shown) == outcomes.immpact_band(value)
+    assert digits in (0, 1, 2)
+    assert abs(Fraction(shown).limit_denominator(100) - value) <= Fraction(1, 10**digits)
+
+
+# --- through the pages ------------------------------------------------------------------------
+
+
+def _record(client, course_id, day, nrs):
+    form = client.get(f"/clinic/courses/{course_id}/sessions/new").get_data(as_text=True)
+    response = client.post(
+        f"/clinic/courses/{course_id}/sessions/new",
+        data={"csrf_token": csrf_from(form), "date": day, "nrs_before": nrs, "area": "neck",
+              "drugs-0-name": "lidocaine"},  # fmt: skip
+    )
+    assert response.status_code == 302
+
+
+def test_late_recorded_visit_takes_its_place_and_the_pages_agree(app, client, db, world):
+    course = patients.create_course(db, world.patient_a, "neck", D("2026-03-02"))
+    give_consent(db, course)
+    for k in range(4):
+        seed.insert_entry(db, course, D("2026-03-09") + timedelta(days=k), f"late-{k}", 3, 4)
+    login(client, world.clinician_a)
+    _record(client, course, "2026-03-09", 5)  # the day-7 visit, typed first
+    _record(client, course, "2026-03-02", 8)  # the day-0 visit, typed second
+    sessions = treatments.for_course(db, course)
+    assert [(x["number"], x["date"], x["nrs_before"]) for x in sessions] == [
+        (1, D("2026-03-02"), 8),
+        (2, D("2026-03-09"), 5),
+    ]
+    page = re.sub(r"\s+", " ", client.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True))
+    assert "<dt>Baseline</dt><dd>8</dd>" in page and "<dt>Now</dt><dd>3</dd>" in page
+    assert "-5 points · 63% · substantial" in page
+    assert "reached at session 2" in page
+    # editing the first visit's date to after the second renumbers them again
+    session_id = sessions[0]["id"]
+    form = client.get(f"/clinic/sessions/{session_id}/edit").get_data(as_text=True)
+    client.post(
+        f"/clinic/sessions/{session_id}/edit",
+        data={"csrf_token": csrf_from(form), "date": "2026-03-16", "nrs_before": "8",
+              "area": "neck", "drugs-0-name": "lidocaine"},  # fmt: skip
+    )
+    renumbered = {x["id"]: x["number"] for x in treatments.for_course(db, course)}
+    assert renumbered == {session_id: 2, sessions[1]["id"]: 1}
+
+
+def test_fifty_random_courses_agree_between_the_course_page_and_the_dashboard(
+    app, client, db, world
+):
+    """The same figures on the dashboard and on the course page for 50 random courses."""
+    rnd = random.Random(14)
+    today = clock.today("Europe/Rome")
+    ids = []
+    for k in range(50):
+        patient = patients.create_patient(db, world.clinic_a, f"R-{k:02d}")
+        start = today - timedelta(days=rnd.randint(10, 40))
+        course = patients.create_course(db, patient, "neck", start)
+        give_consent(db, course)
+        day = start
+        for n in range(rnd.randint(1, 4)):
+            treatments.add_session(db, course, day, nrs_before=rnd.choice([None, *range(11)]))
+            day += timedelta(days=rnd.randint(3, 9))
+        for offset in rnd.sample(range((today - start).days + 1), k=rnd.randint(0, 12)):
+            avg = rnd.randint(0, 10)
+            seed.insert_entry(db, course, start + timedelta(days=offset), f"r{k}-{offset}", avg,
+                              min(10, avg + 1))  # fmt: skip
+        ids.append(course)
+    login(client, world.clinician_a)
+    dashboard = ""
+    for page in (1, 2):
+        dashboard += client.get(f"/clinic/?sort=code&page={page}&lang=en").get_data(as_text=True)
+    for k, course in enumerate(ids):
+        row = re.search(rf">R-{k:02d}</a>.*?</tr>", dashboard, re.S).group(0)
+        cells = [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        page = client.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
+        facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page, re.S))
+        assert cells[1] == re.sub(r"<[^>]+>", "", facts["Baseline"]).strip(), course
+        goal = re.sub(r"<[^>]+>|\s+", " ", facts["50% goal"]).strip()
+        assert cells[4].replace("✓ at session", "✓ reached at session") == goal.replace(
+            "✓ reached at session", "✓ reached at session"
+        ), (course, cells[4], goal)
