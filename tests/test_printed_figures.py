@@ -114,9 +114,7 @@ def test_goal_reached_then_lost_is_not_maintained():
     assert outcomes.course_outcome(sessions, never, D("2026-03-02"), D("2026-03-11")).goal == (
         "not_yet"
     )
-    closed = outcomes.course_outcome(
-        sessions, never, D("2026-03-02"), D("2026-03-11"), closed=True
-    )
+    closed = outcomes.course_outcome(sessions, never, D("2026-03-02"), D("2026-03-11"), closed=True)
     assert closed.goal == "not_reached"
 
 
@@ -179,8 +177,15 @@ def course(draw):
     entries = []
     for offset in sorted(chosen):
         avg = draw(nrs)
-        entries.append({"day": start + timedelta(days=offset), "avg_nrs": avg,
-                        "worst_nrs": min(10, avg + draw(st.integers(0, 3))), "late": False})  # fmt: skip
+        worst = min(10, avg + draw(st.integers(0, 3)))
+        entries.append(
+            {
+                "day": start + timedelta(days=offset),
+                "avg_nrs": avg,
+                "worst_nrs": worst,
+                "late": False,
+            }
+        )
     return sessions, entries, start, end
 
 
@@ -219,7 +224,9 @@ def test_band_never_falls_as_pain_falls(base, a, b):
 @given(nrs, st.lists(nrs, min_size=1, max_size=30))
 def test_reached_is_exactly_half(base, values):
     mean = statistics.fmean(values)
-    assert outcomes.reached(base, mean) == (base > 0 and Fraction(sum(values), len(values)) * 2 <= base)
+    assert outcomes.reached(base, mean) == (
+        base > 0 and Fraction(sum(values), len(values)) * 2 <= base
+    )
 
 
 @given(st.fractions(min_value=-200, max_value=100, max_denominator=1000))
@@ -237,8 +244,13 @@ def _record(client, course_id, day, nrs):
     form = client.get(f"/clinic/courses/{course_id}/sessions/new").get_data(as_text=True)
     response = client.post(
         f"/clinic/courses/{course_id}/sessions/new",
-        data={"csrf_token": csrf_from(form), "date": day, "nrs_before": nrs, "area": "neck",
-              "drugs-0-name": "lidocaine"},  # fmt: skip
+        data={
+            "csrf_token": csrf_from(form),
+            "date": day,
+            "nrs_before": nrs,
+            "area": "neck",
+            "drugs-0-name": "lidocaine",
+        },  # fmt: skip
     )
     assert response.status_code == 302
 
@@ -256,7 +268,9 @@ def test_late_recorded_visit_takes_its_place_and_the_pages_agree(app, client, db
         (1, D("2026-03-02"), 8),
         (2, D("2026-03-09"), 5),
     ]
-    page = re.sub(r"\s+", " ", client.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True))
+    page = re.sub(
+        r"\s+", " ", client.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
+    )
     assert "<dt>Baseline</dt><dd>8</dd>" in page and "<dt>Now</dt><dd>3</dd>" in page
     assert "-5 points · 63% · substantial" in page
     assert "reached at session 2" in page
@@ -265,8 +279,13 @@ def test_late_recorded_visit_takes_its_place_and_the_pages_agree(app, client, db
     form = client.get(f"/clinic/sessions/{session_id}/edit").get_data(as_text=True)
     client.post(
         f"/clinic/sessions/{session_id}/edit",
-        data={"csrf_token": csrf_from(form), "date": "2026-03-16", "nrs_before": "8",
-              "area": "neck", "drugs-0-name": "lidocaine"},  # fmt: skip
+        data={
+            "csrf_token": csrf_from(form),
+            "date": "2026-03-16",
+            "nrs_before": "8",
+            "area": "neck",
+            "drugs-0-name": "lidocaine",
+        },  # fmt: skip
     )
     renumbered = {x["id"]: x["number"] for x in treatments.for_course(db, course)}
     assert renumbered == {session_id: 2, sessions[1]["id"]: 1}
@@ -285,7 +304,7 @@ def test_fifty_random_courses_agree_between_the_course_page_and_the_dashboard(
         course = patients.create_course(db, patient, "neck", start)
         give_consent(db, course)
         day = start
-        for n in range(rnd.randint(1, 4)):
+        for _n in range(rnd.randint(1, 4)):
             treatments.add_session(db, course, day, nrs_before=rnd.choice([None, *range(11)]))
             day += timedelta(days=rnd.randint(3, 9))
         for offset in rnd.sample(range((today - start).days + 1), k=rnd.randint(0, 12)):
@@ -299,7 +318,10 @@ def test_fifty_random_courses_agree_between_the_course_page_and_the_dashboard(
         dashboard += client.get(f"/clinic/?sort=code&page={page}&lang=en").get_data(as_text=True)
     for k, course in enumerate(ids):
         row = re.search(rf">R-{k:02d}</a>.*?</tr>", dashboard, re.S).group(0)
-        cells = [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        cells = [
+            re.sub(r"<[^>]+>|\s+", " ", c).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
         page = client.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
         facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page, re.S))
         assert cells[1] == re.sub(r"<[^>]+>", "", facts["Baseline"]).strip(), course
