@@ -267,6 +267,25 @@ def latest_value(entries: Sequence[Row]) -> float | None:
     return float(max(entries, key=lambda e: e["day"])["avg_nrs"])
 
 
+def latest_measurement(
+    sessions: Sequence[Row], entries: Sequence[Row]
+) -> tuple[float, date] | None:
+    """ "Now": the most recent NRS of either kind, with its day. Kinds: a diary day's
+    average, or the NRS the clinic measured before a session. Only measurements after the
+    baseline count: from session 1's day on (its own NRS is the baseline), or any diary
+    day before the first session. On one day, the diary's average wins (it is entered
+    after the visit and covers the whole day)."""
+    ordered = _sorted_sessions(sessions)
+    since = ordered[0]["date"] if ordered else None
+    found = [
+        (s["date"], 0, s["nrs_before"]) for s in ordered[1:] if s["nrs_before"] is not None
+    ] + [(e["day"], 1, e["avg_nrs"]) for e in entries if since is None or e["day"] >= since]
+    if not found:
+        return None
+    day, _kind, value = max(found)
+    return float(value), day
+
+
 def days_since_last_entry(entries: Sequence[Row], today: date) -> int | None:
     """Days since the most recent diary day (0 when today's is in)."""
     if not entries:
@@ -287,7 +306,8 @@ class CourseOutcome:
     """The summary figures of one course."""
 
     baseline: float | None
-    current: float | None  # mean of the last interval with entries, else latest pre-session NRS
+    current: float | None  # "now": the latest measurement (latest_measurement)
+    current_date: date | None  # the day it was measured
     points: float | None
     percent: Fraction | None  # exact; print it with printed_percent()
     band: Band | None
@@ -320,28 +340,22 @@ def course_outcome(
     today: date | None = None,
     closed: bool = False,
 ) -> CourseOutcome:
-    """Baseline, current pain, change, band, goal and completeness of a course.
+    """Baseline, current pain ("now"), change, band, goal and completeness of a course.
 
-    "Current" is the mean daily average NRS of the latest interval that has entries
-    (before any session: of the last 7 days), else the latest pre-session NRS. ``today``
+    "Now" is :func:`latest_measurement`, with its date. ``today``
     (the clinic's) is not counted as a missing day while it lasts; ``closed`` courses that
     never reached the goal have "not reached" it.
     """
     base = baseline(sessions, entries)
     spans = intervals(sessions, entries, end, today)
-    current = next((s.mean for s in reversed(spans) if s.mean is not None), None)
-    if current is None and not spans:
-        current = mean_over(entries, end - timedelta(days=6), end)
-    if current is None:
-        later = [
-            s["nrs_before"] for s in _sorted_sessions(sessions)[1:] if s["nrs_before"] is not None
-        ]
-        current = float(later[-1]) if later else None
+    latest = latest_measurement(sessions, entries)
+    current, current_date = latest if latest else (None, None)
     points, percent = change(base, current)
     first_reached = goal_session(base, spans)
     return CourseOutcome(
         baseline=base,
         current=current,
+        current_date=current_date,
         points=points,
         percent=percent,
         band=immpact_band(percent),
@@ -364,9 +378,7 @@ class CourseStatus:
     """One dashboard row: a course's figures and the flags that ask for attention."""
 
     outcome: CourseOutcome
-    recent: float | None  # mean daily average NRS of the last 7 days
-    recent_percent: float | None
-    recent_band: Band | None
+    recent: float | None  # mean daily average NRS of the last 7 days (the "worse" flag)
     since: int | None  # days since the last diary day
     done: Completeness | None  # diary days from the diary start to today
     flags: list[Flag]
@@ -386,7 +398,6 @@ def course_status(
     """The dashboard's figures and flags of an open course (definitions above)."""
     result = course_outcome(sessions, entries, start, today, today=today)
     recent = last_days_mean(entries, today)
-    _points, recent_percent = change(result.baseline, recent)
     since = days_since_last_entry(entries, today)
     flags: list[Flag] = []
     if allergy_reported:
@@ -405,8 +416,6 @@ def course_status(
     return CourseStatus(
         outcome=result,
         recent=recent,
-        recent_percent=recent_percent,
-        recent_band=immpact_band(recent_percent),
         since=since,
         done=completeness(entries, diary_from, today, today) if diary_from else None,
         flags=flags,

@@ -265,9 +265,9 @@ def test_dashboard_row_figures_and_flags(staff, db, world):
     html = staff.get("/clinic/").get_data(as_text=True)
     row = html.split("A-001")[1].split("</tr>")[0]
     assert ">8<" in row  # baseline: NRS before session 1
-    assert ">4.6<" in row  # mean of the last 7 days: 32 / 7
-    assert "43%" in row and "moderate" in row  # (8 - 4.57) / 8
-    assert "not yet" in row  # the interval after session 1 averages 4.6, above 4
+    assert ">3<br>" in row  # now: today's 3, the latest measurement
+    assert "63%" in row and "substantial" in row  # (8 - 3) / 8 = 62.5 %, halves round up
+    assert "not yet" in row  # the interval after session 1 averages 32 / 7 = 4.6, above 4
     assert "7 of 11 days" in row and "1 late" in row
 
 

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from babel.dates import format_date
 from flask_babel import force_locale
 
 from diary import clock, entry_rules
@@ -342,7 +343,9 @@ def test_home_shows_trend_chart_summary_and_week(phone, consented, db):
     treatments.add_session(db, consented, (today - timedelta(days=5)).isoformat(), nrs_before=8)
     html = phone.get("/home").get_data(as_text=True)
     assert "<svg" in html and 'role="img"' in html
-    assert "Your average pain went from 8 to 6" in html
+    # now: yesterday's 8, the latest measurement after the baseline session
+    yesterday = format_date(today - timedelta(days=1), "long", locale="en")
+    assert f"Your pain went from 8 at the start to 8 on {yesterday}." in html
     assert "Last 7 days: 5 days filled in out of 7." in html
     assert "Next session expected around" in html
     assert "S1" in html

@@ -115,8 +115,9 @@ def test_course_outcome_summary():
     sessions = [s(1, D("2026-01-05"), 8), s(2, D("2026-01-12"), 6)]
     days = [e(D("2026-01-06"), 6), e(D("2026-01-13"), 4), e(D("2026-01-14"), 3)]
     result = outcomes.course_outcome(sessions, days, D("2026-01-05"), D("2026-01-18"))
-    assert result.baseline == 8 and result.current == 3.5
-    assert result.points == -4.5 and result.percent == pytest.approx(56.25)
+    # now: the latest measurement, the diary's 3 on 14 January
+    assert result.baseline == 8 and (result.current, result.current_date) == (3, D("2026-01-14"))
+    assert result.points == -5 and result.percent == pytest.approx(62.5)
     assert result.band == "substantial" and result.goal_session == 2 and result.sessions == 2
 
 

@@ -40,13 +40,14 @@ def days(first, values):
 
 
 def test_sessions_entered_out_of_date_order():
-    """Day 7 (NRS 5) recorded first, day 0 (NRS 8) second; the diary after day 7 averages 3.
-    By hand: baseline 8 (day 0), now 3, change -5, 62.5 %, goal at the 2nd visit."""
+    """Day 7 (NRS 5) recorded first, day 0 (NRS 8) second; the diary after day 7 is 3 a day.
+    By hand: baseline 8 (day 0), now 3 (12 March), change -5, 62.5 %, goal at the 2nd visit."""
     sessions = [s(1, "2026-03-09", 5), s(2, "2026-03-02", 8)]
     result = outcomes.course_outcome(
         sessions, days("2026-03-09", [3, 3, 3, 3]), D("2026-03-02"), D("2026-03-12")
     )
     assert (result.baseline, result.current, result.points) == (8, 3, -5)
+    assert result.current_date == D("2026-03-12")
     assert result.percent == Fraction(625, 10) and result.band == "substantial"
     assert (result.goal_session, result.goal) == (2, "reached")
     assert [span.start for span in result.intervals] == [D("2026-03-02"), D("2026-03-09")]
@@ -71,15 +72,21 @@ def test_low_baselines_stay_assessable_with_their_points():
 
 
 def test_thirty_percent_is_exactly_moderate():
-    """Baseline 7; nine days at 5 and one at 4: mean 4.9, (7 - 4.9) / 7 = 30 % exactly."""
+    """Baseline 7; nine days at 5 and one at 4: interval mean 4.9, (7 - 4.9) / 7 = 30 %
+    exactly (a float says 29.999999999999993). Baseline 10, now 7: 30 % (float: 30.000...04)."""
     result = outcomes.course_outcome(
         [s(1, "2026-03-02", 7)],
         days("2026-03-02", [5] * 9 + [4]),
         D("2026-03-02"),
         D("2026-03-11"),
     )
-    assert result.current == 4.9 and result.percent == 30
-    assert result.band == "moderate"
+    [span] = result.intervals
+    _points, percent = outcomes.change(result.baseline, span.mean)
+    assert span.mean == 4.9 and percent == 30 and outcomes.immpact_band(percent) == "moderate"
+    assert (7 - 4.9) / 7 * 100 < 30  # what a float comparison saw
+    _points, percent = outcomes.change(10, 7)
+    assert percent == 30 and outcomes.immpact_band(percent) == "moderate"
+    assert (result.current, result.current_date) == (4, D("2026-03-11"))  # now: the last day
 
 
 def test_half_the_baseline_is_exactly_the_goal():
@@ -271,7 +278,7 @@ def test_late_recorded_visit_takes_its_place_and_the_pages_agree(app, client, db
     page = re.sub(
         r"\s+", " ", client.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
     )
-    assert "<dt>Baseline</dt><dd>8</dd>" in page and "<dt>Now</dt><dd>3</dd>" in page
+    assert "<dt>Baseline</dt><dd>8</dd>" in page and "<dt>Now</dt><dd>3 <span" in page
     assert "-5 points · 63% · substantial" in page
     assert "reached at session 2" in page
     # editing the first visit's date to after the second renumbers them again
@@ -329,3 +336,24 @@ def test_fifty_random_courses_agree_between_the_course_page_and_the_dashboard(
         assert cells[4].replace("✓ at session", "✓ reached at session") == goal.replace(
             "✓ reached at session", "✓ reached at session"
         ), (course, cells[4], goal)
+
+
+def test_now_is_the_latest_measurement_of_either_kind():
+    """Baseline 8 on 2 March; diary 4.5-ish in the first week; the clinic measures 4 on the
+    9th, and the diary says 6 on the 8th: now is the clinic's 4 of the 9th."""
+    sessions = [s(1, "2026-03-02", 8), s(2, "2026-03-09", 4)]
+    entries = days("2026-03-02", [5, 4, 5, 4, 5, 4, 6])  # 2-8 March
+    result = outcomes.course_outcome(sessions, entries, D("2026-03-02"), D("2026-03-10"))
+    assert (result.current, result.current_date) == (4, D("2026-03-09"))
+    assert (result.points, result.percent, result.band) == (-4, 50, "substantial")
+    # the diary of the 9th itself is the later one that day (entered after the visit)
+    later = entries + days("2026-03-09", [3])
+    result = outcomes.course_outcome(sessions, later, D("2026-03-02"), D("2026-03-10"))
+    assert (result.current, result.current_date) == (3, D("2026-03-09"))
+    # nothing after the baseline yet: no "now"
+    only = outcomes.course_outcome([s(1, "2026-03-02", 8)], [], D("2026-03-02"), D("2026-03-02"))
+    assert (only.current, only.points, only.percent) == (None, None, None)
+    # before any session: the latest diary day
+    diary = outcomes.course_outcome([], days("2026-03-02", [6, 7, 5]), D("2026-03-02"),
+                                    D("2026-03-04"))  # fmt: skip
+    assert (diary.baseline, diary.current, diary.current_date) == (6, 5, D("2026-03-04"))

@@ -107,10 +107,10 @@ SORTS = {
     "code": lambda cr: cr[0]["patient_code"].lower(),
     "flags": lambda cr: (-len(cr[1].flags), cr[0]["patient_code"].lower()),
     "change": lambda cr: (
-        cr[1].recent_percent is None,
-        -(cr[1].recent_percent if cr[1].recent_percent is not None else 0),
+        cr[1].outcome.percent is None,
+        -(cr[1].outcome.percent if cr[1].outcome.percent is not None else 0),
     ),
-    "recent": lambda cr: (cr[1].recent is None, cr[1].recent or 0),
+    "recent": lambda cr: (cr[1].outcome.current is None, cr[1].outcome.current or 0),
     "sessions": lambda cr: -cr[1].outcome.sessions,
     "diary": lambda cr: (
         cr[1].done is None,

@@ -28,15 +28,24 @@ def diary_summary(
     clinic: dict[str, Any],
     today: date,
 ) -> dict[str, Any]:
-    """Everything the home screen shows about the diary, computed by diary.outcomes."""
-    base = outcomes.baseline(sessions, rows)
-    recent = outcomes.last_days_mean(rows, today)
+    """Everything the home screen shows about the diary, computed by diary.outcomes (the
+    same baseline and "now" as the clinician's pages and the PDF)."""
+    result = outcomes.course_outcome(
+        sessions,
+        rows,
+        course["start_date"],
+        course["end_date"] or today,
+        today=today,
+        closed=bool(course["end_date"]),
+    )
+    base = result.baseline
     week = outcomes.completeness(rows, today - timedelta(days=6), today)
-    if base is not None and recent is not None:
+    if base is not None and result.current is not None:
         text = _(
-            "Your average pain went from %(start)s to %(now)s (mean of the last 7 days).",
+            "Your pain went from %(start)s at the start to %(now)s on %(date)s.",
             start=format_number(base),
-            now=format_number(recent),
+            now=format_number(result.current),
+            date=format_day(result.current_date, "long"),
         )
     elif rows:
         text = _(
