@@ -324,6 +324,7 @@ class SessionForm(Form):
         _l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
     )
     ultrasound = BooleanField(_l("Ultrasound-guided"))
+    same_day = BooleanField(_l("Yes, record another session on this day"))
     adverse_events = TextAreaField(
         _l("Adverse events observed"),
         validators=[Length(max=1000, message=_l("Use at most 1000 characters."))],

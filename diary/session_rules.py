@@ -8,14 +8,20 @@ Pure functions (no database, no request), so they are tested directly.
   ``static/js/session.js``, which reads the threshold from the page) and on the course page.
 * A drug is ``{"name": str, "dose": str, "volume_ml": float | None}``; a dose or volume
   needs a name (checked by the session form).
+* A session's date (:func:`date_problem`): not in the future (the clinic's today), not
+  before the course started, and at most one session a day unless the clinician confirms
+  a second one. Sessions are numbered by date (:mod:`diary.queries.treatments`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+
+from .i18n import format_day
 
 #: this many drugs in one session or more: a mixture, against the one-drug-per-syringe advice
 MIXTURE_FROM = 2
@@ -55,3 +61,33 @@ def regimens(sessions: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[int]
     for session in sessions:
         found.setdefault(drugs_text(session["drugs"]), []).append(session["number"])
     return [(text, numbers) for text, numbers in found.items() if text]
+
+
+def date_problem(
+    day: date,
+    *,
+    today: date,
+    course_start: date,
+    other_days: Collection[date],
+    same_day_confirmed: bool,
+) -> str | None:
+    """Why a session cannot be recorded on ``day`` (a translated sentence), or None."""
+    if day > today:
+        return _("The date cannot be in the future.")
+    if day < course_start:
+        return _(
+            "The date cannot be before the course started (%(date)s).",
+            date=format_day(course_start),
+        )
+    if day in other_days and not same_day_confirmed:
+        return _(
+            "A session is already recorded on %(date)s. Tick the box below to record "
+            "another one on the same day.",
+            date=format_day(day),
+        )
+    return None
+
+
+def same_day(day: date, other_days: Collection[date]) -> bool:
+    """True when another session is recorded on ``day`` (the form asks to confirm)."""
+    return day in other_days

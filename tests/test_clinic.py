@@ -35,6 +35,11 @@ def course_id(db, world):
     return patients.current_course(db, world.patient_a)["id"]
 
 
+def backdate(db, course, start="2026-10-01"):
+    """Start the course earlier, so sessions can be recorded on past dates."""
+    db.execute("UPDATE courses SET start_date = ? WHERE id = ?", [start, course])
+
+
 # --- enrolment and handout -----------------------------------------------------------------
 
 
@@ -131,6 +136,7 @@ def test_clinician_changes_the_patients_language(staff, db, world):
 
 def test_record_sessions_numbered_with_drugs_and_reminder(staff, db, world):
     course = course_id(db, world)
+    backdate(db, course)
     path = f"/clinic/courses/{course}/sessions/new"
     form = staff.get(path).get_data(as_text=True)
     assert 'value="neck"' in form
@@ -212,6 +218,7 @@ def test_wtforms_own_messages_follow_the_page_language(staff, db, world, lang, m
 
 def test_editing_a_session_is_audited(staff, db, world):
     course = course_id(db, world)
+    backdate(db, course)
     session_id = treatments.add_session(db, course, "2026-11-02", nrs_before=8, area="neck")
     response = post(
         staff,

@@ -276,7 +276,7 @@ def test_one_drug_per_syringe_rule():
 
 
 def test_the_mixture_warning_is_one_message_everywhere(app, client, db, world):
-    course = patients.current_course(db, world.patient_a)["id"]
+    course = patients.create_course(db, world.patient_a, "neck", date(2026, 11, 1))
     login(client, world.clinician_a)
     client.get("/clinic/?lang=en")
     with app.test_request_context():

@@ -357,3 +357,32 @@ def test_now_is_the_latest_measurement_of_either_kind():
     diary = outcomes.course_outcome([], days("2026-03-02", [6, 7, 5]), D("2026-03-02"),
                                     D("2026-03-04"))  # fmt: skip
     assert (diary.baseline, diary.current, diary.current_date) == (6, 5, D("2026-03-04"))
+
+
+def test_session_dates_are_checked(app, client, db, world):
+    """Not in the future, not before the course start, one a day unless confirmed."""
+    course = patients.create_course(db, world.patient_a, "neck", D("2026-03-02"))
+    login(client, world.clinician_a)
+    path = f"/clinic/courses/{course}/sessions/new?lang=en"
+    tomorrow = clock.today("Europe/Rome") + timedelta(days=1)
+
+    def post(day, **extra):
+        form = client.get(path).get_data(as_text=True)
+        data = {"csrf_token": csrf_from(form), "date": day, "nrs_before": "6", "area": "neck",
+                "drugs-0-name": "lidocaine", **extra}  # fmt: skip
+        return client.post(path, data=data)
+
+    future = post(tomorrow.isoformat())
+    assert future.status_code == 200 and "cannot be in the future" in future.get_data(as_text=True)
+    early = post("2026-03-01")
+    page = early.get_data(as_text=True)
+    assert early.status_code == 200 and "cannot be before the course started (Mar 2, 2026)" in page
+    assert treatments.for_course(db, course) == []
+    assert post("2026-03-02").status_code == 302
+    again = post("2026-03-02")
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200 and "A session is already recorded on Mar 2, 2026" in page
+    assert 'name="same_day"' in page  # the box to confirm a second one
+    assert len(treatments.for_course(db, course)) == 1
+    assert post("2026-03-02", same_day="y").status_code == 302
+    assert [x["number"] for x in treatments.for_course(db, course)] == [1, 2]

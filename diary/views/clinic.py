@@ -391,7 +391,7 @@ def new_session(course_id: int):
     form = SessionForm()
     if request.method == "GET":
         _session_form_defaults(form, row)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _date_allowed(form, row, None):
         user = current_user()
         values = form.values()
         treatments.add_session(
@@ -410,6 +410,30 @@ def new_session(course_id: int):
     return _session_page(form, row, None)
 
 
+def _other_session_days(row: dict[str, Any], session: dict[str, Any] | None) -> set:
+    """The dates of the course's other sessions (all of them for a new one)."""
+    return {
+        s["date"]
+        for s in treatments.for_course(get_db(), row["id"])
+        if session is None or s["id"] != session["id"]
+    }
+
+
+def _date_allowed(form: SessionForm, row: dict[str, Any], session: dict[str, Any] | None) -> bool:
+    """The session's date checked by :func:`diary.session_rules.date_problem`."""
+    others = _other_session_days(row, session)
+    problem = session_rules.date_problem(
+        form.date.data,
+        today=clinic_today(),
+        course_start=row["start_date"],
+        other_days=others,
+        same_day_confirmed=bool(form.same_day.data),
+    )
+    if problem:
+        form.date.errors = [*form.date.errors, problem]
+    return problem is None
+
+
 def _session_page(form: SessionForm, row: dict[str, Any], session: dict[str, Any] | None):
     clinic = accounts.get_clinic(get_db(), current_user().clinic_id)
     return render_template(
@@ -421,6 +445,14 @@ def _session_page(form: SessionForm, row: dict[str, Any], session: dict[str, Any
         several=session_rules.is_mixture(form.drug_rows()),
         mixture_from=session_rules.MIXTURE_FROM,
         mixture_warning=session_rules.mixture_warning(),
+        ask_same_day=bool(form.same_day.data)
+        or (
+            form.date.data is not None
+            and session_rules.same_day(
+                form.date.data,
+                _other_session_days(row, session),
+            )
+        ),
     )
 
 
@@ -433,7 +465,7 @@ def edit_session(session_id: int):
     form = SessionForm()
     if request.method == "GET":
         form.fill(session, default_area=row["area"])
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _date_allowed(form, row, session):
         changed = treatments.update_session(
             get_db(),
             session,
