@@ -2,9 +2,11 @@
 browser, two sessions recorded, the dashboard follows. Screenshots at 1280 and 768 px."""
 
 import re
+from datetime import timedelta
 
 import pytest
 
+from diary import clock
 from diary.queries import patients
 from tests.factories import give_consent
 from tests.helpers import PASSWORD, has_horizontal_overflow, screenshot
@@ -20,8 +22,9 @@ def sign_in(page, base, email):
     page.wait_for_url(base + "/clinic/")
 
 
-def record_session(page, nrs, drugs):
+def record_session(page, day, nrs, drugs):
     page.get_by_role("link", name="Record a session").first.click()
+    page.get_by_label("Date", exact=True).fill(day.isoformat())
     page.get_by_label("Pain before the session (NRS 0-10)").fill(str(nrs))
     for i, (name, dose) in enumerate(drugs):
         page.locator(f"#drugs-{i}-name").fill(name)
@@ -39,6 +42,8 @@ def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, d
     staff.get_by_label("Patient code").fill(f"W{width}")
     staff.get_by_label("Patient's language").select_option("en")
     staff.get_by_label("Area treated").select_option("knee")
+    today = clock.today("Europe/Rome")  # clinic A's
+    staff.get_by_label("Course start").fill((today - timedelta(days=7)).isoformat())
     staff.get_by_role("button", name="Enrol and print the handout").click()
     assert staff.locator(".handout svg").is_visible()
     link = re.search(r"http://localhost/p/[\w-]+", staff.locator(".handout .link").inner_text())
@@ -55,8 +60,8 @@ def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, d
     give_consent(db, course)
 
     staff.get_by_role("link", name="Go to the patient's course").click()
-    record_session(staff, 8, [("lidocaine", "20 mg")])
-    record_session(staff, 5, [("ketorolac", "15 mg"), ("thiocolchicoside", "2 mg")])
+    record_session(staff, today - timedelta(days=7), 8, [("lidocaine", "20 mg")])
+    record_session(staff, today, 5, [("ketorolac", "15 mg"), ("thiocolchicoside", "2 mg")])
     assert "one drug per syringe" in staff.locator(".flashes").inner_text()
     rows = staff.locator("#sessions-heading + .table-wrap tbody tr")
     assert rows.count() == 2
