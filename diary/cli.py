@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import sys
 from pathlib import Path
-from zoneinfo import available_timezones
 
 import click
 from flask import Flask, current_app
@@ -75,11 +74,18 @@ clinic_cli = AppGroup("clinic", help="Manage clinics.")
 @click.option("--name", required=True)
 @click.option("--phone", default="")
 @click.option("--locale", type=_locale_choice(), default="en", show_default=True)
-@click.option("--timezone", default="UTC", show_default=True)
+@click.option(
+    "--timezone",
+    required=True,
+    help="The clinic's IANA time zone, e.g. Europe/Rome (it decides which day an entry is for).",
+)
 def clinic_create(name: str, phone: str, locale: str, timezone: str) -> None:
     """Create a clinic and print its id."""
-    if timezone not in available_timezones():
-        raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
+    if timezone not in clock.timezones():
+        raise click.BadParameter(
+            f"not a canonical IANA time zone: {timezone!r} (e.g. Europe/Rome)",
+            param_hint="--timezone",
+        )
     clinic_id = accounts.create_clinic(_db(), name, phone=phone, locale=locale, timezone=timezone)
     click.echo(f"clinic {clinic_id} created")
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from babel.core import get_global
 
 
 def now() -> datetime:
@@ -32,3 +35,24 @@ def today(timezone: str) -> date:
 def local_day(value: str, timezone: str) -> date:
     """The day, in ``timezone``, of a stored UTC timestamp."""
     return parse(value).astimezone(ZoneInfo(timezone)).date()
+
+
+#: old or system names that are not IANA's canonical zones (``localtime``, ``US/...``)
+_NOT_CANONICAL = ("Etc/", "SystemV/", "US/", "posix", "right")
+
+
+@cache
+def timezones() -> tuple[str, ...]:
+    """The canonical IANA time zones (``Europe/Rome``, ``UTC``), sorted: no aliases such
+    as ``Asia/Calcutta`` (CLDR's alias list), no ``localtime`` or ``EST5EDT``."""
+    aliases = get_global("zone_aliases")
+    return tuple(
+        sorted(
+            {"UTC"}
+            | {
+                zone
+                for zone in available_timezones()
+                if "/" in zone and zone not in aliases and not zone.startswith(_NOT_CANONICAL)
+            }
+        )
+    )

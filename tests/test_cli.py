@@ -60,7 +60,7 @@ def test_clinic_clinician_patient_and_link_from_the_cli(app, runner, db):
 
 
 def test_cli_refuses_bad_input_without_storing(runner, db):
-    clinic = accounts.create_clinic(db, "C")
+    clinic = accounts.create_clinic(db, "C", timezone="UTC")
     short = runner.invoke(
         args=[
             "clinician",

@@ -41,7 +41,7 @@ def test_foreign_keys_are_enforced(db):
 
 
 def _course(db):
-    clinic = accounts.create_clinic(db, "C")
+    clinic = accounts.create_clinic(db, "C", timezone="UTC")
     patient = patients.create_patient(db, clinic, "P1")
     return clinic, patient, patients.create_course(db, patient, "knee", "2026-01-05")
 
@@ -83,7 +83,7 @@ def test_out_of_range_ratings_are_refused_by_the_schema(db):
 
 
 def test_transaction_stores_all_or_nothing(db):
-    clinic = accounts.create_clinic(db, "C")
+    clinic = accounts.create_clinic(db, "C", timezone="UTC")
     with pytest.raises(patients.CodeTaken), transaction(db):
         patients.create_patient(db, clinic, "first")
         patients.create_patient(db, clinic, "first")  # duplicate code: the whole block fails
@@ -189,7 +189,7 @@ def test_a_thread_keeps_its_connection_and_nothing_uncommitted_survives_a_reques
 
 
 def test_select_rows_are_named_like_sqlite_utils_names_them(db):
-    accounts.create_clinic(db, "Named")
+    accounts.create_clinic(db, "Named", timezone="UTC")
     [row] = db.query("SELECT id, name, id FROM clinics WHERE name = 'Named'")
     assert list(row) == ["id", "name", "id_2"]
     with pytest.raises(ValueError):  # not a SELECT: sqlite-utils' guarded path

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_failed_sign_in_throttling_holds_across_two_workers(tmp_path):
     db = connect(tmp_path / "g.sqlite")
     migrations.apply(db)
-    clinic = accounts.create_clinic(db, "G")
+    clinic = accounts.create_clinic(db, "G", timezone="UTC")
     accounts.create_clinician(db, clinic, "g@clinic.example", "G", hash_password("right pass 123"))
     db.conn.close()
     port = free_port()

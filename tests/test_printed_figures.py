@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diary import clock, outcomes
-from diary.queries import patients, seed, treatments
+from diary.queries import accounts, patients, seed, treatments
 from diary.reference import REFERENCE, TABLE_1
 from tests.factories import give_consent
 from tests.helpers import csrf_from, login
@@ -386,3 +386,28 @@ def test_session_dates_are_checked(app, client, db, world):
     assert len(treatments.for_course(db, course)) == 1
     assert post("2026-03-02", same_day="y").status_code == 302
     assert [x["number"] for x in treatments.for_course(db, course)] == [1, 2]
+
+
+def test_a_clinic_needs_a_canonical_time_zone(runner, db):
+    missing = runner.invoke(args=["clinic", "create", "--name", "Z"])
+    assert missing.exit_code != 0 and "--timezone" in missing.output
+    for zone in ("localtime", "Asia/Calcutta", "US/Eastern", "EST5EDT", "Mars/Base"):
+        out = runner.invoke(args=["clinic", "create", "--name", "Z", "--timezone", zone])
+        assert out.exit_code != 0, zone
+    assert db.execute("SELECT count(*) FROM clinics").fetchone()[0] == 0
+    ok = runner.invoke(args=["clinic", "create", "--name", "Z", "--timezone", "Asia/Kolkata"])
+    assert ok.exit_code == 0 and accounts.get_clinic(db, 1)["timezone"] == "Asia/Kolkata"
+    zones = clock.timezones()
+    assert "UTC" in zones and "Europe/Rome" in zones and "America/Sao_Paulo" in zones
+    assert "localtime" not in zones and "Asia/Calcutta" not in zones and 350 < len(zones) < 450
+
+
+def test_settings_offer_the_canonical_zones(app, client, world):
+    admin = app.test_client()
+    login(admin, world.admin_a)
+    page = admin.get("/clinic/settings").get_data(as_text=True)
+    offered = re.findall(
+        r'<option (?:selected )?value="([^"]+)"',
+        page.split('name="timezone"')[1].split("</select>")[0],
+    )
+    assert offered == list(clock.timezones())

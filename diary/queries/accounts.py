@@ -20,13 +20,14 @@ def create_clinic(
     db: sqlite_utils.Database,
     name: str,
     *,
+    timezone: str,
     phone: str = "",
     locale: str = "en",
-    timezone: str = "UTC",
     drugs: list[str] | None = None,
     needle: str = "",
 ) -> int:
-    """Insert a clinic and return its id."""
+    """Insert a clinic and return its id. The time zone has no default: it decides which
+    day a diary entry belongs to."""
     with transaction(db):
         cursor = db.execute(
             "INSERT INTO clinics (name, phone, locale, timezone, drugs, needle, created_at)"

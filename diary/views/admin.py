@@ -3,12 +3,11 @@ account page (password change)."""
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
+from .. import clock
 from ..db import get_db, transaction
 from ..forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
 from ..queries import accounts, audit
@@ -23,7 +22,6 @@ from ..security import (
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/clinic")
-TIMEZONES = sorted(available_timezones())
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -34,7 +32,10 @@ def settings():
     db = get_db()
     clinic = accounts.get_clinic(db, user.clinic_id)
     form = ClinicSettingsForm()
-    form.timezone.choices = [SelectChoice(tz, tz) for tz in TIMEZONES]
+    # the canonical zones, and the clinic's own if it was stored under an older name
+    zones = clock.timezones()
+    extra = () if clinic["timezone"] in zones else (clinic["timezone"],)
+    form.timezone.choices = [SelectChoice(tz, tz) for tz in (*extra, *zones)]
     if request.method == "GET":
         for name in accounts.CLINIC_SETTINGS:
             form[name].data = clinic[name]
