@@ -58,7 +58,7 @@ def coded(db, world):
     made = {}
     for code in CODES:
         patient = patients.create_patient(db, world.clinic_a, code, locale="en")
-        start = (clock.now().date() - timedelta(days=3)).isoformat()
+        start = clock.today("Europe/Rome") - timedelta(days=3)
         course = patients.create_course(db, patient, "knee", start)
         consent = give_consent(db, course)
         patients.set_reminder(db, patient, "19:30")
@@ -102,7 +102,7 @@ def test_clinician_downloads_name_the_file_after_any_patient_code(app, db, world
         ),
         f"/clinic/consents/{consent}.pdf": (
             "attachment",
-            today_names("UTC", "consent-{c}-{d}.pdf", c=code),
+            today_names(rome, "consent-{c}-{d}.pdf", c=code),
             "application/pdf",
         ),
         f"/clinic/courses/{course}/fhir.json": (
@@ -135,7 +135,7 @@ def test_patient_downloads_are_named_without_the_code(app, world, coded, code):
     open_link(phone, token)
     expected = {
         f"/consent/copy/{consent}.pdf": (
-            today_names("UTC", "consent-{d}.pdf"),
+            today_names("Europe/Rome", "consent-{d}.pdf"),
             "application/pdf",
         ),
         "/me/export.json": ({"my-pain-diary.json"}, "application/json"),
@@ -219,7 +219,7 @@ def test_downloads_for_non_latin_codes_under_gunicorn(tmp_path):
     courses = {}
     for code in CODES:
         patient = patients.create_patient(db, clinic, code)
-        course = patients.create_course(db, patient, "knee", clock.now().date().isoformat())
+        course = patients.create_course(db, patient, "knee", clock.today("UTC"))
         give_consent(db, course)
         [(consent,)] = db.execute("SELECT id FROM consents WHERE course_id = ?", [course])
         courses[code] = (course, consent)

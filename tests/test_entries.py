@@ -1,7 +1,8 @@
 """The daily diary: date rules, validation, idempotent sync, consent enforced on the server."""
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
@@ -225,8 +226,12 @@ def test_same_day_correction_updates_and_is_audited(phone, consented, db):
     assert entries.corrections(db, consented) == {rows[0]["id"]: 1}
 
 
-def test_an_older_save_arriving_late_does_not_overwrite_a_newer_one(phone, consented, db):
-    now = clock.now()
+def test_an_older_save_arriving_late_does_not_overwrite_a_newer_one(
+    phone, consented, db, monkeypatch
+):
+    # noon in the clinic, so both saves fall on the same day whatever the time of the run
+    now = datetime.combine(today_here(), time(12), tzinfo=ZoneInfo("Europe/Rome"))
+    monkeypatch.setattr(clock, "now", lambda: now.astimezone(UTC))
     sync(phone, entry_body(client_id="client-new", avg=2, worst=2, device_time=now.isoformat()))
     stale = sync(
         phone,

@@ -20,7 +20,7 @@ from tests.helpers import csrf_from, login, open_link
 def course(db, world):
     """Patient A's course: consented, two sessions, three diary days (one with a note)."""
     course_id = patients.current_course(db, world.patient_a)["id"]
-    start = clock.now().date() - timedelta(days=6)
+    start = clock.today("Europe/Rome") - timedelta(days=6)  # clinic A's today
     db.execute("UPDATE courses SET start_date = ? WHERE id = ?", [start.isoformat(), course_id])
     give_consent(db, course_id, locale="it")
     treatments.add_session(
