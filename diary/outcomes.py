@@ -36,6 +36,7 @@ Definitions (see ../shared/CLINICAL.md):
   before consent); completeness on the dashboard counts from there.
 * Dashboard flags (:func:`course_status`), each asking the clinician to look:
   ``allergy``: a possible allergic reaction was reported and not yet marked reviewed;
+  ``withdrawn``: the patient withdrew consent (no further session without a new one);
   ``no_entry``: consent is active and no diary day was entered for :data:`NO_ENTRY_DAYS`
   days or more (counted from the diary start when nothing was ever entered);
   ``worse``: the mean of the last 7 days is :data:`RISE_POINTS` or more above baseline;
@@ -63,7 +64,7 @@ RISE_POINTS = 2  # dashboard flag: last 7 days this many points above baseline
 
 Band = Literal["none", "minimal", "moderate", "substantial"]
 GoalStatus = Literal["not_assessable", "reached", "not_maintained", "not_yet", "not_reached"]
-Flag = Literal["allergy", "no_entry", "worse", "screening"]
+Flag = Literal["allergy", "withdrawn", "no_entry", "worse", "screening"]
 Row = Mapping[str, Any]
 
 
@@ -393,6 +394,7 @@ def course_status(
     diary_from: date | None,
     consent_active: bool,
     allergy_reported: bool,
+    consent_withdrawn: bool = False,
     screening_flags: int,
 ) -> CourseStatus:
     """The dashboard's figures and flags of an open course (definitions above)."""
@@ -402,6 +404,8 @@ def course_status(
     flags: list[Flag] = []
     if allergy_reported:
         flags.append("allergy")
+    if consent_withdrawn:
+        flags.append("withdrawn")
     silent = since if since is not None else (today - diary_from).days if diary_from else None
     if consent_active and silent is not None and silent >= NO_ENTRY_DAYS:
         flags.append("no_entry")

@@ -411,3 +411,46 @@ def test_settings_offer_the_canonical_zones(app, client, world):
         page.split('name="timezone"')[1].split("</select>")[0],
     )
     assert offered == list(clock.timezones())
+
+
+def test_session_form_errors_are_sentences(app, client, db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    login(client, world.clinician_a)
+    path = f"/clinic/courses/{course}/sessions/new?lang=en"
+    form = client.get(path).get_data(as_text=True)
+    page = client.post(
+        path,
+        data={
+            "csrf_token": csrf_from(form),
+            "date": clock.today("Europe/Rome").isoformat(),
+            "area": "neck",
+            "drugs-0-name": "lidocaine",
+            "drugs-1-name": "ketorolac",
+            "drugs-1-volume_ml": "80",
+            "drugs-2-dose": "5 mg",
+        },  # fmt: skip
+    ).get_data(as_text=True)
+    summary = page.split('class="error-summary"')[1].split("</div>")[0]
+    items = re.findall(r'<li><a href="#([^"]+)">(.*?)</a></li>', summary)
+    assert ("drugs-1-volume_ml", "Volume (ml), row 2: Enter 0 to 50 ml.") in items
+    assert ("drugs-2-name", "Drug, row 3: Enter the drug&#39;s name.") in items
+    assert "{" not in summary and "[" not in summary
+    assert treatments.for_course(db, course) == []
+
+
+def test_withdrawal_is_a_dashboard_flag(app, client, db, world):
+    from diary.queries import consents
+
+    course = patients.current_course(db, world.patient_a)["id"]
+    give_consent(db, course)
+    login(client, world.clinician_a)
+
+    def row() -> str:
+        html = client.get("/clinic/?lang=en").get_data(as_text=True)
+        return re.search(r">A-001</a>.*?</tr>", html, re.S).group(0)
+
+    assert "flag-withdrawn" not in row()
+    consents.withdraw(db, course, locale="it", text="I take back my consent.", user_agent="t")
+    assert 'class="flag-withdrawn"' in row() and "consent withdrawn" in row()
+    flagged = client.get("/clinic/?flagged=1&lang=en").get_data(as_text=True)
+    assert ">A-001</a>" in flagged

@@ -82,6 +82,7 @@ def _status(course: dict[str, Any], rows: list, sessions: list, today: date) -> 
         if course["consent_kind"]
         else None
     )
+    state = consents.state(latest, sheet.SHEET_VERSION)
     first_consent = (
         clock.local_day(course["first_consent_at"], current_user().timezone)
         if course["first_consent_at"]
@@ -93,7 +94,8 @@ def _status(course: dict[str, Any], rows: list, sessions: list, today: date) -> 
         start=course["start_date"],
         today=today,
         diary_from=outcomes.diary_start(course["start_date"], first_consent),
-        consent_active=consents.state(latest, sheet.SHEET_VERSION) == "active",
+        consent_active=state == "active",
+        consent_withdrawn=state == "withdrawn",
         allergy_reported=course["flagged"],
         screening_flags=course["screening_flags"],
     )
