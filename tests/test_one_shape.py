@@ -408,22 +408,15 @@ def _patient_events(db, code: str, clinic: int) -> list[tuple[str, str]]:
     ]
 
 
+def _enroll(runner, clinic: int, code: str, *extra: str):
+    """``flask patient enroll`` for a knee course."""
+    args = ["patient", "enroll", "--clinic", str(clinic), "--code", code, "--area", "knee"]
+    return runner.invoke(args=[*args, *extra])
+
+
 @pytest.mark.parametrize("code", ["李-1", "مريض-1", "R.7/b x"])
 def test_cli_enrol_is_the_web_enrol(runner, db, world, code):
-    out = runner.invoke(
-        args=[
-            "patient",
-            "enroll",
-            "--clinic",
-            str(world.clinic_a),
-            "--code",
-            code,
-            "--area",
-            "knee",
-            "--start",
-            "2026-11-02",
-        ]  # fmt: skip
-    )
+    out = _enroll(runner, world.clinic_a, code, "--start", "2026-11-02")
     assert out.exit_code == 0, out.output
     token = out.output.strip().rsplit("/", 1)[1]
     assert patients.find_link(db, token) is not None
@@ -438,18 +431,7 @@ def test_cli_enrol_is_the_web_enrol(runner, db, world, code):
 @pytest.mark.parametrize("code", ["x" * 41, "<b>", "   ", "A-001", "tab\there"])
 def test_cli_and_web_refuse_the_same_codes(app, runner, db, world, code):
     before = db.execute("SELECT count(*) FROM patients").fetchone()[0]
-    out = runner.invoke(
-        args=[
-            "patient",
-            "enroll",
-            "--clinic",
-            str(world.clinic_a),
-            "--code",
-            code,
-            "--area",
-            "knee",
-        ]  # fmt: skip
-    )
+    out = _enroll(runner, world.clinic_a, code)
     assert out.exit_code != 0 and "--code" in out.output
     staff = app.test_client()
     login(staff, world.clinician_a)
