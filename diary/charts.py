@@ -96,7 +96,7 @@ def trend_svg(
     for day, anchor in ((start, "start"), (end, "end")):
         add(
             f'<text x="{_x(day, start, span):.1f}" y="{H - 12}" text-anchor="{anchor}" '
-            f'fill="{INK}">{escape(format_date(day, "d/M" if plain_labels else "d MMM"))}</text>'
+            f'fill="{INK}">{escape(format_date(day, "d/M" if plain_labels else "medium"))}</text>'
         )
     # sessions: vertical lines numbered at the top
     for session in sessions:

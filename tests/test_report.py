@@ -63,7 +63,10 @@ def test_summary_holds_the_figures_of_a_known_course(app, db, known_course):
     flat = re.sub(r"\s+", " ", text)
     assert "Pain summary" in flat and "A-001" in flat and "Clinic A" in flat
     assert re.search(r"\b8 ?Baseline NRS", flat)
-    assert "63%" in flat  # (8 - 3) / 8 = 62.5 %: current is the mean of the last interval
+    assert "63%" in flat  # (8 - 3) / 8 = 62.5 %: now is the latest measurement, a 3
+    # one date style in the whole document: Babel's medium dates ("Nov 23, 2026")
+    assert not re.search(r"\b\d{1,2}/\d{1,2}/\d{2}\b", flat)
+    assert re.search(r"Generated [A-Z][a-z]{2} \d{1,2}, \d{4}, ", flat)
     assert "Session 2" in flat  # the interval after session 2 averaged 4 = half of 8
     assert "3.5 ± 1.7" in flat  # the reference from paper 001
     consent = db.execute(
