@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from contextlib import contextmanager
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 import sqlite_utils
 from flask import current_app, render_template
@@ -43,17 +44,32 @@ def render_slot(timeout: float = 2.0):
         semaphore.release()
 
 
+class CourseFigures(NamedTuple):
+    """A course's diary, sessions and outcome as of ``today``; its chart runs to ``end``."""
+
+    diary: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
+    end: date
+    result: outcomes.CourseOutcome
+
+
+def course_figures(db: sqlite_utils.Database, course: dict[str, Any], today: date) -> CourseFigures:
+    """The one computation of a course's figures, read by the patient's home, the course
+    page and the PDF summary (``today`` in the clinic's time zone)."""
+    diary = entries.for_course(db, course["id"])
+    sessions = treatments.for_course(db, course["id"])
+    end = course["end_date"] or today
+    result = outcomes.course_outcome(
+        sessions, diary, course["start_date"], end, today=today, closed=bool(course["end_date"])
+    )
+    return CourseFigures(diary, sessions, end, result)
+
+
 def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]:
     """Everything the summary shows, computed once (no figure is computed in the template)."""
     course = patients.get_course(db, course_id)
     clinic = accounts.get_clinic(db, course["clinic_id"])
-    today = clock.today(clinic["timezone"])
-    end = course["end_date"] or today
-    diary = entries.for_course(db, course_id)
-    sessions = treatments.for_course(db, course_id)
-    result = outcomes.course_outcome(
-        sessions, diary, course["start_date"], end, today=today, closed=bool(course["end_date"])
-    )
+    diary, sessions, end, result = course_figures(db, course, clock.today(clinic["timezone"]))
     history = consents.history(db, course_id)
     latest = history[-1] if history else None
     effects_by_interval = []

@@ -86,8 +86,3 @@ def date_problem(
             date=format_day(day),
         )
     return None
-
-
-def same_day(day: date, other_days: Collection[date]) -> bool:
-    """True when another session is recorded on ``day`` (the form asks to confirm)."""
-    return day in other_days

@@ -414,6 +414,15 @@ def _enroll(runner, clinic: int, code: str, *extra: str):
     return runner.invoke(args=[*args, *extra])
 
 
+def _web_enrol(app, world, code: str, locale: str):
+    """Clinician A enrols ``code`` through the enrol page; the response."""
+    staff = app.test_client()
+    login(staff, world.clinician_a)
+    form = staff.get("/clinic/patients/new").get_data(as_text=True)
+    data = {"csrf_token": csrf_from(form), "code": code, "locale": locale, "area": "knee"}
+    return staff.post("/clinic/patients/new", data={**data, "start_date": "2026-11-02"})
+
+
 @pytest.mark.parametrize("code", ["李-1", "مريض-1", "R.7/b x"])
 def test_cli_enrol_is_the_web_enrol(runner, db, world, code):
     out = _enroll(runner, world.clinic_a, code, "--start", "2026-11-02")
@@ -433,39 +442,15 @@ def test_cli_and_web_refuse_the_same_codes(app, runner, db, world, code):
     before = db.execute("SELECT count(*) FROM patients").fetchone()[0]
     out = _enroll(runner, world.clinic_a, code)
     assert out.exit_code != 0 and "--code" in out.output
-    staff = app.test_client()
-    login(staff, world.clinician_a)
-    form = staff.get("/clinic/patients/new").get_data(as_text=True)
-    page = staff.post(
-        "/clinic/patients/new",
-        data={
-            "csrf_token": csrf_from(form),
-            "code": code,
-            "locale": "it",
-            "area": "knee",
-            "start_date": "2026-11-02",
-        },  # fmt: skip
-    )
+    page = _web_enrol(app, world, code, "it")
     assert page.status_code == 200 and 'class="error"' in page.get_data(as_text=True)
     assert db.execute("SELECT count(*) FROM patients").fetchone()[0] == before
     assert db.execute("SELECT count(*) FROM access_tokens").fetchone()[0] == 2  # world's two
 
 
 def test_web_enrol_accepts_a_code_of_exactly_the_limit(app, db, world):
-    staff = app.test_client()
-    login(staff, world.clinician_a)
     code = "李" * patients.CODE_MAX
-    form = staff.get("/clinic/patients/new").get_data(as_text=True)
-    page = staff.post(
-        "/clinic/patients/new",
-        data={
-            "csrf_token": csrf_from(form),
-            "code": code,
-            "locale": "zh_Hans",
-            "area": "knee",
-            "start_date": "2026-11-02",
-        },  # fmt: skip
-    )
+    page = _web_enrol(app, world, code, "zh_Hans")
     assert page.status_code == 200 and "/p/" in page.get_data(as_text=True)
     assert _patient_events(db, code, world.clinic_a) == [
         ("patient.enrolled", "clinician"),

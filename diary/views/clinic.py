@@ -318,12 +318,7 @@ def course(course_id: int):
     row = _course_or_404(course_id)
     db = get_db()
     today = clinic_today()
-    end = row["end_date"] or today
-    diary = entries.for_course(db, course_id)
-    sessions = treatments.for_course(db, course_id)
-    result = outcomes.course_outcome(
-        sessions, diary, row["start_date"], end, today=today, closed=bool(row["end_date"])
-    )
+    diary, sessions, end, result = report.course_figures(db, row, today)
     history = consents.history(db, course_id)
     chart = None
     if diary or sessions:
@@ -447,14 +442,9 @@ def _session_page(form: SessionForm, row: dict[str, Any], session: dict[str, Any
         several=session_rules.is_mixture(form.drug_rows()),
         mixture_from=session_rules.MIXTURE_FROM,
         mixture_warning=session_rules.mixture_warning(),
+        # the box to confirm a second session on one day, once that day is taken
         ask_same_day=bool(form.same_day.data)
-        or (
-            form.date.data is not None
-            and session_rules.same_day(
-                form.date.data,
-                _other_session_days(row, session),
-            )
-        ),
+        or form.date.data in _other_session_days(row, session),
     )
 
 

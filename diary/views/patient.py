@@ -9,11 +9,11 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
-from .. import charts, clock, entry_rules, exports, outcomes
+from .. import charts, clock, entry_rules, exports, outcomes, report
 from ..db import get_db
 from ..forms import ActionForm
 from ..i18n import format_day, format_number
-from ..queries import accounts, consents, entries, patients, treatments
+from ..queries import accounts, consents, patients
 from ..security import access, current_user
 from ..sheet import SHEET_VERSION
 from .download import send_download
@@ -22,22 +22,11 @@ bp = Blueprint("patient", __name__)
 
 
 def diary_summary(
-    rows: list[dict[str, Any]],
-    sessions: list[dict[str, Any]],
-    course: dict[str, Any],
-    clinic: dict[str, Any],
-    today: date,
+    figures: report.CourseFigures, course: dict[str, Any], clinic: dict[str, Any], today: date
 ) -> dict[str, Any]:
-    """Everything the home screen shows about the diary, computed by diary.outcomes (the
-    same baseline and "now" as the clinician's pages and the PDF)."""
-    result = outcomes.course_outcome(
-        sessions,
-        rows,
-        course["start_date"],
-        course["end_date"] or today,
-        today=today,
-        closed=bool(course["end_date"]),
-    )
+    """Everything the home screen shows about the diary: the same figures as the
+    clinician's course page and the PDF (:func:`diary.report.course_figures`)."""
+    rows, sessions, result = figures.diary, figures.sessions, figures.result
     base = result.baseline
     week = outcomes.completeness(rows, today - timedelta(days=6), today)
     if base is not None and result.current is not None:
@@ -109,11 +98,10 @@ def home():
     today = clock.today(user.timezone)
     context: dict[str, Any] = {}
     if course:
-        rows = entries.for_course(db, course["id"])
-        sessions = treatments.for_course(db, course["id"])
-        by_day = {r["day"]: r for r in rows}
+        figures = report.course_figures(db, course, today)
+        by_day = {r["day"]: r for r in figures.diary}
         yesterday = today - timedelta(days=1)
-        context = diary_summary(rows, sessions, course, clinic, today)
+        context = diary_summary(figures, course, clinic, today)
         context.update(
             today_entry=by_day.get(today),
             yesterday=yesterday.isoformat(),
