@@ -30,6 +30,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -307,19 +308,48 @@ class DrugForm(Form):
     )
 
 
+class ValueOrTicked:
+    """A field is filled in, or the named "not measured" / "none" box is ticked: one of
+    the two, never neither and never both (an empty field is then left to ``Optional``)."""
+
+    def __init__(self, box: str, missing: str, both: str) -> None:
+        self.box, self.missing, self.both = box, missing, both
+
+    def __call__(self, form: FlaskForm, field) -> None:
+        given = any(str(v).strip() for v in field.raw_data or ())
+        ticked = bool(form[self.box].data)
+        if not given and not ticked:
+            field.errors[:] = []
+            raise StopValidation(self.missing)
+        if given and ticked:
+            raise StopValidation(self.both)
+
+
 class SessionForm(Form):
-    """A treatment session as recorded by the clinician."""
+    """A treatment session as recorded by the clinician.
+
+    The pain before the session is a number or explicitly "not measured"; the drugs are at
+    least one row or explicitly "no drug". ``paper_consent`` and its note are read only
+    when the patient has no active consent in the app (the view decides).
+    """
 
     date = DateField(_l("Date"), validators=[InputRequired(message=_l("Enter a date."))])
     nrs_before = IntegerField(
         _l("Pain before the session (NRS 0-10)"),
         validators=[
+            ValueOrTicked(
+                "nrs_not_measured",
+                _l("Enter the pain before the session, or tick “Not measured”."),
+                _l("Enter the pain or tick “Not measured”, not both."),
+            ),
             Optional(),
             NumberRange(min=0, max=10, message=_l("Enter a number from 0 to 10.")),
         ],
     )
+    nrs_not_measured = BooleanField(_l("Not measured"))
     area = SelectField(_l("Area treated"), choices=_area_choices)
     drugs = FieldList(FormField(DrugForm), min_entries=4, max_entries=12)
+    no_drug = BooleanField(_l("No drug was given at this session"))
     needle = StringField(
         _l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
     )
@@ -335,23 +365,53 @@ class SessionForm(Form):
         validators=[Length(max=2000, message=_l("Use at most 2000 characters."))],
         render_kw={"rows": 3},
     )
+    paper_consent = BooleanField(
+        _l("The patient gave consent on paper for this treatment, and the signed form is filed")
+    )
+    paper_consent_note = TextAreaField(
+        _l("Note on the paper consent"),
+        validators=[Length(max=1000, message=_l("Use at most 1000 characters."))],
+        render_kw={"rows": 2},
+    )
 
     def validate_drugs(self, field: FieldList) -> None:
-        """A dose or volume needs the drug's name."""
+        """A dose or volume needs the drug's name; at least one drug or "no drug"."""
         for row in field:
             if not (row.form.name.data or "").strip() and (
                 (row.form.dose.data or "").strip() or row.form.volume_ml.data is not None
             ):
                 row.form.name.errors = [*row.form.name.errors, _l("Enter the drug's name.")]
                 raise ValidationError(_l("Each dose needs the drug's name."))
+        if not self.drug_rows() and not self.no_drug.data:
+            raise ValidationError(_l("Enter at least one drug, or tick “No drug was given”."))
+        if self.drug_rows() and self.no_drug.data:
+            raise ValidationError(_l("Enter drugs or tick “No drug was given”, not both."))
+
+    def paper_consent_given(self) -> bool:
+        """True when the paper-consent box is ticked with a note; else says what is missing
+        on the box (for a patient without an active consent in the app)."""
+        if self.paper_consent.data and (self.paper_consent_note.data or "").strip():
+            return True
+        self.paper_consent.errors = [
+            *self.paper_consent.errors,
+            _l(
+                "This patient has no valid consent in the app. Record the session only if "
+                "consent was given on paper: tick the box and write a note."
+            )
+            if not self.paper_consent.data
+            else _l("Write a note: who explained the treatment, and where the form is filed."),
+        ]
+        return False
 
     def values(self) -> dict:
         """The session as stored (:data:`diary.queries.treatments.FIELDS`, decoded)."""
         return {
             "date": self.date.data,
             "nrs_before": self.nrs_before.data,
+            "nrs_not_measured": bool(self.nrs_not_measured.data),
             "area": self.area.data,
             "drugs": self.drug_rows(),
+            "no_drug": bool(self.no_drug.data),
             "needle": self.needle.data or "",
             "ultrasound": bool(self.ultrasound.data),
             "adverse_events": self.adverse_events.data or "",
@@ -360,7 +420,16 @@ class SessionForm(Form):
 
     def fill(self, session: dict, *, default_area: str) -> None:
         """Show a recorded session for editing."""
-        for name in ("date", "nrs_before", "needle", "ultrasound", "adverse_events", "notes"):
+        for name in (
+            "date",
+            "nrs_before",
+            "nrs_not_measured",
+            "no_drug",
+            "needle",
+            "ultrasound",
+            "adverse_events",
+            "notes",
+        ):
             self[name].data = session[name]
         self.area.data = session["area"] or default_area
         for drug, row in zip(session["drugs"], self.drugs, strict=False):
@@ -497,7 +566,7 @@ def error_list(form: FlaskForm) -> list[tuple[str, str]]:
                 for message in sub.errors:
                     label = _l("%(field)s, row %(row)d", field=sub.label.text, row=row)
                     found.append((sub.id, f"{label}: {message}"))
-        rows = [e for e in field.errors if isinstance(e, str)]
+        rows = [e for e in field.errors if not isinstance(e, dict)]  # str or lazy string
         if rows:
             first_id = field.entries[0].form.name.id if field.entries else field.id
             found.append((first_id, " ".join(map(str, rows))))

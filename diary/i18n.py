@@ -146,6 +146,12 @@ def ltr(value: str) -> Markup:
     return Markup('<bdi dir="ltr">%s</bdi>') % value
 
 
+def isolate(value: object) -> Markup:
+    """Isolate a value of unknown script (drug, needle, patient code) with ``<bdi>`` so a
+    Latin run and its numbers keep their order inside right-to-left text."""
+    return Markup("<bdi>%s</bdi>") % value
+
+
 def bcp47(code: str) -> str:
     """A locale code as an HTML ``lang`` value: ``zh_Hans`` -> ``zh-Hans``."""
     return code.replace("_", "-")
@@ -168,6 +174,7 @@ def init_app(app: Flask) -> None:
         moment=format_moment,
         number=format_number,
         ltr=ltr,
+        isolate=isolate,
         choice_label=lambda key, options: str(options.get(key, key)),
         bcp47=bcp47,
     )

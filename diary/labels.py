@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "consent.reviewed": _l("Consent reviewed before signing"),
     "consent.given": _l("Consent given"),
     "consent.withdrawn": _l("Consent withdrawn"),
+    "consent.paper": _l("Session recorded with consent given on paper"),
     "consent.pdf_downloaded": _l("Consent copy downloaded by the patient"),
     "consent.pdf_opened": _l("Consent copy opened by staff"),
     "entry.created": _l("Diary entry"),

@@ -231,3 +231,20 @@ def m004_data_rights(db: sqlite_utils.Database) -> None:
     """When a patient's diary content was erased on request, and when a course was purged."""
     db.execute("ALTER TABLE patients ADD COLUMN erased_at TEXT")
     db.execute("ALTER TABLE courses ADD COLUMN purged_at TEXT")
+
+
+@migrations()
+def m005_session_records(db: sqlite_utils.Database) -> None:
+    """A session records explicitly that the pain was not measured or that no drug was
+    given, and the clinician's note when consent was given on paper."""
+    db.execute(
+        "ALTER TABLE treatment_sessions ADD COLUMN nrs_not_measured INTEGER NOT NULL DEFAULT 0"
+        " CHECK (nrs_not_measured IN (0, 1))"
+    )
+    db.execute(
+        "ALTER TABLE treatment_sessions ADD COLUMN no_drug INTEGER NOT NULL DEFAULT 0"
+        " CHECK (no_drug IN (0, 1))"
+    )
+    db.execute(
+        "ALTER TABLE treatment_sessions ADD COLUMN paper_consent_note TEXT NOT NULL DEFAULT ''"
+    )

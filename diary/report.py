@@ -88,6 +88,10 @@ def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]
         "regimens": session_rules.regimens(sessions),
         "needles": sorted({s["needle"] for s in sessions if s["needle"]}),
         "ultrasound_sessions": [s["number"] for s in sessions if s["ultrasound"]],
+        "no_drug_sessions": [s["number"] for s in sessions if s["no_drug"]],
+        "paper_consents": [
+            (s["number"], s["paper_consent_note"]) for s in sessions if s["paper_consent_note"]
+        ],
         "diary": diary,
         "notes": [e for e in diary if e["note"] or e["medication"]],
         "allergy_entries": [e for e in diary if e["allergy_signs"]],

@@ -106,3 +106,60 @@ def test_dashboard_pager(width, live_server, page_at, world, db):
     pager.get_by_role("link", name="Previous page").click()
     staff.wait_for_url(re.compile(r"page=1"))
     assert staff.locator("tbody tr").first.inner_text().startswith("A-001")
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_session_form_before_treating(width, live_server, page_at, world, db):
+    """No consent in the app, an unreviewed allergy sign and a "yes" screening answer: the
+    form says so; an empty form lists every problem; "not measured", "no drug" and consent
+    on paper (with its note) are then recorded and shown on the course page."""
+    from diary import sheet
+    from diary.entry_rules import EntryInput
+    from diary.queries import consents
+    from diary.queries import entries as diary_entries
+
+    course = patients.current_course(db, world.patient_a)["id"]
+    today = clock.today("Europe/Rome")
+    diary_entries.save(
+        db, course, EntryInput(day=today, avg=4, worst=5, client_id=f"b-{width}",
+                               allergy_signs=["face_swelling"]),
+        today, patient_id=world.patient_a, clinic_id=world.clinic_a,
+    )  # fmt: skip
+    consents.record_screening(
+        db, course, sheet.SHEET_VERSION, {"blood_thinners": ("yes", "warfarin 5 mg")}
+    )
+    staff = page_at(width, 900)
+    sign_in(staff, live_server, world.clinician_a)
+    staff.goto(f"{live_server}/clinic/courses/{course}/sessions/new?lang=en")
+    before = staff.get_by_role("region", name="Before treating")
+    assert "has not given consent in the app yet" in before.inner_text()
+    assert "Swelling of the face, lips or tongue" in before.inner_text()
+    assert "warfarin 5 mg" in before.inner_text()
+    staff.get_by_role("button", name="Save the session").click()
+    summary = staff.locator(".error-summary")
+    assert summary.is_visible()
+    problems = summary.locator("li").all_inner_texts()
+    assert len(problems) == 3, problems
+    # in the order of the form: the pain, the drugs, the consent on paper at the end
+    assert "Not measured" in problems[0] and "No drug was given" in problems[1]
+    assert "consent was given on paper" in problems[2]
+    screenshot(staff, f"clinic-session-errors-{width}")
+
+    staff.get_by_label("Not measured").check()
+    staff.get_by_label("No drug was given at this session").check()
+    staff.get_by_label("The patient gave consent on paper", exact=False).check()
+    staff.get_by_label("Note on the paper consent").fill("Explained by Dr Rossi, form in chart 12")
+    for target in (
+        staff.get_by_label("Not measured"),
+        staff.get_by_role("button", name="Save the session"),
+    ):
+        box = target.bounding_box()
+        assert box and box["height"] >= 24  # clinician page: WCAG 2.2 AA minimum target
+    staff.get_by_role("button", name="Save the session").click()
+    staff.wait_for_url(f"{live_server}/clinic/courses/{course}")
+    row = staff.locator("#sessions-heading + .table-wrap tbody tr").first
+    text = row.inner_text()
+    assert "not measured" in text and "no drug" in text
+    assert "Consent on paper" in text and "Dr Rossi" in text
+    assert not has_horizontal_overflow(staff)
+    screenshot(staff, f"clinic-course-paper-consent-{width}")

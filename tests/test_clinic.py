@@ -137,6 +137,7 @@ def test_clinician_changes_the_patients_language(staff, db, world):
 def test_record_sessions_numbered_with_drugs_and_reminder(staff, db, world):
     course = course_id(db, world)
     backdate(db, course)
+    give_consent(db, course)
     path = f"/clinic/courses/{course}/sessions/new"
     form = staff.get(path).get_data(as_text=True)
     assert 'value="neck"' in form
@@ -219,11 +220,14 @@ def test_wtforms_own_messages_follow_the_page_language(staff, db, world, lang, m
 def test_editing_a_session_is_audited(staff, db, world):
     course = course_id(db, world)
     backdate(db, course)
-    session_id = treatments.add_session(db, course, "2026-11-02", nrs_before=8, area="neck")
+    lidocaine = {"name": "lidocaine", "dose": "", "volume_ml": None}
+    session_id = treatments.add_session(
+        db, course, "2026-11-02", nrs_before=8, area="neck", drugs=[lidocaine]
+    )
     response = post(
         staff,
         f"/clinic/sessions/{session_id}/edit",
-        {"date": "2026-11-03", "nrs_before": "7", "area": "neck"},
+        {"date": "2026-11-03", "nrs_before": "7", "area": "neck", "drugs-0-name": "lidocaine"},
     )
     assert response.status_code == 302
     stored = treatments.get_session(db, session_id)

@@ -277,6 +277,7 @@ def test_one_drug_per_syringe_rule():
 
 def test_the_mixture_warning_is_one_message_everywhere(app, client, db, world):
     course = patients.create_course(db, world.patient_a, "neck", date(2026, 11, 1))
+    give_consent(db, course)
     login(client, world.clinician_a)
     client.get("/clinic/?lang=en")
     with app.test_request_context():
@@ -285,7 +286,8 @@ def test_the_mixture_warning_is_one_message_everywhere(app, client, db, world):
     assert f'data-mixture-from="{session_rules.MIXTURE_FROM}"' in form
     assert warning in form
     token = csrf_from(form)
-    one = {"csrf_token": token, "date": "2026-11-02", "area": "neck", "drugs-0-name": "ketorolac"}
+    one = {"csrf_token": token, "date": "2026-11-02", "nrs_before": "7", "area": "neck",
+           "drugs-0-name": "ketorolac"}  # fmt: skip
     saved = client.post(f"/clinic/courses/{course}/sessions/new", data=one, follow_redirects=True)
     assert warning not in saved.get_data(as_text=True)
     two = {**one, "date": "2026-11-09", "drugs-1-name": "lidocaine"}

@@ -362,6 +362,7 @@ def test_now_is_the_latest_measurement_of_either_kind():
 def test_session_dates_are_checked(app, client, db, world):
     """Not in the future, not before the course start, one a day unless confirmed."""
     course = patients.create_course(db, world.patient_a, "neck", D("2026-03-02"))
+    give_consent(db, course)
     login(client, world.clinician_a)
     path = f"/clinic/courses/{course}/sessions/new?lang=en"
     tomorrow = clock.today("Europe/Rome") + timedelta(days=1)

@@ -258,8 +258,8 @@ def state(row: dict[str, Any] | None, current_version: int) -> ConsentState:
     return "active" if row["sheet_version"] == current_version else "outdated"
 
 
-def is_active(db: sqlite_utils.Database, course_id: int, current_version: int) -> bool:
-    """True when the course has a consent to the current sheet that was not withdrawn."""
+def current_state(db: sqlite_utils.Database, course_id: int, current_version: int) -> ConsentState:
+    """The course's consent state now (:func:`state` of its latest record)."""
     # Only the two columns state() reads: this runs on every diary request, and the
     # full record carries the signature image.
     row = next(
@@ -269,4 +269,9 @@ def is_active(db: sqlite_utils.Database, course_id: int, current_version: int) -
         ),
         None,
     )
-    return state(row, current_version) == "active"
+    return state(row, current_version)
+
+
+def is_active(db: sqlite_utils.Database, course_id: int, current_version: int) -> bool:
+    """True when the course has a consent to the current sheet that was not withdrawn."""
+    return current_state(db, course_id, current_version) == "active"

@@ -167,3 +167,24 @@ def clear_flag(db: sqlite_utils.Database, course: dict[str, Any], *, clinician_i
             course_id=course["id"],
             at=clock.iso(),
         )
+
+
+def unreviewed_allergy_entries(
+    db: sqlite_utils.Database, course: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The diary entries whose possible allergic reaction was reported after the last
+    review (none when the course is not flagged), by day."""
+    if not course["flagged"]:
+        return []
+    return decode_all(
+        db.query(
+            "SELECT * FROM diary_entries WHERE course_id = :course AND allergy_signs != '[]'"
+            " AND day IN (SELECT json_extract(detail, '$.day') FROM audit_events"
+            "  WHERE course_id = :course AND action = 'safety.allergy_reported'"
+            "  AND id > coalesce((SELECT max(id) FROM audit_events WHERE course_id = :course"
+            "   AND action = 'safety.reviewed'), 0))"
+            " ORDER BY day",
+            {"course": course["id"]},
+        ),
+        ENTRY,
+    )

@@ -53,7 +53,13 @@ ENTRY: Decoder = {
     "medication_taken": _maybe_flag,
     "late": _flag,
 }
-SESSION: Decoder = {"date": _date, "drugs": _list, "ultrasound": _flag}
+SESSION: Decoder = {
+    "date": _date,
+    "drugs": _list,
+    "ultrasound": _flag,
+    "nrs_not_measured": _flag,
+    "no_drug": _flag,
+}
 CONSENT: Decoder = {"agreements": _dict, "signed": _flag}
 QUIZ: Decoder = {"answers": _dict, "wrong": _list, "passed": _flag}
 AUDIT: Decoder = {"detail": _dict}

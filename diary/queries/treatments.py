@@ -12,7 +12,18 @@ from ..db import transaction
 from . import audit
 from .rows import SESSION, decode_all, encode_date, encode_json, first
 
-FIELDS = ("date", "nrs_before", "area", "drugs", "needle", "ultrasound", "adverse_events", "notes")
+FIELDS = (
+    "date",
+    "nrs_before",
+    "nrs_not_measured",
+    "area",
+    "drugs",
+    "no_drug",
+    "needle",
+    "ultrasound",
+    "adverse_events",
+    "notes",
+)
 
 
 def add_session(
@@ -21,12 +32,15 @@ def add_session(
     day: date,
     *,
     nrs_before: int | None = None,
+    nrs_not_measured: bool = False,
     area: str = "",
     drugs: list[dict[str, Any]] | None = None,
+    no_drug: bool = False,
     needle: str = "",
     ultrasound: bool = False,
     adverse_events: str = "",
     notes: str = "",
+    paper_consent_note: str = "",
     created_by: int | None = None,
     clinic_id: int | None = None,
     patient_id: int | None = None,
@@ -34,7 +48,8 @@ def add_session(
     """Record a session; the course's sessions are then numbered by date (a visit
     recorded late takes its place in time). Returns the id.
 
-    With ``clinic_id`` (a clinician recording it), the recording is audited.
+    With ``clinic_id`` (a clinician recording it), the recording is audited, and so is a
+    ``paper_consent_note`` (consent given on paper, the note kept on the session only).
     """
     now = clock.iso()
     with transaction(db):
@@ -43,20 +58,24 @@ def add_session(
             [course_id],
         ).fetchone()[0]
         cursor = db.execute(
-            "INSERT INTO treatment_sessions (course_id, number, date, nrs_before, area, drugs,"
-            " needle, ultrasound, adverse_events, notes, created_by, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO treatment_sessions (course_id, number, date, nrs_before,"
+            " nrs_not_measured, area, drugs, no_drug, needle, ultrasound, adverse_events,"
+            " notes, paper_consent_note, created_by, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 course_id,
                 number,
                 encode_date(day),
                 nrs_before,
+                int(nrs_not_measured),
                 area,
                 encode_json(drugs or []),
+                int(no_drug),
                 needle,
                 int(ultrasound),
                 adverse_events,
                 notes,
+                paper_consent_note,
                 created_by,
                 now,
                 now,
@@ -75,6 +94,17 @@ def add_session(
                 session_id=cursor.lastrowid,
                 number=number,
             )
+            if paper_consent_note:
+                audit.record(
+                    db,
+                    "consent.paper",
+                    actor="clinician",
+                    actor_id=created_by,
+                    clinic_id=clinic_id,
+                    patient_id=patient_id,
+                    course_id=course_id,
+                    session_id=cursor.lastrowid,
+                )
     return int(cursor.lastrowid)
 
 
@@ -123,7 +153,14 @@ def update_session(
     changed = [f for f in FIELDS if session[f] != values[f]]
     if not changed:
         return []
-    stored = dict(values, date=encode_date(values["date"]), drugs=encode_json(values["drugs"]))
+    stored = dict(
+        values,
+        date=encode_date(values["date"]),
+        drugs=encode_json(values["drugs"]),
+        nrs_not_measured=int(values["nrs_not_measured"]),
+        no_drug=int(values["no_drug"]),
+        ultrasound=int(values["ultrasound"]),
+    )
     with transaction(db):
         db.execute(
             # column names come from the constant FIELDS, values are parameters

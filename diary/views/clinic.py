@@ -388,7 +388,14 @@ def new_session(course_id: int):
     form = SessionForm()
     if request.method == "GET":
         _session_form_defaults(form, row)
-    if form.validate_on_submit() and _date_allowed(form, row, None):
+    consent = consents.current_state(get_db(), course_id, sheet.SHEET_VERSION)
+    if form.is_submitted() and all(  # every check runs, so every problem is listed at once
+        [
+            form.validate(),
+            form.date.data is not None and _date_allowed(form, row, None),
+            consent == "active" or form.paper_consent_given(),
+        ]
+    ):
         user = current_user()
         values = form.values()
         treatments.add_session(
@@ -396,6 +403,7 @@ def new_session(course_id: int):
             course_id,
             values.pop("date"),
             **values,
+            paper_consent_note="" if consent == "active" else form.paper_consent_note.data.strip(),
             created_by=user.id,
             clinic_id=user.clinic_id,
             patient_id=row["patient_id"],
@@ -404,7 +412,7 @@ def new_session(course_id: int):
         if session_rules.is_mixture(values["drugs"]):
             flash(session_rules.mixture_warning(), "warning")
         return redirect(url_for(".course", course_id=course_id))
-    return _session_page(form, row, None)
+    return _session_page(form, row, None, consent=consent)
 
 
 def _other_session_days(row: dict[str, Any], session: dict[str, Any] | None) -> set:
@@ -431,13 +439,31 @@ def _date_allowed(form: SessionForm, row: dict[str, Any], session: dict[str, Any
     return problem is None
 
 
-def _session_page(form: SessionForm, row: dict[str, Any], session: dict[str, Any] | None):
-    clinic = accounts.get_clinic(get_db(), current_user().clinic_id)
+def _session_page(
+    form: SessionForm,
+    row: dict[str, Any],
+    session: dict[str, Any] | None,
+    *,
+    consent: consents.ConsentState | None = None,
+):
+    """The session form, with what to check before treating: the consent state (for a new
+    session), unreviewed allergy signs and screening answers other than "no"."""
+    db = get_db()
+    clinic = accounts.get_clinic(db, current_user().clinic_id)
+    screening = consents.latest_screening(db, row["id"])
     return render_template(
         "clinic/session.html",
         form=form,
         course=row,
         session=session,
+        consent=consent,
+        allergy_entries=courses.unreviewed_allergy_entries(db, row),
+        allergy_signs=entry_rules.ALLERGY_SIGNS,
+        screening_flags=[
+            (sheet.SCREENING[key], sheet.SCREENING_ANSWERS[a["answer"]], a["detail"])
+            for key, a in screening.items()
+            if a["answer"] != "no"
+        ],
         clinic_drugs=clinic["drugs"],
         several=session_rules.is_mixture(form.drug_rows()),
         mixture_from=session_rules.MIXTURE_FROM,
