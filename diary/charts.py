@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from unicodedata import east_asian_width
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -24,6 +25,7 @@ from .i18n import format_number
 W, H = 640, 280
 LEFT, RIGHT, TOP, BOTTOM = 34, 16, 26, 40
 INK, AVG, WORST, GUIDE = "#1a1f24", "#0b5560", "#4a4a4a", "#8a5a00"
+LABEL_SIZE, LABEL_GAP = 11, 13  # guide labels: font size and the least distance between them
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def trend_svg(
     for day, anchor in ((start, "start"), (end, "end")):
         add(
             f'<text x="{_x(day, start, span):.1f}" y="{H - 12}" text-anchor="{anchor}" '
-            f'fill="{INK}">{escape(format_date(day, "d/M" if plain_labels else "medium"))}</text>'
+            f'fill="{INK}">{escape(_axis_date(day, plain_labels))}</text>'
         )
     # sessions: vertical lines numbered at the top
     for session in sessions:
@@ -138,18 +140,11 @@ def trend_svg(
                     ),
                 )
             )
-    for value, dash, label in guides:
-        if plain_labels:
-            label = _fmt(value)
+    for value, dash, _label in guides:
         y = _y(value)
         add(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="{GUIDE}" '
             f'stroke-width="1.5" stroke-dasharray="{dash}"/>'
-        )
-        add(
-            f'<text x="{W - RIGHT - 2}" y="{y - 4:.1f}" text-anchor="end" fill="{GUIDE}" '
-            f'font-size="11">'
-            f"{escape(label)}</text>"
         )
     # series
     series = [("avg_nrs", AVG, None, "circle")]
@@ -174,8 +169,55 @@ def trend_svg(
                     f'<rect x="{x - 2.8:.1f}" y="{y - 2.8:.1f}" width="5.6" height="5.6" '
                     f'fill="#ffffff" stroke="{colour}" stroke-width="1.5"/>'
                 )
+    # the guide labels last, each on a white box, so no data or guide line crosses them
+    labels = [(_fmt(value) if plain_labels else label) for value, _dash, label in guides]
+    for label, y in zip(labels, label_positions([_y(v) for v, _d, _l in guides]), strict=True):
+        width = text_width(label, LABEL_SIZE) + 4
+        add(
+            f'<rect x="{W - RIGHT - width:.1f}" y="{y - LABEL_SIZE:.1f}" width="{width:.1f}" '
+            f'height="{LABEL_SIZE + 3}" fill="#ffffff" fill-opacity="0.9" class="label-box"/>'
+        )
+        add(
+            f'<text x="{W - RIGHT - 2}" y="{y:.1f}" text-anchor="end" font-size="{LABEL_SIZE}" '
+            f'class="guide-label" fill="{GUIDE}">{escape(label)}</text>'
+        )
     add("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every value inserted above is escaped or a number
+
+
+#: bidi marks Babel puts in dates of right-to-left locales (e.g. Arabic "17‏/11‏/2026"): SVG
+#: text is laid out left to right here, and with the marks the parts swap ("172026/11/")
+BIDI_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u2066\u2067\u2068\u2069"))
+
+
+def _axis_date(day: date, plain: bool) -> str:
+    """A day on the x axis in the locale's medium style (``d/M`` when text must stay
+    digits), without bidi marks."""
+    return format_date(day, "d/M" if plain else "medium").translate(BIDI_MARKS)
+
+
+def text_width(text: str, size: float) -> float:
+    """A generous estimate of a label's width: wide (CJK) characters 1 em, others 0.62 em
+    (Noto Sans averages about 0.55 em), so the white box behind a label covers it."""
+    return sum(size if east_asian_width(c) in "WF" else 0.62 * size for c in text)
+
+
+def label_positions(lines: Sequence[float]) -> list[float]:
+    """Baselines (y) for the labels of horizontal lines at ``lines``: each just above its
+    line, at least :data:`LABEL_GAP` apart (lines closer than that, e.g. the 30 % and 50 %
+    lines of a low baseline, get their labels stacked), inside the plot area."""
+    order = sorted(range(len(lines)), key=lambda k: lines[k])
+    placed: dict[int, float] = {}
+    previous = None
+    for k in order:
+        y = max(lines[k] - 4, TOP + LABEL_SIZE)
+        if previous is not None:
+            y = max(y, previous + LABEL_GAP)
+        placed[k] = previous = y
+    overflow = (previous or 0) - (H - BOTTOM - 2)
+    if overflow > 0:  # pushed below the plot: move the stack up, keeping the gaps
+        placed = {k: y - overflow for k, y in placed.items()}
+    return [placed[k] for k in range(len(lines))]
 
 
 def _fmt(value: float | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -146,10 +147,23 @@ def ltr(value: str) -> Markup:
     return Markup('<bdi dir="ltr">%s</bdi>') % value
 
 
+def first_strong_direction(text: str) -> str:
+    """``rtl`` or ``ltr`` by the first strong character (HTML's ``dir="auto"`` rule);
+    ``ltr`` for text without one (numbers, signs: kept in the order typed)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return "ltr"
+
+
 def isolate(value: object) -> Markup:
-    """Isolate a value of unknown script (drug, needle, patient code) with ``<bdi>`` so a
-    Latin run and its numbers keep their order inside right-to-left text."""
-    return Markup("<bdi>%s</bdi>") % value
+    """Isolate a value of unknown script (drug, needle, patient code) in ``<bdi>`` with its
+    direction worked out here, so a Latin run and its numbers keep their order inside
+    right-to-left text. Explicit, because WeasyPrint ignores ``dir="auto"`` in PDFs."""
+    return Markup('<bdi dir="%s">%s</bdi>') % (first_strong_direction(str(value)), value)
 
 
 def bcp47(code: str) -> str:

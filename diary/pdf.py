@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from weasyprint import HTML
+from weasyprint import HTML, Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import sheet, signature
@@ -48,11 +48,15 @@ class StaticOnlyFetcher(URLFetcher):
         raise ValueError(f"refused to fetch {url[:80]}")
 
 
+def layout(html: str, static_folder: str | None = None) -> Document:
+    """The laid-out pages of rendered template HTML (what :func:`render` writes)."""
+    fetcher = StaticOnlyFetcher(static_folder or current_app.static_folder)
+    return HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher).render(pdf_tags=True)
+
+
 def render(html: str, static_folder: str | None = None) -> bytes:
     """A tagged PDF (title and language from the HTML) from rendered template HTML."""
-    fetcher = StaticOnlyFetcher(static_folder or current_app.static_folder)
-    document = HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher)
-    return document.write_pdf(pdf_tags=True)
+    return layout(html, static_folder).write_pdf(pdf_tags=True)
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -109,6 +109,11 @@ def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]
 
 def render_summary(db: sqlite_utils.Database, course_id: int, locale: str) -> bytes:
     """The summary PDF of a course in ``locale`` (A4 or Letter as the clinic set it)."""
+    return pdf.render_in_background(summary_html(db, course_id, locale))
+
+
+def summary_html(db: sqlite_utils.Database, course_id: int, locale: str) -> str:
+    """The summary's HTML in ``locale``, as :func:`render_summary` prints it."""
     data = summary_context(db, course_id)
     with force_locale(locale):
         summary = charts.summary_text(data["result"])
@@ -121,7 +126,7 @@ def render_summary(db: sqlite_utils.Database, course_id: int, locale: str) -> by
             chart_id="summary-chart",
             plain_labels=direction(locale) == "rtl",
         )
-        html = render_template(
+        return render_template(
             "pdf/summary.html",
             **data,
             chart_url=charts.data_url(chart),
@@ -135,4 +140,3 @@ def render_summary(db: sqlite_utils.Database, course_id: int, locale: str) -> by
             paper=data["clinic"]["paper_size"] or "A4",
             version=current_app.config["VERSION"],
         )
-    return pdf.render_in_background(html)

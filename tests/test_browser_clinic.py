@@ -163,3 +163,52 @@ def test_session_form_before_treating(width, live_server, page_at, world, db):
     assert "Consent on paper" in text and "Dr Rossi" in text
     assert not has_horizontal_overflow(staff)
     screenshot(staff, f"clinic-course-paper-consent-{width}")
+
+
+CHAR_BOXES = """(el) => {
+  const node = el.firstChild, range = document.createRange(), boxes = [];
+  for (let i = 0; i < node.length; i++) {
+    range.setStart(node, i); range.setEnd(node, i + 1);
+    const r = range.getBoundingClientRect();
+    boxes.push([node.data[i], r.x, r.y]);
+  }
+  return boxes;
+}"""
+
+
+def reads_left_to_right(boxes) -> int:
+    """Assert that the characters of each visual line run left to right; return how many
+    pairs were compared (a value may wrap onto several lines in a narrow column)."""
+    letters = [(x, y) for char, x, y in boxes if not char.isspace()]
+    pairs = [(a, b) for a, b in zip(letters, letters[1:], strict=False) if abs(a[1] - b[1]) < 2]
+    for a, b in pairs:
+        assert a[0] < b[0], boxes
+    return len(pairs)
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_arabic_course_page_keeps_needle_and_doses_in_order(width, live_server, page_at, world, db):
+    """In the Arabic course page the needle "4 mm 27 G", the dose "2% 1 ml" and the patient
+    code "1-A" read as typed, left to right (unisolated, "4" went to the right end)."""
+    patient = patients.create_patient(db, world.clinic_a, "1-A", locale="ar")
+    start = clock.today("Europe/Rome") - timedelta(days=7)
+    course = patients.create_course(db, patient, "knee", start)
+    give_consent(db, course, locale="ar")
+    from diary.queries import treatments
+
+    treatments.add_session(
+        db, course, start, nrs_before=7, needle="4 mm 27 G",
+        drugs=[{"name": "lidocaine", "dose": "2% 1 ml", "volume_ml": 1.5}],
+    )  # fmt: skip
+    staff = page_at(width, 900)
+    sign_in(staff, live_server, world.clinician_a)
+    staff.goto(f"{live_server}/clinic/courses/{course}?lang=ar")
+    assert staff.locator("html").get_attribute("dir") == "rtl"
+    row = staff.locator("#sessions-heading + .table-wrap tbody tr").first
+    row.scroll_into_view_if_needed()
+    for text in ("4 mm 27 G", "2% 1 ml", "1-A"):
+        scope = row if text != "1-A" else staff.locator("h1")
+        boxes = scope.locator("bdi", has_text=text).first.evaluate(CHAR_BOXES)
+        assert "".join(b[0] for b in boxes) == text
+        assert reads_left_to_right(boxes) >= 2, (text, boxes)
+    screenshot(staff, f"clinic-course-ar-{width}")

@@ -325,7 +325,7 @@ def test_dashboard_pages_after_sorting_and_filtering(staff, db, world):
     db.execute("UPDATE courses SET flagged = 1 WHERE id = ?", [flagged["id"]])
 
     def codes(html):
-        return re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a>', html)
+        return re.findall(r'<th scope="row"><a href="[^"]+"><bdi dir="\w+">([^<]+)</bdi></a>', html)
 
     first = staff.get("/clinic/").get_data(as_text=True)
     assert len(codes(first)) == PAGE_SIZE

@@ -365,7 +365,7 @@ def test_the_diary_starts_on_the_clinics_day_of_the_first_consent(app, client, d
 
     def flags() -> str:
         html = client.get("/clinic/?sort=code").get_data(as_text=True)
-        row = re.search(r"TZ-1</a>.*?</tr>", html, re.S)
+        row = re.search(r"TZ-1</bdi></a>.*?</tr>", html, re.S)
         assert row, html[:3000]
         row = row.group(0)
         return row
