@@ -13,6 +13,7 @@ import csv
 import io
 import uuid
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 import sqlite_utils
@@ -183,6 +184,23 @@ def patient_csv(data: dict[str, Any]) -> str:
 
 # --- clinicians' CSV ------------------------------------------------------------------------
 
+#: the course's figures (one ``record=outcome`` row per course), as every page prints them
+OUTCOME_COLUMNS = [
+    "baseline",
+    "baseline_source",
+    "now",
+    "now_date",
+    "change_points",
+    "change_percent",
+    "band",
+    "goal",
+    "goal_session",
+    "sessions",
+    "diary_on_time",
+    "diary_late",
+    "diary_missing",
+]
+
 COURSE_COLUMNS = [
     "record",
     "patient_code",
@@ -204,13 +222,58 @@ COURSE_COLUMNS = [
     "ultrasound",
     "adverse_events",
     "session_notes",
+    "nrs_not_measured",
+    "no_drug",
+    "paper_consent_note",
+    *OUTCOME_COLUMNS,
 ]
 
 
+def figure(value: float | None) -> int | float | None:
+    """A figure as the pages print it: one decimal at most (half away from zero), whole
+    numbers without ".0"."""
+    shown = outcomes.rounded(value, 1)
+    return int(shown) if shown is not None and shown == int(shown) else shown
+
+
+def printed(percent: Fraction | None) -> int | float | None:
+    """A % change as printed (:func:`diary.outcomes.printed_percent`): ``63``, ``49.7``.
+    A number, not text, so a negative one (pain went up) is no "formula" to neutralise."""
+    shown = outcomes.printed_percent(percent)
+    if shown is None:
+        return None
+    return int(shown[0]) if shown[1] == 0 else round(shown[0], shown[1])
+
+
+def outcome_row(result: outcomes.CourseOutcome) -> dict[str, Any]:
+    """The ``record=outcome`` values of a course (see :data:`OUTCOME_COLUMNS`)."""
+    return {
+        "record": "outcome",
+        "baseline": figure(result.baseline),
+        "baseline_source": result.baseline_source,
+        "now": figure(result.current),
+        "now_date": result.current_date.isoformat() if result.current_date else None,
+        "change_points": figure(result.points),
+        "change_percent": printed(result.percent),
+        "band": result.band,
+        "goal": result.goal,
+        "goal_session": result.goal_session,
+        "sessions": result.sessions,
+        "diary_on_time": result.completeness.on_time,
+        "diary_late": result.completeness.late,
+        "diary_missing": result.completeness.missing,
+    }
+
+
 def course_rows(
-    course: dict[str, Any], diary: list[dict[str, Any]], sessions: list[dict[str, Any]], end: date
+    course: dict[str, Any],
+    diary: list[dict[str, Any]],
+    sessions: list[dict[str, Any]],
+    today: date,
 ) -> list[dict[str, Any]]:
-    """One row per calendar day of the course (on time, late or missing) and per session."""
+    """One row per calendar day of the course (on time, late or missing), one per session
+    and one with the course's outcome (:func:`diary.outcomes.of_course`, as of ``today``)."""
+    end = course["end_date"] or today
     by_day = {e["day"]: e for e in diary}
     first = outcomes.chart_start(course["start_date"], diary, sessions)
     common = {"patient_code": course["patient_code"], "course_id": course["id"]}
@@ -252,8 +315,13 @@ def course_rows(
                 "ultrasound": _code(s["ultrasound"]),
                 "adverse_events": s["adverse_events"],
                 "session_notes": s["notes"],
+                "nrs_not_measured": _code(s["nrs_not_measured"]),
+                "no_drug": _code(s["no_drug"]),
+                "paper_consent_note": s["paper_consent_note"],
             }
         )
+    result = outcomes.of_course(course, sessions, diary, today)
+    rows.append({**common, "area": course["area"], **outcome_row(result)})
     return rows
 
 
@@ -263,11 +331,10 @@ COURSE_CSV = [(name, name) for name in COURSE_COLUMNS]
 def course_csv(db: sqlite_utils.Database, course_id: int, today: date) -> str:
     """A course as CSV (machine-readable column names, codes as stored)."""
     course = patients.get_course(db, course_id)
-    end = course["end_date"] or today
     return to_csv(
         COURSE_CSV,
         course_rows(
-            course, entries.for_course(db, course_id), treatments.for_course(db, course_id), end
+            course, entries.for_course(db, course_id), treatments.for_course(db, course_id), today
         ),
     )
 
@@ -283,7 +350,7 @@ def cohort_csv(db: sqlite_utils.Database, clinic_id: int, today: date) -> str:
             course,
             by_entries.get(course["id"], []),
             by_sessions.get(course["id"], []),
-            course["end_date"] or today,
+            today,
         )
     return to_csv(COURSE_CSV, rows)
 
@@ -295,12 +362,16 @@ def _ref(kind: str, key: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'mesodiary/{kind}/{key}')}"
 
 
-def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dict[str, Any]:
+def fhir_bundle(
+    db: sqlite_utils.Database, course_id: int, base_url: str, today: date
+) -> dict[str, Any]:
     """A FHIR R4 ``collection`` Bundle: Patient (code only), Consent, Observations, Procedures.
 
     Average pain: LOINC 72514-3, valueInteger. Worst pain: the local code
     ``worst-pain-24h`` in :data:`LOCAL_CODES` (LOINC has no code for it). The NRS measured
-    before a session is an Observation (72514-3) that is ``partOf`` its Procedure.
+    before a session is an Observation (72514-3) that is ``partOf`` its Procedure. The
+    course's outcome as of ``today`` (the clinic's) is one Observation, local code
+    ``course-outcome``, with a component per figure (:func:`outcome_observation`).
     """
     course = patients.get_course(db, course_id)
     base = base_url.rstrip("/")
@@ -365,7 +436,8 @@ def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dic
                 },
             )
         )
-    for e in entries.for_course(db, course_id):
+    diary = entries.for_course(db, course_id)
+    for e in diary:
         for key, (system, code, display), value in (
             ("avg", (LOINC, *AVERAGE_PAIN), e["avg_nrs"]),
             ("worst", (LOCAL_CODES, *WORST_PAIN), e["worst_nrs"]),
@@ -394,9 +466,16 @@ def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dic
                     },
                 )
             )
-    for s in treatments.for_course(db, course_id):
+    sessions = treatments.for_course(db, course_id)
+    for s in sessions:
         procedure_ref = _ref("procedure", str(s["id"]))
         notes = [_drugs_text(s)] if s["drugs"] else []
+        if s["no_drug"]:
+            notes.append("No drug given")
+        if s["nrs_not_measured"]:
+            notes.append("Pain before the session not measured")
+        if s["paper_consent_note"]:
+            notes.append(f"Consent given on paper: {s['paper_consent_note']}")
         if s["adverse_events"]:
             notes.append(f"Adverse events: {s['adverse_events']}")
         if s["notes"]:
@@ -436,9 +515,65 @@ def fhir_bundle(db: sqlite_utils.Database, course_id: int, base_url: str) -> dic
                     },
                 )
             )
+    result = outcomes.of_course(course, sessions, diary, today)
+    resources.append(
+        (
+            _ref("outcome", f"{course_id}/{today.isoformat()}"),
+            outcome_observation(result, course, patient_ref),
+        )
+    )
     return {
         "resourceType": "Bundle",
         "type": "collection",
         "timestamp": clock.iso(),
         "entry": [{"fullUrl": ref, "resource": resource} for ref, resource in resources],
+    }
+
+
+def outcome_observation(
+    result: outcomes.CourseOutcome, course: dict[str, Any], patient_ref: str
+) -> dict[str, Any]:
+    """A course's outcome as a FHIR Observation: local code ``course-outcome``, one
+    component per figure of :data:`OUTCOME_COLUMNS` that has a value (numbers as printed:
+    :func:`figure`, :func:`printed`)."""
+    row = outcome_row(result)
+    components = []
+    for key in OUTCOME_COLUMNS:
+        value = row[key]
+        if value is None:
+            continue
+        component: dict[str, Any] = {"code": {"coding": [{"system": LOCAL_CODES, "code": key}]}}
+        if key == "change_percent":
+            component["valueQuantity"] = {
+                "value": value,
+                "unit": "%",
+                "system": "http://unitsofmeasure.org",
+                "code": "%",
+            }
+        elif key == "now_date":
+            component["valueDateTime"] = value
+        elif isinstance(value, str):
+            component["valueCodeableConcept"] = {
+                "coding": [{"system": LOCAL_CODES, "code": f"{key}-{value}"}],
+                "text": value,
+            }
+        elif isinstance(value, float):
+            component["valueQuantity"] = {"value": value}
+        else:
+            component["valueInteger"] = value
+        components.append(component)
+    end = course["end_date"]
+    return {
+        "resourceType": "Observation",
+        "status": "final" if end else "preliminary",
+        "code": {
+            "coding": [{"system": LOCAL_CODES, "code": "course-outcome"}],
+            "text": "Course outcome: pain from baseline to now, change, IMMPACT band, 50% goal",
+        },
+        "subject": {"reference": patient_ref},
+        "effectivePeriod": {
+            "start": course["start_date"].isoformat(),
+            **({"end": end.isoformat()} if end else {}),
+        },
+        "component": components,
     }

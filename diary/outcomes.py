@@ -65,6 +65,7 @@ RISE_POINTS = 2  # dashboard flag: last 7 days this many points above baseline
 Band = Literal["none", "minimal", "moderate", "substantial"]
 GoalStatus = Literal["not_assessable", "reached", "not_maintained", "not_yet", "not_reached"]
 Flag = Literal["allergy", "withdrawn", "no_entry", "worse", "screening"]
+BaselineSource = Literal["session", "diary"]
 Row = Mapping[str, Any]
 
 
@@ -261,13 +262,6 @@ def last_days_mean(entries: Iterable[Row], today: date, days: int = 7) -> float 
     return mean_over(entries, today - timedelta(days=days - 1), today)
 
 
-def latest_value(entries: Sequence[Row]) -> float | None:
-    """The most recent daily average NRS."""
-    if not entries:
-        return None
-    return float(max(entries, key=lambda e: e["day"])["avg_nrs"])
-
-
 def latest_measurement(
     sessions: Sequence[Row], entries: Sequence[Row]
 ) -> tuple[float, date] | None:
@@ -307,6 +301,7 @@ class CourseOutcome:
     """The summary figures of one course."""
 
     baseline: float | None
+    baseline_source: BaselineSource | None  # session 1's NRS, or the diary before it
     current: float | None  # "now": the latest measurement (latest_measurement)
     current_date: date | None  # the day it was measured
     points: float | None
@@ -348,6 +343,10 @@ def course_outcome(
     never reached the goal have "not reached" it.
     """
     base = baseline(sessions, entries)
+    ordered = _sorted_sessions(sessions)
+    source: BaselineSource | None = None
+    if base is not None:
+        source = "session" if ordered and ordered[0]["nrs_before"] is not None else "diary"
     spans = intervals(sessions, entries, end, today)
     latest = latest_measurement(sessions, entries)
     current, current_date = latest if latest else (None, None)
@@ -355,6 +354,7 @@ def course_outcome(
     first_reached = goal_session(base, spans)
     return CourseOutcome(
         baseline=base,
+        baseline_source=source,
         current=current,
         current_date=current_date,
         points=points,
@@ -365,6 +365,22 @@ def course_outcome(
         sessions=len(spans),
         intervals=spans,
         completeness=completeness(entries, start, end, today),
+    )
+
+
+def of_course(
+    course: Row, sessions: Sequence[Row], entries: Sequence[Row], today: date
+) -> CourseOutcome:
+    """:func:`course_outcome` of a course row as of the clinic's ``today``: to its end
+    (or today while open), closed once it has an end. Every view reads a course's
+    figures from here (patient home, dashboard, course page, PDF, cohort, CSV, FHIR)."""
+    return course_outcome(
+        sessions,
+        entries,
+        course["start_date"],
+        course["end_date"] or today,
+        today=today,
+        closed=course["end_date"] is not None,
     )
 
 

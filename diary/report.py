@@ -58,11 +58,12 @@ def course_figures(db: sqlite_utils.Database, course: dict[str, Any], today: dat
     page and the PDF summary (``today`` in the clinic's time zone)."""
     diary = entries.for_course(db, course["id"])
     sessions = treatments.for_course(db, course["id"])
-    end = course["end_date"] or today
-    result = outcomes.course_outcome(
-        sessions, diary, course["start_date"], end, today=today, closed=bool(course["end_date"])
+    return CourseFigures(
+        diary,
+        sessions,
+        course["end_date"] or today,
+        outcomes.of_course(course, sessions, diary, today),
     )
-    return CourseFigures(diary, sessions, end, result)
 
 
 def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]:

@@ -108,6 +108,43 @@ def test_course_csv_one_row_per_day_and_session_formula_safe(app, db, world, cou
     assert other.get(f"/clinic/courses/{course}/export.csv").status_code == 404
 
 
+def test_course_csv_and_fhir_carry_the_outcome_worked_by_hand(app, db, world, course):
+    """The fixture by hand: baseline 8 (measured before session 1, day 0); "now" is the 5
+    measured before session 2 on day 5 (the last diary day is day 3); -3 points, 3/8 =
+    37.5 %, printed 38, moderate; the first interval's diary mean (7+6+4)/3 = 5.67 is above
+    4 and the second has none: goal not yet. Days 0-5 counted (day 6 is today): days 1 and
+    3 on time, day 2 late, days 0, 4 and 5 missing."""
+    start = clock.today("Europe/Rome") - timedelta(days=6)
+    staff = app.test_client()
+    login(staff, world.clinician_a)
+    rows = parse_csv(staff.get(f"/clinic/courses/{course}/export.csv").data.decode("utf-8"))
+    (outcome,) = [r for r in rows if r["record"] == "outcome"]
+    assert rows[-1] is outcome
+    expected = {
+        "baseline": "8", "baseline_source": "session", "now": "5",
+        "now_date": (start + timedelta(days=5)).isoformat(), "change_points": "-3",
+        "change_percent": "38", "band": "moderate", "goal": "not_yet", "goal_session": "",
+        "sessions": "2", "diary_on_time": "2", "diary_late": "1", "diary_missing": "3",
+    }  # fmt: skip
+    assert {k: outcome[k] for k in expected} == expected
+    with app.test_request_context():
+        bundle = exports.fhir_bundle(db, course, "http://localhost", clock.today("Europe/Rome"))
+    (obs,) = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "course-outcome"
+    ]
+    parts = {c["code"]["coding"][0]["code"]: c for c in obs["component"]}
+    assert parts["baseline"]["valueInteger"] == 8
+    assert parts["now"]["valueInteger"] == 5
+    assert parts["now_date"]["valueDateTime"] == expected["now_date"]
+    assert parts["change_percent"]["valueQuantity"]["value"] == 38
+    assert parts["band"]["valueCodeableConcept"]["text"] == "moderate"
+    assert parts["goal"]["valueCodeableConcept"]["text"] == "not_yet"
+    assert "goal_session" not in parts and obs["status"] == "preliminary"
+
+
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_safe_neutralises_formulas(value):
     assert exports.csv_safe(value) == "'" + value
@@ -167,7 +204,9 @@ def test_fhir_bundle_validates_and_reads_back(app, db, world, course):
 
 def test_withdrawn_consent_is_inactive_in_fhir(app, db, world, course):
     consents.withdraw(db, course, locale="it", text="ritiro", user_agent="t")
-    bundle = Bundle.model_validate(exports.fhir_bundle(db, course, "http://localhost"))
+    bundle = Bundle.model_validate(
+        exports.fhir_bundle(db, course, "http://localhost", clock.today("Europe/Rome"))
+    )
     statuses = [
         e.resource.status for e in bundle.entry if e.resource.__resource_type__ == "Consent"
     ]

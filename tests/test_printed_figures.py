@@ -298,44 +298,158 @@ def test_late_recorded_visit_takes_its_place_and_the_pages_agree(app, client, db
     assert renumbered == {session_id: 2, sessions[1]["id"]: 1}
 
 
-def test_fifty_random_courses_agree_between_the_course_page_and_the_dashboard(
-    app, client, db, world
-):
-    """The same figures on the dashboard and on the course page for 50 random courses."""
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def _expected(app, result):
+    """The figures of one result as the English pages print them (the one computation:
+    outcomes.of_course), to compare every view against."""
+    from diary.i18n import format_day, format_number
+
+    day = result.current_date
+    with app.test_request_context("/?lang=en"):
+        shown = outcomes.printed_percent(result.percent)
+        return {
+            "baseline": format_number(result.baseline),
+            "now": format_number(result.current),
+            "date": {style: format_day(day, style) for style in ("short", "medium", "long")}
+            if day
+            else None,
+            "percent": f"{format_number(shown[0], shown[1])}%" if shown else "–",
+            "points": format_number(result.points) if result.points is not None else None,
+            "goal": result.goal,
+        }
+
+
+def test_fifty_random_courses_print_the_same_figures_in_every_view(app, client, db, world):
+    """50 random courses (sessions typed in any order, some not measured, gaps in the
+    diary, some closed): the patient's home, the dashboard, the course page, the PDF, the
+    CSV and FHIR print the figures of the one computation (outcomes.of_course)."""
+    from diary import exports, report
+    from diary.queries import courses as course_queries
+    from tests.helpers import open_link
+
     rnd = random.Random(14)
     today = clock.today("Europe/Rome")
-    ids = []
+    made = []
     for k in range(50):
-        patient = patients.create_patient(db, world.clinic_a, f"R-{k:02d}")
+        patient = patients.create_patient(db, world.clinic_a, f"R-{k:02d}", locale="en")
         start = today - timedelta(days=rnd.randint(10, 40))
         course = patients.create_course(db, patient, "neck", start)
         give_consent(db, course)
-        day = start
-        for _n in range(rnd.randint(1, 4)):
-            treatments.add_session(db, course, day, nrs_before=rnd.choice([None, *range(11)]))
-            day += timedelta(days=rnd.randint(3, 9))
+        days_ = sorted(rnd.sample(range((today - start).days + 1), k=rnd.randint(1, 4)))
+        for offset in reversed(days_) if rnd.random() < 0.5 else days_:  # any typing order
+            nrs = rnd.choice([None, *range(11)])
+            treatments.add_session(db, course, start + timedelta(days=offset), nrs_before=nrs,
+                                   nrs_not_measured=nrs is None, no_drug=True)  # fmt: skip
         for offset in rnd.sample(range((today - start).days + 1), k=rnd.randint(0, 12)):
             avg = rnd.randint(0, 10)
             seed.insert_entry(db, course, start + timedelta(days=offset), f"r{k}-{offset}", avg,
                               min(10, avg + 1))  # fmt: skip
-        ids.append(course)
+        if rnd.random() < 0.2:
+            row = patients.get_course(db, course)
+            course_queries.set_end(
+                db, row, today - timedelta(days=rnd.randint(0, 3)), actor_id=None
+            )
+        made.append((k, course, patients.issue_link(db, patient)))
     login(client, world.clinician_a)
     dashboard = ""
     for page in (1, 2):
         dashboard += client.get(f"/clinic/?sort=code&page={page}&lang=en").get_data(as_text=True)
-    for k, course in enumerate(ids):
-        row = re.search(rf">R-{k:02d}</bdi></a>.*?</tr>", dashboard, re.S).group(0)
-        cells = [
-            re.sub(r"<[^>]+>|\s+", " ", c).strip()
-            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
-        ]
+    checked = {"home": 0, "dashboard": 0}
+    for k, course, token in made:
+        row = patients.get_course(db, course)
+        result = outcomes.of_course(row, treatments.for_course(db, course),
+                                    entries_for(db, course), today)  # fmt: skip
+        want = _expected(app, result)
+        where = f"R-{k:02d}"
+
+        # the course page
         page = client.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
-        facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page, re.S))
-        assert cells[1] == re.sub(r"<[^>]+>", "", facts["Baseline"]).strip(), course
-        goal = re.sub(r"<[^>]+>|\s+", " ", facts["50% goal"]).strip()
-        assert cells[4].replace("✓ at session", "✓ reached at session") == goal.replace(
-            "✓ reached at session", "✓ reached at session"
-        ), (course, cells[4], goal)
+        facts = {k_: _text(v) for k_, v in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page, re.S)}
+        assert facts["Baseline"].startswith(want["baseline"]), where
+        now = f"{want['now']} ( {want['date']['medium']} )" if want["date"] else want["now"]
+        assert facts["Now"] == now, (where, facts["Now"], now)
+        assert want["percent"] in facts["Change"], where
+
+        # the dashboard (open courses only)
+        if row["end_date"] is None:
+            found = re.search(rf">{where}</bdi></a>.*?</tr>", dashboard, re.S).group(0)
+            cells = [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", found, re.S)]
+            assert cells[1] == want["baseline"], where
+            assert cells[2] == (
+                f"{want['now']} {want['date']['short']}" if want["date"] else want["now"]
+            ), where
+            assert cells[3].split(" · ")[0] == want["percent"], (where, cells[3])
+            checked["dashboard"] += 1
+
+        # the PDF summary (its HTML; test_report checks the rendering of that HTML)
+        with app.test_request_context():
+            pdf_html = report.summary_html(db, course, "en")
+        values = [
+            _text(v)
+            for v in re.findall(
+                r'<span class="value">(.*?)</span><span class="caption">', pdf_html, re.S
+            )
+        ]
+        assert values[0] == want["baseline"] and values[1] == want["now"], (where, values)
+        assert values[2] == (want["points"] or "–") and values[3] == want["percent"], (
+            where,
+            values,
+        )
+
+        # the CSV's outcome row
+        with app.test_request_context():
+            lines = exports.course_csv(db, course, today).lstrip("\ufeff").splitlines()
+        header, *rows = [line.split(",") for line in lines]
+        outcome = dict(zip(header, rows[-1], strict=True))
+        assert outcome["record"] == "outcome"
+        assert outcome["goal"] == want["goal"], where
+        assert (outcome["baseline"] or "–") == want["baseline"], where
+        assert (outcome["now"] or "–") == want["now"], where
+        assert outcome["now_date"] == (
+            result.current_date.isoformat() if result.current_date else ""
+        )
+        assert (outcome["change_percent"] + "%" if outcome["change_percent"] else "–") == want[
+            "percent"
+        ]
+
+        # FHIR: the course-outcome Observation
+        with app.test_request_context():
+            bundle = exports.fhir_bundle(db, course, "http://localhost", today)
+        (obs,) = [
+            e["resource"]
+            for e in bundle["entry"]
+            if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "course-outcome"
+        ]
+        components = {c["code"]["coding"][0]["code"]: c for c in obs["component"]}
+        assert components["goal"]["valueCodeableConcept"]["text"] == want["goal"]
+        if result.percent is not None:
+            assert f"{components['change_percent']['valueQuantity']['value']:g}%" == want[
+                "percent"
+            ].replace(",", "")
+
+        # the patient's home
+        if want["date"] and rnd.random() < 0.3:  # a sample: each is a sign-in
+            phone = app.test_client()
+            open_link(phone, token)
+            home = _text(phone.get("/home?lang=en").get_data(as_text=True))
+            on = want["date"]["long"]
+            sentence = (
+                f"Your pain went from {want['baseline']} at the start to {want['now']} on {on}."
+                if want["baseline"] != "–"
+                else f"Your latest pain rating: {want['now']} on {on}."
+            )
+            assert sentence in home, (where, sentence)
+            checked["home"] += 1
+    assert checked["dashboard"] >= 30 and checked["home"] >= 5, checked
+
+
+def entries_for(db, course):
+    from diary.queries import entries
+
+    return entries.for_course(db, course)
 
 
 def test_now_is_the_latest_measurement_of_either_kind():

@@ -572,7 +572,9 @@ def course_export(course_id: int):
 def course_fhir(course_id: int):
     """The course as a FHIR R4 Bundle (JSON)."""
     row = _course_or_404(course_id)
-    bundle = exports.fhir_bundle(get_db(), course_id, current_app.config["BASE_URL"])
+    bundle = exports.fhir_bundle(
+        get_db(), course_id, current_app.config["BASE_URL"], clinic_today()
+    )
     return _audited_download(
         row,
         "export.fhir",
@@ -637,14 +639,7 @@ def cohort():
     by_entries = courses.entries_by_course(db, user.clinic_id)
     by_sessions = courses.sessions_by_course(db, user.clinic_id)
     results = [
-        outcomes.course_outcome(
-            by_sessions.get(c["id"], []),
-            by_entries.get(c["id"], []),
-            c["start_date"],
-            c["end_date"] or today,
-            today=today,
-            closed=bool(c["end_date"]),
-        )
+        outcomes.of_course(c, by_sessions.get(c["id"], []), by_entries.get(c["id"], []), today)
         for c in listed
     ]
     return render_template(

@@ -36,10 +36,14 @@ def diary_summary(
             now=format_number(result.current),
             date=format_day(result.current_date, "long"),
         )
-    elif rows:
+    elif result.current is not None:  # no baseline (not measured, no diary before it)
         text = _(
-            "Your latest average pain: %(now)s.", now=format_number(outcomes.latest_value(rows))
+            "Your latest pain rating: %(now)s on %(date)s.",
+            now=format_number(result.current),
+            date=format_day(result.current_date, "long"),
         )
+    elif base is not None:
+        text = _("Your pain at the start: %(start)s.", start=format_number(base))
     else:
         text = _("No pain ratings yet.")
     chart = (
