@@ -232,7 +232,9 @@ def test_entries_are_filed_under_the_clinics_day_across_dst(app, db, world, monk
         current["now"] = moment
         response = phone.post(
             "/api/entries",
-            data=json.dumps({"client_id": f"dst-entry-{k:04d}-{k:04d}", "avg": k, "worst": k, "day": day}),
+            data=json.dumps(
+                {"client_id": f"dst-entry-{k:04d}-{k:04d}", "avg": k, "worst": k, "day": day}
+            ),
             content_type="application/json",
             headers={"Sec-Fetch-Site": "same-origin"},
         )
