@@ -83,28 +83,17 @@ def add_session(
         )
         number = _renumber(db, course_id)[cursor.lastrowid]
         if clinic_id is not None:
-            audit.record(
-                db,
-                "session.recorded",
-                actor="clinician",
-                actor_id=created_by,
-                clinic_id=clinic_id,
-                patient_id=patient_id,
-                course_id=course_id,
-                session_id=cursor.lastrowid,
-                number=number,
-            )
+            who = {
+                "actor": "clinician",
+                "actor_id": created_by,
+                "clinic_id": clinic_id,
+                "patient_id": patient_id,
+                "course_id": course_id,
+                "session_id": cursor.lastrowid,
+            }
+            audit.record(db, "session.recorded", **who, number=number)
             if paper_consent_note:
-                audit.record(
-                    db,
-                    "consent.paper",
-                    actor="clinician",
-                    actor_id=created_by,
-                    clinic_id=clinic_id,
-                    patient_id=patient_id,
-                    course_id=course_id,
-                    session_id=cursor.lastrowid,
-                )
+                audit.record(db, "consent.paper", **who)
     return int(cursor.lastrowid)
 
 
