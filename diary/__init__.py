@@ -9,7 +9,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, db, forms, i18n, logs, outcomes, security
+from . import config, db, forms, i18n, logs, outcomes, security, sheet
 
 __version__ = "0.1.0"
 
@@ -56,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(security.set_security_headers)
     app.jinja_env.globals["printed_percent"] = outcomes.printed_percent
     app.jinja_env.globals["error_list"] = forms.error_list
+    app.jinja_env.globals["needs_new_consent"] = sheet.needs_new_consent
 
     from .cli import register_cli
     from .views import admin, auth, clinic, consent, diary, pages, patient

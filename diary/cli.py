@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import clock, demo, i18n, migrations
 from .db import connect
+from .names import has_hidden
 from .queries import accounts, patients
 from .security import hash_password
 
@@ -67,6 +68,15 @@ def demo_command(today) -> None:
     click.echo(f"    {link_url(result.links[demo.HISTORY_PATIENT_CODE])}")
 
 
+def _plain_name(value: str, hint: str) -> str:
+    """A name without control or direction-override characters (:mod:`diary.names`)."""
+    if has_hidden(value):
+        raise click.BadParameter(
+            "remove the control or direction-override characters", param_hint=hint
+        )
+    return value
+
+
 clinic_cli = AppGroup("clinic", help="Manage clinics.")
 
 
@@ -81,6 +91,7 @@ clinic_cli = AppGroup("clinic", help="Manage clinics.")
 )
 def clinic_create(name: str, phone: str, locale: str, timezone: str) -> None:
     """Create a clinic and print its id."""
+    _plain_name(name, "--name")
     if timezone not in clock.timezones():
         raise click.BadParameter(
             f"not a canonical IANA time zone: {timezone!r} (e.g. Europe/Rome)",
@@ -111,6 +122,7 @@ def clinician_create(
         raise click.BadParameter("not an email address", param_hint="--email")
     if accounts.get_clinician_by_email(db, email):
         raise click.BadParameter("a clinician with this email exists", param_hint="--email")
+    _plain_name(name, "--name")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -260,6 +272,26 @@ def purge_command(older_than: int | None, dry_run: bool) -> None:
     click.echo(f"{len(found)} course(s) {'would be ' if dry_run else ''}purged")
 
 
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the audit trail's hash chain; exit 1 at the first broken link."""
+    from .queries import audit
+
+    checked, broken = audit.verify(_db())
+    if broken is None:
+        click.echo(f"audit trail intact: {checked} event(s), every link verified")
+        return
+    click.echo(
+        f"audit trail BROKEN at event {broken}: it does not follow from the {checked} "
+        "event(s) before it (edited, removed or inserted)",
+        err=True,
+    )
+    raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
     for command in (
@@ -272,5 +304,6 @@ def register_cli(app: Flask) -> None:
         backup_command,
         report_command,
         purge_command,
+        audit_cli,
     ):
         app.cli.add_command(command)

@@ -36,6 +36,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .i18n import WTFORMS_MESSAGES, WTFormsMessages
+from .names import has_hidden
 
 
 class Form(FlaskForm):
@@ -44,6 +45,20 @@ class Form(FlaskForm):
     class Meta:
         def get_translations(self, form: FlaskForm) -> WTFormsMessages:
             return WTFORMS_MESSAGES
+
+
+class NoHiddenCharacters:
+    """Refuse control and direction-override characters; ``lines`` allows line breaks
+    (a list with one item a line)."""
+
+    def __init__(self, *, lines: bool = False) -> None:
+        self.lines = lines
+
+    def __call__(self, form: FlaskForm, field) -> None:
+        if has_hidden(str(field.data or ""), lines=self.lines):
+            raise ValidationError(
+                _l("Remove the hidden characters (line breaks, control or direction marks).")
+            )
 
 
 def email_field(autocomplete: str) -> EmailField:
@@ -161,6 +176,7 @@ class ConsentForm(Form):
         validators=[
             DataRequired(message=_l("Please type your full name.")),
             Length(min=2, max=120, message=_l("Please type your name (2 to 120 characters).")),
+            NoHiddenCharacters(),
         ],
         render_kw={"autocomplete": "name"},
     )
@@ -296,10 +312,12 @@ class DrugForm(Form):
         csrf = False
 
     name = StringField(
-        _l("Drug"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
+        _l("Drug"),
+        validators=[Length(max=80, message=_l("Use at most 80 characters.")), NoHiddenCharacters()],
     )
     dose = StringField(
-        _l("Dose"), validators=[Length(max=40, message=_l("Use at most 40 characters."))]
+        _l("Dose"),
+        validators=[Length(max=40, message=_l("Use at most 40 characters.")), NoHiddenCharacters()],
     )
     volume_ml = DecimalField(
         _l("Volume (ml)"),
@@ -351,7 +369,8 @@ class SessionForm(Form):
     drugs = FieldList(FormField(DrugForm), min_entries=4, max_entries=12)
     no_drug = BooleanField(_l("No drug was given at this session"))
     needle = StringField(
-        _l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
+        _l("Needle"),
+        validators=[Length(max=80, message=_l("Use at most 80 characters.")), NoHiddenCharacters()],
     )
     ultrasound = BooleanField(_l("Ultrasound-guided"))
     same_day = BooleanField(_l("Yes, record another session on this day"))
@@ -462,6 +481,7 @@ class ClinicSettingsForm(Form):
         validators=[
             DataRequired(message=_l("Enter the clinic's name.")),
             Length(max=120, message=_l("Use at most 120 characters.")),
+            NoHiddenCharacters(),
         ],
     )
     phone = StringField(
@@ -486,11 +506,18 @@ class ClinicSettingsForm(Form):
     )
     drugs = TextAreaField(
         _l("Drugs the clinic uses (one per line)"),
-        validators=[Length(max=1000, message=_l("Use at most 1000 characters."))],
+        validators=[
+            Length(max=1000, message=_l("Use at most 1000 characters.")),
+            NoHiddenCharacters(lines=True),
+        ],
         render_kw={"rows": 4},
     )
     needle = StringField(
-        _l("Needle"), validators=[Length(max=80, message=_l("Use at most 80 characters."))]
+        _l("Needle"),
+        validators=[
+            Length(max=80, message=_l("Use at most 80 characters.")),
+            NoHiddenCharacters(),
+        ],
     )
     retention_days = IntegerField(
         _l("Keep closed courses for (days; empty: no automatic purge)"),
@@ -519,6 +546,7 @@ class ClinicianForm(Form):
         validators=[
             DataRequired(message=_l("Enter a name.")),
             Length(max=120, message=_l("Use at most 120 characters.")),
+            NoHiddenCharacters(),
         ],
     )
     email = email_field(autocomplete="off")

@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "screening.answered": _l("Health questions answered"),
     "quiz.attempted": _l("Comprehension check attempted"),
     "consent.reviewed": _l("Consent reviewed before signing"),
+    "consent.changes_shown": _l("Changes since the last consent shown"),
     "consent.given": _l("Consent given"),
     "consent.withdrawn": _l("Consent withdrawn"),
     "consent.paper": _l("Session recorded with consent given on paper"),

@@ -11,6 +11,16 @@ from sqlite_utils import Migrations
 migrations = Migrations("diary")
 
 
+def _no_replace(table: str) -> str:
+    """A trigger that refuses an INSERT reusing an existing id: ``INSERT OR REPLACE``
+    deletes the old row without firing DELETE triggers (recursive triggers are off)."""
+    guard = "WHEN EXISTS (SELECT 1 FROM {t} WHERE id = NEW.id)"  # table names: constants
+    return (
+        f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} {guard.format(t=table)}"
+        f" BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+    )
+
+
 def _append_only(table: str) -> list[str]:
     """Triggers that make ``table`` append-only: UPDATE and DELETE are refused."""
     return [
@@ -248,3 +258,26 @@ def m005_session_records(db: sqlite_utils.Database) -> None:
     db.execute(
         "ALTER TABLE treatment_sessions ADD COLUMN paper_consent_note TEXT NOT NULL DEFAULT ''"
     )
+
+
+@migrations()
+def m006_tamper_evidence(db: sqlite_utils.Database) -> None:
+    """REPLACE can no longer overwrite a consent or an audit event, and each audit event
+    carries the SHA-256 chain (:mod:`diary.queries.audit`): existing events are chained
+    here, in id order, with the UPDATE trigger lifted for the one backfill."""
+    from .queries import audit  # the chain's rule lives there
+
+    for table in ("consents", "audit_events"):
+        db.execute(_no_replace(table))
+    db.execute("ALTER TABLE audit_events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE audit_events ADD COLUMN hash TEXT NOT NULL DEFAULT ''")
+    db.execute("DROP TRIGGER audit_events_no_update")
+    previous = audit.GENESIS
+    for row in db.query("SELECT * FROM audit_events ORDER BY id"):
+        digest = audit.event_hash(previous, row)
+        db.execute(
+            "UPDATE audit_events SET prev_hash = ?, hash = ? WHERE id = ?",
+            [previous, digest, row["id"]],
+        )
+        previous = digest
+    db.execute(_append_only("audit_events")[0])

@@ -9,8 +9,10 @@ line format (``## `` heading, ``> `` summary, ``- `` bullet, blank line between
 blocks). It is stored with each consent and hashed with SHA-256, and the review screen
 and the PDF copy are rendered from it, so what is stored is what was shown.
 
-Bump :data:`SHEET_VERSION` for any change of substance: patients who consented to an
-older version are asked to read and consent again.
+Each published version is in :data:`REVISIONS`, marked ``material`` (what a patient
+agrees to changed: a new consent is needed) or ``minor`` (wording, typos: consents to the
+version before stay valid). A patient asked to consent again first sees what changed
+since the version they agreed to (:func:`changes`).
 """
 
 from __future__ import annotations
@@ -18,14 +20,26 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from difflib import SequenceMatcher
+from typing import Any, Literal
 
 from babel.lists import format_list
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-SHEET_VERSION = 1
+SHEET_VERSION = 2
+
+#: every published version: "material" needs a new consent, "minor" does not
+REVISIONS: dict[int, Literal["material", "minor"]] = {
+    1: "material",  # the first sheet
+    2: "material",  # risks and evidence stated fully, benefits hedged (issue 15)
+}
+
+
+def needs_new_consent(signed: int, current: int = SHEET_VERSION) -> bool:
+    """True when a material revision was published after the version ``signed``."""
+    return any(REVISIONS.get(v) == "material" for v in range(signed + 1, current + 1))
 
 
 @dataclass(frozen=True)
@@ -38,12 +52,58 @@ class Section:
     blocks: list[str | list[str]] = field(default_factory=list)  # paragraph or bullet list
 
 
+#: common drugs by their English name (lower case): the sheet names them in the page's
+#: language; a drug not listed is shown as the clinic typed it
+DRUG_NAMES = {
+    "lidocaine": _l("lidocaine"),
+    "mepivacaine": _l("mepivacaine"),
+    "procaine": _l("procaine"),
+    "ketorolac": _l("ketorolac"),
+    "diclofenac": _l("diclofenac"),
+    "piroxicam": _l("piroxicam"),
+    "thiocolchicoside": _l("thiocolchicoside"),
+    "dexamethasone": _l("dexamethasone"),
+    "ozone": _l("ozone"),
+}
+
+
+def drug_name(typed: str) -> str:
+    """A drug as the page names it: a known name (its first word, any case) translated,
+    the rest (a strength such as "1%") kept; an unknown drug as typed."""
+    first, _sep, rest = typed.strip().partition(" ")
+    known = DRUG_NAMES.get(first.lower())
+    return f"{known} {rest}".strip() if known else typed.strip()
+
+
+def one_line(value: object) -> str:
+    """A clinic's value as data in the canonical text: every run of white space (line
+    breaks included) becomes one space, so a value can never start a line of its own and
+    be read back as a heading, a summary or a ticked statement."""
+    return " ".join(str(value or "").split())
+
+
+def ltr(value: str) -> str:
+    """A left-to-right run (phone number, needle size) isolated with Unicode's LRI ... PDI,
+    so it reads as typed inside right-to-left text: on screen and in the PDF, which both
+    render the canonical text."""
+    value = one_line(value)
+    return f"\u2066{value}\u2069" if value else ""
+
+
+def isolated(value: str) -> str:
+    """A name of any script (the clinic's, a drug's) isolated with FSI ... PDI: it keeps its
+    own direction, and the line around it keeps its own."""
+    value = one_line(value)
+    return f"\u2068{value}\u2069" if value else ""
+
+
 def _clinic_facts(clinic: dict[str, Any]) -> dict[str, Any]:
-    drugs = clinic.get("drugs") or []
+    drugs = [isolated(drug_name(one_line(d))) for d in clinic.get("drugs") or []]
     return {
-        "clinic": clinic["name"],
-        "phone": clinic.get("phone") or "",
+        "clinic": isolated(clinic["name"]),
+        "phone": ltr(clinic.get("phone") or ""),
         "drugs": format_list(drugs, locale=get_locale()) if drugs else "",
+        "needle": ltr(clinic.get("needle") or ""),
         "days": int(clinic.get("session_interval_days") or 7),
     }
 
@@ -56,13 +116,25 @@ def _interval(days: int) -> str:
 
 
 def sections(clinic: dict[str, Any]) -> list[Section]:
-    """The sheet in the current locale, with the clinic's details filled in."""
+    """The sheet (version 2) in the current locale, with the clinic's details filled in."""
     f = _clinic_facts(clinic)
     interval = _interval(f["days"])
     drugs_line = (
         _("At %(clinic)s we use these medicines: %(drugs)s.", clinic=f["clinic"], drugs=f["drugs"])
         if f["drugs"]
         else _("Your doctor will tell you which medicine they will use, and why.")
+    )
+    needle_line = (
+        _(
+            "The doctor cleans your skin. Then they give a row of tiny injections with a "
+            "very thin, short needle (%(needle)s).",
+            needle=f["needle"],
+        )
+        if f["needle"]
+        else _(
+            "The doctor cleans your skin. Then they give a row of tiny injections with a "
+            "very thin, short needle."
+        )
     )
     call_line = (
         _("Call %(clinic)s on %(phone)s.", clinic=f["clinic"], phone=f["phone"])
@@ -80,9 +152,9 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
                     "a medicine into the top layer of your skin, just over the place that hurts."
                 ),
                 _(
-                    "The medicine stays in the skin for a while. From there it spreads "
-                    "slowly to the tissue below. So it can work on the pain for longer, "
-                    "and only where it is needed."
+                    "The medicine is thought to stay in the skin for a while and spread "
+                    "slowly to the tissue below. So it may work on the pain for longer, "
+                    "where it is needed."
                 ),
                 _(
                     "It is used for pain in one place. For example, pain in the neck, the "
@@ -90,8 +162,8 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
                 ),
                 drugs_line,
                 _(
-                    "Experts advise one medicine in each syringe, not a mix. Then, if you "
-                    "react to a medicine, we know which one it was."
+                    "Your doctor will tell you which medicine is in each injection. Ask if "
+                    "you want to know more."
                 ),
             ],
         ),
@@ -100,17 +172,14 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
             _("How a session goes"),
             _("You get a row of tiny pricks in the skin. Then you can go home."),
             [
-                _(
-                    "The doctor cleans your skin. Then they give a row of tiny injections "
-                    "with a very thin, short needle. It is about 4 mm long."
-                ),
-                _("Each prick puts in just a drop of medicine."),
+                needle_line,
+                _("Each prick puts in a very small amount of medicine: about 0.2 ml, a few drops."),
                 _("Some clinics use an ultrasound scan to guide the needle."),
                 _("You stay awake. You can go home right after the session."),
                 _(
                     "Sessions are usually %(interval)s. We go on until your pain is half of "
-                    "what it was at the start, or until we see that it does not help. Most "
-                    "people need between 1 and 9 sessions.",
+                    "what it was at the start, or until we see that it does not help. In "
+                    "one small study of neck pain, people needed between 1 and 9 sessions.",
                     interval=interval,
                 ),
             ],
@@ -118,22 +187,24 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
         Section(
             "benefits",
             _("What are the possible benefits?"),
-            _("It may ease your pain, with less medicine than pills or a usual injection."),
+            _("It may ease your pain, perhaps with less medicine than pills or a usual injection."),
             [
                 _(
-                    "The goal is to cut your pain by half. In one study of people with neck "
-                    "pain, this took 3 or 4 weekly sessions on average."
+                    "The aim is to cut your pain by half. In one small study of neck pain, "
+                    "this took 3 or 4 weekly sessions on average. It may take more or fewer "
+                    "for you, or it may not work."
                 ),
                 _(
-                    "You get less medicine in total than with pills or a usual injection. "
-                    "In one study, half the dose worked about as well."
+                    "In total, you may get less medicine than with pills or a usual "
+                    "injection. In one small study, half the dose worked about as well."
                 ),
                 _(
-                    "Less medicine reaches the rest of your body. So side effects in the "
-                    "body, and clashes with your other medicines, are less likely."
+                    "Less medicine is thought to reach the rest of your body. So side "
+                    "effects in the body, and clashes with your other medicines, may be "
+                    "less likely. This is not yet proven."
                 ),
                 _(
-                    "This can help if you cannot take painkillers for long. For example, if "
+                    "This may help if you cannot take painkillers for long. For example, if "
                     "you take many medicines, or if you have heart, kidney, stomach or lung "
                     "problems, high blood pressure or diabetes."
                 ),
@@ -143,12 +214,19 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
         Section(
             "risks",
             _("What are the side effects and risks?"),
-            _("Most side effects are mild and go away. The treatment may not work for you."),
+            _(
+                "Side effects where the needle went in are common. An allergic reaction can "
+                "happen. The treatment may not work for you."
+            ),
             [
-                _("These are common where the needle went in. They are mild and do not last:"),
+                _(
+                    "These are common where the needle went in. They are usually mild and "
+                    "pass, but tell us if they do not:"
+                ),
                 [
                     _("pain"),
                     _("a bruise"),
+                    _("a haematoma: blood that collects under the skin, as a swelling"),
                     _("itching"),
                     _("small raised bumps"),
                     _("redness"),
@@ -156,18 +234,24 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
                     _("changes in the skin"),
                 ],
                 _(
-                    "An allergic reaction to the medicine is rare but can be serious. Get "
-                    "help at once if you get hives, a swollen face or lips, or trouble "
-                    "breathing."
+                    "An allergic reaction to the medicine is one of the more common side "
+                    "effects. It can be serious."
+                ),
+                _(
+                    "If you have trouble breathing, your throat feels tight, or your face, "
+                    "lips or tongue swell, call your local emergency number now. For hives "
+                    "or a rash, call your clinic today."
                 ),
                 _(
                     "The skin can get infected if the skin and tools are not clean. We use "
-                    "sterile tools. Only a doctor should give this treatment."
+                    "sterile tools. Only a doctor should give this treatment: harm has come "
+                    "from injections given by people who are not doctors."
                 ),
                 _("It may not work for you. The number of sessions people need is very different."),
                 _(
-                    "The proof that it works is still limited. Most studies are small. More "
-                    "research is needed."
+                    "The proof that it works is still limited. The studies are small. Many "
+                    "did not compare it fairly with other care, and clinics do it in "
+                    "different ways. More research is needed."
                 ),
                 _(
                     "Part of the effect may come from the needle itself, not only from the "
@@ -190,10 +274,16 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
                         "you are allergic to a medicine we would use, such as an "
                         "anti-inflammatory painkiller or a numbing medicine"
                     ),
-                    _("you take a medicine that thins the blood"),
+                    _(
+                        "you take a medicine that thins the blood or stops clots, such as "
+                        "warfarin, or aspirin"
+                    ),
                     _("you have a wound, a rash or an infection on the skin we would treat"),
-                    _("you are pregnant, or could be"),
                 ],
+                _(
+                    "We also ask if you are pregnant, or could be. This is our own safety "
+                    "question: the studies do not cover pregnancy."
+                ),
                 _(
                     "Next, you will answer a few questions about this. Your doctor will "
                     "read your answers and decide with you."
@@ -264,6 +354,10 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
                     "We keep your data for as long as the law asks us to keep medical "
                     "records. You can ask for a copy at any time."
                 ),
+                _(
+                    "You can ask us to erase what you wrote in the diary. The record of "
+                    "your consent and of your treatment is kept, as the law asks."
+                ),
             ],
         ),
         Section(
@@ -276,8 +370,9 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
                     "time, here in the app or by telling the clinic."
                 ),
                 _(
-                    "If you do, the diary stops. What you wrote before stays in your "
-                    "record. It is not deleted."
+                    "If you do, the diary stops. The record of your consent, and of the "
+                    "treatment you had, stays in your medical record. You can still ask us "
+                    "to erase your diary."
                 ),
                 _("Your care will not suffer. Your doctor will talk with you about other choices."),
             ],
@@ -288,10 +383,10 @@ def sections(clinic: dict[str, Any]) -> list[Section]:
             call_line,
             [
                 _("Call us with any question about the treatment or the diary."),
-                _("Call us if a side effect worries you."),
+                _("Call us if a side effect worries you, or does not go away."),
                 _(
-                    "If you have trouble breathing, or your face or lips swell, call your "
-                    "local emergency number now."
+                    "If you have trouble breathing, your throat feels tight, or your face, "
+                    "lips or tongue swell, call your local emergency number now."
                 ),
             ],
         ),
@@ -305,7 +400,10 @@ SCREENING = {
         "Are you allergic to any medicine? For example, to anti-inflammatory painkillers "
         "or to numbing medicines (local anaesthetics)."
     ),
-    "blood_thinners": _l("Do you take a medicine that thins the blood?"),
+    "blood_thinners": _l(
+        "Do you take a medicine that thins the blood or stops clots? For example, "
+        "warfarin, or aspirin."
+    ),
     "skin": _l("Do you have a wound, a rash or a skin infection where you will be treated?"),
     "reaction": _l("Have you ever had a bad reaction to an injection?"),
     "pregnancy": _l("Are you pregnant, or could you be pregnant?"),
@@ -350,7 +448,10 @@ def quiz(clinic: dict[str, Any]) -> list[QuizQuestion]:
                 "none": _("There are no side effects"),
             },
             "local",
-            _("Mild effects where the needle went in are common. They go away by themselves."),
+            _(
+                "Mild effects where the needle went in are common. They usually pass; tell "
+                "us if they do not."
+            ),
             "risks",
         ),
         QuizQuestion(
@@ -393,7 +494,7 @@ def agreement_texts(clinic: dict[str, Any]) -> dict[str, str]:
     return {
         "treatment": _(
             "I have read the information. I agree to have mesotherapy at %(clinic)s.",
-            clinic=clinic["name"],
+            clinic=_clinic_facts(clinic)["clinic"],
         ),
         "data": _("I agree that my diary answers are kept and used by my care team, as described."),
         "evaluation": _(
@@ -468,3 +569,38 @@ def split_statements(parsed: list[Section]) -> tuple[list[Section], list[tuple[s
     *body, last = parsed
     items = last.blocks[0] if last.blocks and isinstance(last.blocks[0], list) else []
     return body, list(zip(AGREEMENTS, items, strict=False))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed passage between two canonical texts, under its section's title."""
+
+    section: str
+    before: list[str]
+    after: list[str]
+
+
+def _lines(text: str) -> list[tuple[str, str]]:
+    """(section title, line without its marker) for each non-blank line of a text."""
+    out: list[tuple[str, str]] = []
+    title = ""
+    for line in normalize(text).split("\n"):
+        if line.startswith("## "):
+            title = line[3:]
+        if line:
+            out.append((title, line[3:] if line.startswith("## ") else line.lstrip("-> ")))
+    return out
+
+
+def changes(agreed: str, current: str) -> list[Change]:
+    """What changed from the text a patient agreed to (``agreed``) to ``current``: each
+    removed, added or reworded passage, with the section it stands in now."""
+    old, new = _lines(agreed), _lines(current)
+    matcher = SequenceMatcher(a=[t for _s, t in old], b=[t for _s, t in new], autojunk=False)
+    found = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        section = new[j1][0] if j1 < len(new) else (old[i1][0] if i1 < len(old) else "")
+        found.append(Change(section, [t for _s, t in old[i1:i2]], [t for _s, t in new[j1:j2]]))
+    return found

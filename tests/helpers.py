@@ -101,3 +101,11 @@ def has_horizontal_overflow(page) -> list[str] | bool:
     if page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
         return page.evaluate(OVERFLOWING) or True
     return False
+
+
+ISOLATES = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"))
+
+
+def visible(text: str) -> str:
+    """Text without the Unicode isolates the consent text puts around clinic values."""
+    return text.translate(ISOLATES)

@@ -28,6 +28,7 @@ POLICY = {
     "patient.export_json": ("patient", None),
     "patient.export_csv": ("patient", None),
     "consent.start": ("patient", None),
+    "consent.changes": ("patient", None),
     "consent.section": ("patient", None),
     "consent.screening": ("patient", None),
     "consent.quiz": ("patient", None),

@@ -9,7 +9,7 @@ import pytest
 from diary import clock, demo
 from diary.queries import accounts, courses, patients, seed, treatments
 from tests.factories import give_consent
-from tests.helpers import PASSWORD, csrf_from, login, open_link
+from tests.helpers import PASSWORD, csrf_from, login, open_link, visible
 
 
 @pytest.fixture
@@ -436,7 +436,7 @@ def test_settings_are_saved_and_used_in_the_sheet(admin, app, db, world):
     phone = app.test_client()
     open_link(phone, world.token_a)
     sheet = phone.get("/consent/sheet/1").get_data(as_text=True)
-    assert "At Studio Nuovo we use these medicines: lidocaine and ketorolac." in sheet
+    assert "At Studio Nuovo we use these medicines: lidocaine and ketorolac." in visible(sheet)
     assert "every 10 days" in phone.get("/consent/sheet/2").get_data(as_text=True)
 
 

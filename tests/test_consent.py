@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from diary import sheet
 from diary.queries import accounts, consents, patients
-from tests.helpers import csrf_from, login, open_link
+from tests.helpers import csrf_from, login, open_link, visible
 
 ALL_RIGHT = {
     "works": "maybe",
@@ -87,7 +87,7 @@ def test_sheet_has_ten_sections_with_progress_and_clinic_details(phone, db, worl
     pages = [phone.get(f"/consent/sheet/{n}").get_data(as_text=True) for n in range(1, 11)]
     assert "Part 3 of 10" in pages[2]
     everything = "\n".join(pages)
-    assert "lidocaine and ketorolac" in everything
+    assert "lidocaine and ketorolac" in visible(everything)
     assert "every 10 days" in everything
     assert "Clinic A" in everything and "+39 06 1111" in everything
     assert phone.get("/consent/sheet/11").status_code == 404
@@ -228,7 +228,7 @@ def test_review_shows_exactly_what_will_be_signed(phone):
     html = review(phone, full_name="Maria <script>Rossi").get_data(as_text=True)
     assert "Check and agree" in html
     assert "Maria &lt;script&gt;Rossi" in html and "<script>Rossi" not in html
-    assert "I agree to have mesotherapy at Clinic A." in html
+    assert "I agree to have mesotherapy at Clinic A." in visible(html)
     assert "What are the side effects and risks?" in html
     assert re.search(r'name="text_sha256" value="[0-9a-f]{64}"', html)
 
@@ -350,30 +350,32 @@ def test_withdrawal_is_a_new_record_and_the_clinician_sees_it(phone, app, db, wo
 
 
 def test_new_sheet_version_asks_for_consent_again(phone, app, db, world, monkeypatch):
+    """A material version 3 after a consent to version 2: asked again, all steps again."""
     consent_through_ui(phone)
     course = course_of(db, world)
     assert consents.is_active(db, course, sheet.SHEET_VERSION)
     from diary.views import consent as consent_views
     from diary.views import patient as patient_views
 
-    monkeypatch.setattr(sheet, "SHEET_VERSION", 2)
-    monkeypatch.setattr(consent_views, "VERSION", 2)
-    monkeypatch.setattr(patient_views, "SHEET_VERSION", 2)
+    monkeypatch.setitem(sheet.REVISIONS, 3, "material")
+    monkeypatch.setattr(sheet, "SHEET_VERSION", 3)
+    monkeypatch.setattr(consent_views, "VERSION", 3)
+    monkeypatch.setattr(patient_views, "SHEET_VERSION", 3)
     from diary.views import clinic as clinic_views
 
-    monkeypatch.setattr(clinic_views.sheet, "SHEET_VERSION", 2)
-    assert not consents.is_active(db, course, 2)
+    monkeypatch.setattr(clinic_views.sheet, "SHEET_VERSION", 3)
+    assert not consents.is_active(db, course, 3)
     assert "has been updated" in phone.get("/home").get_data(as_text=True)
-    # the comprehension check and screening must be done again for version 2
+    # the comprehension check and screening must be done again for version 3
     assert phone.get("/consent/agree").headers["Location"] == "/consent/screening"
     staff = app.test_client()
     login(staff, world.clinician_a)
-    assert "Needs new consent (signed v1)" in staff.get("/clinic/").get_data(as_text=True)
-    assert "Needs new consent (signed v1)" in staff.get("/clinic/patients").get_data(as_text=True)
+    assert "Needs new consent (signed v2)" in staff.get("/clinic/").get_data(as_text=True)
+    assert "Needs new consent (signed v2)" in staff.get("/clinic/patients").get_data(as_text=True)
     answer_screening(phone)
     pass_quiz(phone)
     assert confirm(phone, review(phone)).headers["Location"] == "/consent/done"
-    assert consents.latest(db, course)["sheet_version"] == 2
+    assert consents.latest(db, course)["sheet_version"] == 3
 
 
 def test_consent_pages_are_for_patients_only(client, app, world):

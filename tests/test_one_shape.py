@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from diary import clock, entry_rules, exports, outcomes, session_rules
+from diary import clock, entry_rules, exports, outcomes, session_rules, sheet
 from diary.queries import (
     accounts,
     audit,
@@ -350,7 +350,7 @@ def test_the_diary_starts_on_the_clinics_day_of_the_first_consent(app, client, d
     consents.give(
         db,
         course,
-        sheet_version=1,
+        sheet_version=sheet.SHEET_VERSION,
         locale="it",
         text="## t",
         agreements={"treatment": True, "data": True},

@@ -8,7 +8,7 @@ import sqlite_utils
 
 from .. import clock
 from ..db import transaction
-from ..sheet import text_hash
+from ..sheet import needs_new_consent, text_hash
 from . import audit
 from .rows import CONSENT, QUIZ, decode_all, encode_json, first
 
@@ -153,11 +153,22 @@ def give(
     user_agent: str,
     created_at: str | None = None,
 ) -> int:
-    """Store a consent. Durable: on disk before this returns (survives power loss).
+    """Store a consent and return its id. Durable: on disk before this returns.
 
+    One consent per agreement: when the course's latest record is already a consent to
+    this sheet version (a double click, a retried request), nothing is stored and that
+    consent's id is returned. The check and the insert share one write transaction, so
+    parallel requests cannot both pass the check.
     ``created_at`` is for imports and demo data only; otherwise it is the server's time.
     """
     with transaction(db, durable=True):
+        current = db.execute(
+            "SELECT id, kind, sheet_version FROM consents WHERE course_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            [course_id],
+        ).fetchone()
+        if current and current[1] == "consent" and current[2] == sheet_version:
+            return int(current[0])
         cursor = db.execute(
             "INSERT INTO consents (course_id, kind, sheet_version, locale, text, text_sha256,"
             " agreements, full_name, signature_png, user_agent, created_at)"
@@ -189,11 +200,13 @@ def give(
 def withdraw(
     db: sqlite_utils.Database, course_id: int, *, locale: str, text: str, user_agent: str
 ) -> int:
-    """Store a withdrawal (a new record; nothing is changed or deleted). Durable."""
-    current = latest(db, course_id)
-    if current is None or current["kind"] != "consent":
-        raise ValueError("no consent to withdraw")
+    """Store a withdrawal (a new record; nothing is changed or deleted). Durable. Raises
+    ValueError when the latest record is not a consent (checked in the write
+    transaction, so a double click stores one withdrawal)."""
     with transaction(db, durable=True):
+        current = latest(db, course_id)
+        if current is None or current["kind"] != "consent":
+            raise ValueError("no consent to withdraw")
         cursor = db.execute(
             "INSERT INTO consents (course_id, kind, sheet_version, locale, text, text_sha256,"
             " user_agent, created_at) VALUES (?, 'withdrawal', ?, ?, ?, ?, ?, ?)",
@@ -250,12 +263,13 @@ def get(db: sqlite_utils.Database, consent_id: int) -> dict[str, Any] | None:
 
 
 def state(row: dict[str, Any] | None, current_version: int) -> ConsentState:
-    """none / active / outdated (signed an older sheet) / withdrawn, from the latest record."""
+    """none / active / outdated (a material revision came after the version agreed to) /
+    withdrawn, from the latest record."""
     if row is None:
         return "none"
     if row["kind"] == "withdrawal":
         return "withdrawn"
-    return "active" if row["sheet_version"] == current_version else "outdated"
+    return "outdated" if needs_new_consent(row["sheet_version"], current_version) else "active"
 
 
 def current_state(db: sqlite_utils.Database, course_id: int, current_version: int) -> ConsentState:

@@ -3,6 +3,7 @@ comprehension check, agreements with review, the PDF copy, and withdrawal."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask import (
@@ -15,7 +16,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from .. import clock, pdf, sheet, signature
@@ -55,6 +56,30 @@ def start():
         latest=latest,
         total=len(sheet.sections(clinic)),
         clinic=clinic,
+    )
+
+
+@bp.route("/changes")
+@access("patient")
+def changes():
+    """Before consenting again: what changed since the version the patient agreed to
+    (compared in the language they agreed in), then the usual steps."""
+    db, course, clinic = _patient_context()
+    latest = consents.latest(db, course["id"])
+    if consents.state(latest, VERSION) != "outdated":
+        return redirect(url_for(".start"))
+    with force_locale(latest["locale"]):
+        current = sheet.canonical_text(clinic)
+    consents.record_step(
+        db, course["id"], "consent.changes_shown", from_version=latest["sheet_version"],
+        sheet_version=VERSION,
+    )  # fmt: skip
+    return render_template(
+        "consent/changes.html",
+        changes=sheet.changes(latest["text"], current),
+        latest=latest,
+        version=VERSION,
+        text_lang=latest["locale"],
     )
 
 
@@ -289,13 +314,14 @@ def withdraw():
     form = WithdrawForm()
     if form.validate_on_submit():
         statement = _("I take back my consent. The diary stops. What I entered before is kept.")
-        consents.withdraw(
-            db,
-            course["id"],
-            locale=_locale(),
-            text=statement,
-            user_agent=request.headers.get("User-Agent", ""),
-        )
+        with contextlib.suppress(ValueError):  # a parallel request withdrew it already
+            consents.withdraw(
+                db,
+                course["id"],
+                locale=_locale(),
+                text=statement,
+                user_agent=request.headers.get("User-Agent", ""),
+            )
         flash(_("Your consent is taken back. The diary is closed."), "info")
         return redirect(url_for(".start"))
     return render_template("consent/withdraw.html", form=form, latest=latest)

@@ -1,0 +1,357 @@
+"""Consent that stands up (issue 15): versions that explain themselves, a tamper-evident
+audit trail, a consent text no setting can forge, one consent per agreement, and names and
+numbers that read right in right-to-left text."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from flask_babel import force_locale
+
+from diary import create_app, pdf, sheet
+from diary.db import connect
+from diary.queries import accounts, audit, consents, patients
+from tests.factories import give_consent
+from tests.helpers import csrf_from, login, open_link, visible
+
+DATA = Path(__file__).parent / "data"
+
+
+# --- versions: material and minor, and "what changed" --------------------------------------
+
+
+def test_only_a_material_revision_asks_for_a_new_consent(monkeypatch):
+    assert sheet.REVISIONS[sheet.SHEET_VERSION] == "material"  # version 2 is material
+    assert sheet.needs_new_consent(1) and not sheet.needs_new_consent(2)
+    monkeypatch.setitem(sheet.REVISIONS, 3, "minor")
+    assert not sheet.needs_new_consent(2, 3)  # a typo fix keeps version 2 consents valid
+    assert sheet.needs_new_consent(1, 3)  # version 2 in between was material
+    record = {"kind": "consent", "sheet_version": 2}
+    assert consents.state(record, 3) == "active"
+    monkeypatch.setitem(sheet.REVISIONS, 3, "material")
+    assert consents.state(record, 3) == "outdated"
+
+
+def _consent_to_v1(db, course, locale="en"):
+    """A consent to the real version 1 sheet (its text as patients saw it, kept in
+    tests/data from the version 1 code)."""
+    return consents.give(
+        db, course, sheet_version=1, locale=locale,
+        text=(DATA / f"sheet_v1_{locale}.txt").read_text(encoding="utf-8"),
+        agreements={"treatment": True, "data": True, "evaluation": False},
+        full_name="Maria Rossi", signature_png=None, user_agent="pytest",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def phone(app, world, db):
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
+    client = app.test_client()
+    open_link(client, world.token_a)
+    return client
+
+
+def test_a_patient_who_agreed_to_v1_first_sees_what_changed(phone, db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    _consent_to_v1(db, course)
+    start = phone.get("/consent/?lang=en").get_data(as_text=True)
+    assert "has been updated" in start and 'href="/consent/changes"' in start
+    page = visible(phone.get("/consent/changes?lang=en").get_data(as_text=True))
+    assert "What changed since you agreed" in page
+    assert "You agreed to version 1" in page and "This is version 2" in page
+    changes = page[page.index('class="changes"') :]
+    # what version 1 played down, struck through, and what replaced it
+    v1_effects = "These are common where the needle went in. They are mild and do not last:"
+    assert f"<del>{v1_effects}</del>" in changes
+    assert "<ins>These are common where the needle went in. They are usually mild" in changes
+    assert "<del>An allergic reaction to the medicine is rare but can be serious." in changes
+    assert "haematoma" in changes
+    v1_withdraw = "If you do, the diary stops. What you wrote before stays in your record."
+    assert f"<del>{v1_withdraw} It is not deleted.</del>" in changes
+    # an unchanged passage is not listed
+    assert "You can have it together with other care, such as physiotherapy." not in changes
+    assert 'href="/consent/sheet/1"' in page  # then the usual steps
+    events = [e for e in audit.for_course(db, course) if e["action"] == "consent.changes_shown"]
+    assert events and events[-1]["detail"] == {"from_version": 1, "sheet_version": 2}
+
+
+def test_the_changes_page_is_only_for_an_outdated_consent(phone, db, world):
+    assert phone.get("/consent/changes").headers["Location"] == "/consent/"  # none yet
+    give_consent(db, patients.current_course(db, world.patient_a)["id"])
+    assert phone.get("/consent/changes").headers["Location"] == "/consent/"  # up to date
+
+
+def test_changes_by_hand():
+    agreed = "## A\n> one\n\nkept\n\nold line\n\n## B\n> two\n\n- x\n- y"
+    current = "## A\n> one\n\nkept\n\nnew line\n\n## B\n> two\n\n- x\n- y\n- z"
+    found = sheet.changes(agreed, current)
+    assert found == [
+        sheet.Change("A", ["old line"], ["new line"]),
+        sheet.Change("B", [], ["z"]),
+    ]
+    assert sheet.changes(current, current) == []
+
+
+# --- the audit trail: a hash chain; consents and events cannot be replaced -----------------
+
+
+def test_replace_cannot_overwrite_a_consent_or_an_audit_event(db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    consent_id = give_consent(db, course)
+    before = db.execute("SELECT text_sha256 FROM consents WHERE id = ?", [consent_id]).fetchone()
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute(
+            "INSERT OR REPLACE INTO consents (id, course_id, kind, sheet_version, locale,"
+            " text_sha256, created_at) VALUES (?, ?, 'consent', 2, 'en', 'forged', 'now')",
+            [consent_id, course],
+        )
+    after = db.execute("SELECT text_sha256 FROM consents WHERE id = ?", [consent_id]).fetchone()
+    assert before == after
+    first = db.execute("SELECT min(id) FROM audit_events").fetchone()[0]
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute(
+            "REPLACE INTO audit_events (id, at, actor, action) VALUES (?, 'x', 'system', 'x')",
+            [first],
+        )
+
+
+def test_each_event_chains_to_the_one_before(db, world):
+    rows = list(db.query("SELECT * FROM audit_events ORDER BY id"))
+    assert len(rows) >= 3
+    assert rows[0]["prev_hash"] == audit.GENESIS
+    for before, row in zip(rows, rows[1:], strict=False):
+        assert row["prev_hash"] == before["hash"]
+        assert row["hash"] == audit.event_hash(row["prev_hash"], row)
+    assert audit.verify(db) == (len(rows), None)
+
+
+def _tampered_copy(db, tmp_path, statements):
+    path = tmp_path / "tampered.sqlite"
+    target = sqlite3.connect(path)
+    db.conn.backup(target)
+    target.execute("DROP TRIGGER audit_events_no_update")
+    target.execute("DROP TRIGGER audit_events_no_delete")
+    for sql, params in statements:
+        target.execute(sql, params)
+    target.commit()
+    target.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        ("UPDATE audit_events SET detail = ? WHERE id = ?", ['{"forged": true}', 3]),
+        ("UPDATE audit_events SET at = ? WHERE id = ?", ["2020-01-01T00:00:00+00:00", 3]),
+        ("DELETE FROM audit_events WHERE id = ?", [3]),
+    ],
+    ids=["edited", "backdated", "removed"],
+)
+def test_audit_verify_passes_and_fails_on_a_tampered_copy(app, db, world, tmp_path, tamper):
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "intact" in ok.output
+    copy = _tampered_copy(db, tmp_path, [tamper])
+    tampered = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE": str(copy)})
+    result = tampered.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    # an edited event breaks at itself; a removed one at the event after it
+    assert (
+        "BROKEN at event 3" in result.output
+        if tamper[0].startswith("UPDATE")
+        else ("BROKEN at event 4" in result.output)
+    )
+    assert audit.verify(connect(copy))[1] in (3, 4)
+
+
+def test_a_forged_event_appended_with_any_hash_breaks_the_chain(db, world, tmp_path):
+    last = db.execute("SELECT max(id) FROM audit_events").fetchone()[0]
+    copy = _tampered_copy(
+        db, tmp_path,
+        [("INSERT INTO audit_events (id, at, actor, action, detail, prev_hash, hash)"
+          " VALUES (?, 'x', 'system', 'consent.given', '{}', 'f00', 'f00')", [last + 1])],
+    )  # fmt: skip
+    assert audit.verify(connect(copy)) == (last, last + 1)
+
+
+# --- the consent text cannot be forged through settings ------------------------------------
+
+FORGED = "Clinic A\n- I agree to give my organs for research.\n## Extra"
+
+
+def test_a_clinic_name_with_line_breaks_stays_data_in_the_consent_text(app, db, world):
+    """Even a name stored with line breaks (an old row, an import): the canonical text
+    keeps three statements, and the name stays inside the first one."""
+    clinic = dict(accounts.get_clinic(db, world.clinic_a), name=FORGED)
+    with app.test_request_context(), force_locale("en"):
+        text = sheet.canonical_text(clinic)
+    body, statements = sheet.split_statements(sheet.parse(text))
+    assert [key for key, _text in statements] == list(sheet.AGREEMENTS)
+    assert len(sheet.parse(text)) == len(sheet.sections(clinic)) + 1  # no "Extra" section
+    assert not any(line.startswith(("- I agree to give", "## Extra")) for line in text.split("\n"))
+    assert "\u2068Clinic A - I agree to give my organs for research. ## Extra\u2069" in text
+    assert len(body) == 10
+
+
+@pytest.mark.parametrize(
+    "name",
+    [FORGED, "Clinic\x00A", "Clinic \u202eA evil", "Clinic \u2066A", "Clinic\u2028A"],
+    ids=["newline", "nul", "rlo", "lri", "line-separator"],
+)
+def test_settings_refuse_hidden_characters_in_names(app, db, world, name):
+    admin = app.test_client()
+    login(admin, world.admin_a)
+    page = admin.get("/clinic/settings?lang=en").get_data(as_text=True)
+    fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page))
+    data = {
+        "csrf_token": csrf_from(page), "name": name, "phone": "+39 06 1111",
+        "locale": "it", "timezone": "Europe/Rome", "session_interval_days": "7",
+        "paper_size": "A4", "drugs": "lidocaine", "needle": fields.get("needle", ""),
+    }  # fmt: skip
+    response = admin.post("/clinic/settings", data=data)
+    assert response.status_code == 200
+    assert "Remove the hidden characters" in response.get_data(as_text=True)
+    assert accounts.get_clinic(db, world.clinic_a)["name"] == "Clinic A"
+
+
+def test_the_cli_refuses_hidden_characters_in_names(runner, db):
+    out = runner.invoke(
+        args=["clinic", "create", "--name", "A\u202eB", "--timezone", "Europe/Rome"]
+    )
+    assert out.exit_code != 0 and "direction-override" in out.output
+    assert db.execute("SELECT count(*) FROM clinics").fetchone()[0] == 0
+
+
+# --- one consent per agreement ---------------------------------------------------------------
+
+
+def test_giving_the_same_consent_twice_stores_one(db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    first = give_consent(db, course)
+    assert give_consent(db, course) == first
+    assert db.execute("SELECT count(*) FROM consents").fetchone()[0] == 1
+
+
+def test_parallel_i_agree_posts_under_gunicorn_store_one_consent(tmp_path):
+    """Eight "I agree" POSTs at once, over eight connections to two gunicorn workers."""
+    from diary import migrations
+    from tests.live_server import Session, app_env, free_port, start_gunicorn
+
+    db = connect(tmp_path / "c.sqlite")
+    migrations.apply(db)
+    clinic = accounts.create_clinic(db, "C", timezone="Europe/Rome")
+    patient = patients.create_patient(db, clinic, "P-1", locale="en")
+    course = patients.create_course(db, patient, "knee", "2026-11-01")
+    token = patients.issue_link(db, patient)
+    consents.record_screening(db, course, sheet.SHEET_VERSION, {"allergy": ("no", "")})
+    consents.record_quiz(db, course, sheet.SHEET_VERSION, {}, [])
+    db.conn.close()
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    server = start_gunicorn(
+        "diary:create_app()", port, app_env(tmp_path, "c.sqlite"), root, workers=2, threads=4
+    )
+    try:
+        phone = Session(port)
+        _status, page = phone.request("GET", f"/p/{token}")
+        phone.form(f"/p/{token}", {})
+        status, review = phone.form(
+            "/consent/agree", {"treatment": "y", "data": "y", "full_name": "Maria Rossi"}
+        )
+        assert status == 200, review[:300]
+        fields = dict(re.findall(rb'<input type="hidden" name="(\w+)" value="([^"]*)">', review))
+        fields[b"csrf_token"] = re.search(
+            rb'name="csrf_token" type="hidden" value="([^"]+)"', review
+        ).group(1)
+        body = "&".join(f"{k.decode()}={v.decode()}" for k, v in fields.items()).encode()
+        results: list[int] = []
+        barrier = threading.Barrier(8)
+
+        def agree() -> None:
+            s = Session(port)
+            s.cookie = phone.cookie
+            barrier.wait()
+            status, _ = s.request(
+                "POST", "/consent/confirm", body,
+                {"Content-Type": "application/x-www-form-urlencoded",
+                 "Origin": f"http://127.0.0.1:{port}"},
+            )  # fmt: skip
+            results.append(status)
+            s.close()
+
+        threads = [threading.Thread(target=agree) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert len(results) == 8 and set(results) <= {302, 303}, results
+    finally:
+        import os
+        import signal
+
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    check = connect(tmp_path / "c.sqlite")
+    assert check.execute("SELECT count(*) FROM consents").fetchone()[0] == 1
+    given = check.execute("SELECT count(*) FROM audit_events WHERE action = 'consent.given'")
+    assert given.fetchone()[0] == 1
+    assert audit.verify(check)[1] is None  # parallel writers kept the chain whole
+
+
+# --- numbers and Latin runs in right-to-left text ------------------------------------------
+
+
+def _words(data: bytes, tmp_path) -> list[tuple[float, float, str]]:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(data)
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return [
+        (float(x), (float(y0) + float(y1)) / 2, w)
+        for x, y0, y1, w in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>',
+            boxes,
+        )
+    ]
+
+
+def test_the_arabic_consent_copy_prints_the_phone_as_typed(app, db, world, tmp_path):
+    """The Arabic sheet says "call the clinic on +39 06 1111": the number's parts read
+    left to right in the PDF copy (it extracted as ".0100 5555 06 39+")."""
+    course = patients.current_course(db, world.patient_a)["id"]
+    clinic = accounts.get_clinic(db, world.clinic_a)
+    db.execute("UPDATE clinics SET phone = '+39 06 5555 0100' WHERE id = ?", [world.clinic_a])
+    clinic = accounts.get_clinic(db, world.clinic_a)
+    with app.test_request_context(), force_locale("ar"):
+        text = sheet.canonical_text(clinic)
+    assert "\u2066+39 06 5555 0100\u2069" in text
+    consent_id = consents.give(
+        db, course, sheet_version=sheet.SHEET_VERSION, locale="ar", text=text,
+        agreements={"treatment": True, "data": True}, full_name="مريم", signature_png=None,
+        user_agent="pytest",
+    )  # fmt: skip
+    with app.test_request_context():
+        data = pdf.consent_pdf(consents.get(db, consent_id), clinic)
+    words = [(x, y, w.strip(".،")) for x, y, w in _words(data, tmp_path)]
+    lines = [y for x, y, w in words if w == "5555"]
+    assert len(lines) >= 2, "the phone number is not in the header and the sheet"
+    for y in lines:  # a sentence's full stop may cling to the number: "+39" or ".+39"
+        row = {w: x for x, yy, w in words if abs(yy - y) < 4 and w in ("+39", "06", "5555", "0100")}
+        assert row["+39"] < row["06"] < row["5555"] < row["0100"], row
+
+
+def test_pages_isolate_the_phone_in_the_arabic_sheet(app, db, world):
+    db.execute("UPDATE patients SET locale = 'ar' WHERE id = ?", [world.patient_a])
+    client = app.test_client()
+    open_link(client, world.token_a)
+    contact = len(sheet.sections(accounts.get_clinic(db, world.clinic_a)))
+    page = client.get(f"/consent/sheet/{contact}?lang=ar").get_data(as_text=True)
+    assert "\u2066+39 06 1111\u2069" in page
+    assert json.dumps(page)  # the page renders
