@@ -355,3 +355,50 @@ def test_pages_isolate_the_phone_in_the_arabic_sheet(app, db, world):
     page = client.get(f"/consent/sheet/{contact}?lang=ar").get_data(as_text=True)
     assert "\u2066+39 06 1111\u2069" in page
     assert json.dumps(page)  # the page renders
+
+
+# --- kinder steps ---------------------------------------------------------------------------
+
+
+def test_read_again_returns_to_the_quiz_with_the_right_answers_kept(phone, db, world):
+    """One wrong answer (sessions): "Read this part again" opens its part with a way
+    straight back to the questions, and the three right answers are still chosen."""
+    from tests.test_consent import ALL_RIGHT, answer_screening, post_form
+
+    answer_screening(phone)
+    wrong = dict(ALL_RIGHT, sessions="once")
+    page = post_form(phone, "/consent/quiz", wrong).get_data(as_text=True)
+    link = re.search(r'href="(/consent/sheet/\d+\?back=quiz)"', page).group(1)
+    section = phone.get(link).get_data(as_text=True)
+    assert 'href="/consent/quiz"' in section and "Back to the questions" in section
+    assert '<form method="post" class="pager">' not in section  # no "Next" onwards
+    quiz = phone.get("/consent/quiz").get_data(as_text=True)
+    chosen = {
+        re.search(r'name="(\w+)"', tag).group(1): re.search(r'value="(\w+)"', tag).group(1)
+        for tag in re.findall(r"<input[^>]*>", quiz)
+        if 'type="radio"' in tag and "checked" in tag
+    }
+    assert chosen == {"works": "maybe", "side_effects": "local", "withdraw": "any_time"}
+
+
+def test_every_consent_step_has_a_way_back(phone, db, world):
+    from tests.test_consent import answer_screening, pass_quiz
+
+    screening = phone.get("/consent/screening").get_data(as_text=True)
+    assert "Back to the information" in screening and 'href="/consent/sheet/10"' in screening
+    answer_screening(phone)
+    quiz = phone.get("/consent/quiz").get_data(as_text=True)
+    assert 'href="/consent/screening"' in quiz
+    pass_quiz(phone)
+    agree = phone.get("/consent/agree").get_data(as_text=True)
+    assert 'href="/consent/quiz"' in agree and "Back to the questions" in agree
+
+
+def test_after_withdrawal_there_is_a_link_home(phone, db, world):
+    from tests.test_consent import post_form
+
+    course = patients.current_course(db, world.patient_a)["id"]
+    give_consent(db, course)
+    done = post_form(phone, "/consent/withdraw", {"confirm": "y"}, follow_redirects=True)
+    page = done.get_data(as_text=True)
+    assert "You took back your consent" in page and 'href="/home"' in page

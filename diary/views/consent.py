@@ -109,6 +109,7 @@ def section(number: int):
         number=number,
         total=len(sections),
         form=form,
+        back_to_quiz=request.args.get("back") == "quiz",
     )
 
 
@@ -141,7 +142,12 @@ def screening():
             if key in sheet.SCREENING:
                 form[key].data = row["answer"]
                 form[f"{key}_detail"].data = row["detail"]
-    return render_template("consent/screening.html", form=form, questions=sheet.SCREENING)
+    return render_template(
+        "consent/screening.html",
+        form=form,
+        questions=sheet.SCREENING,
+        last_section=len(sheet.sections(_clinic)),
+    )
 
 
 @bp.route("/quiz", methods=["GET", "POST"])
@@ -160,6 +166,8 @@ def quiz():
             flash(_("All your answers are right."), "info")
             return redirect(url_for(".agree"))
         results = {q.key: q.key not in wrong for q in questions}
+    elif request.method == "GET":
+        _keep_right_answers(db, course["id"], form)
     section_numbers = {s.key: i for i, s in enumerate(sheet.sections(clinic), start=1)}
     return render_template(
         "consent/quiz.html",
@@ -168,6 +176,16 @@ def quiz():
         results=results,
         section_numbers=section_numbers,
     )
+
+
+def _keep_right_answers(db, course_id: int, form) -> None:
+    """Back from "Read this part again": the answers that were right stay chosen."""
+    attempts = [a for a in consents.quiz_attempts(db, course_id) if a["sheet_version"] == VERSION]
+    if attempts and not attempts[-1]["passed"]:
+        last = attempts[-1]
+        for key, answer in last["answers"].items():
+            if key not in last["wrong"] and key in form:
+                form[key].data = answer
 
 
 def _missing_step(db, course_id: int) -> str | None:
