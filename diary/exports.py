@@ -436,6 +436,10 @@ def fhir_bundle(
                 },
             )
         )
+    for c in consents.history(db, course_id):
+        signed = consents.countersignature(db, c["id"]) if c["kind"] == "consent" else None
+        if signed is not None:
+            resources.append((_ref("provenance", str(signed["id"])), _provenance(c, signed)))
     diary = entries.for_course(db, course_id)
     for e in diary:
         for key, (system, code, display), value in (
@@ -527,6 +531,33 @@ def fhir_bundle(
         "type": "collection",
         "timestamp": clock.iso(),
         "entry": [{"fullUrl": ref, "resource": resource} for ref, resource in resources],
+    }
+
+
+def _provenance(consent: dict[str, Any], signed: dict[str, Any]) -> dict[str, Any]:
+    """Who explained a consent, as a Provenance of its Consent: the countersigning
+    clinician (attester), and the interpreter, witness and legal representative if any."""
+    participant = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+    agents = [
+        {
+            "type": {"coding": [{"system": participant, "code": "attester"}]},
+            "who": {"display": signed["clinician_name"]},
+        }
+    ]
+    for role, name in (
+        (f"interpreter ({signed['interpreter_language']})", signed["interpreter_name"]),
+        ("witness", signed["witness_name"]),
+        (f"legal representative ({signed['representative_relationship']})",
+         signed["representative_name"]),
+    ):  # fmt: skip
+        if name:
+            agents.append({"type": {"text": role}, "who": {"display": name}})
+    return {
+        "resourceType": "Provenance",
+        "target": [{"reference": _ref("consent", str(consent["id"]))}],
+        "recorded": signed["created_at"],
+        "activity": {"text": signed["statement"]},
+        "agent": agents,
     }
 
 

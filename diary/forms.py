@@ -184,6 +184,40 @@ class ConsentForm(Form):
     text_sha256 = HiddenField()
 
 
+def _person(label) -> StringField:
+    return StringField(
+        label,
+        validators=[
+            Length(max=120, message=_l("Use at most 120 characters.")),
+            NoHiddenCharacters(),
+        ],
+    )
+
+
+class CountersignForm(Form):
+    """The clinician's countersignature of a consent, with who else took part."""
+
+    confirm = BooleanField(
+        _l("I discussed this with the patient and answered their questions."),
+        validators=[DataRequired(message=_l("Tick this box to countersign."))],
+    )
+    interpreter_name = _person(_l("Interpreter's name (if there was one)"))
+    interpreter_language = _person(_l("Language interpreted"))
+    witness_name = _person(_l("Witness's name (if there was one)"))
+    representative_name = _person(_l("Legal representative who consented for the patient (if any)"))
+    representative_relationship = _person(_l("Their relationship to the patient"))
+
+    def validate_interpreter_language(self, field: StringField) -> None:
+        """An interpreter comes with the language they interpreted."""
+        if (self.interpreter_name.data or "").strip() and not (field.data or "").strip():
+            raise ValidationError(_l("Enter the language the interpreter used."))
+
+    def validate_representative_relationship(self, field: StringField) -> None:
+        """A legal representative comes with their relationship to the patient."""
+        if (self.representative_name.data or "").strip() and not (field.data or "").strip():
+            raise ValidationError(_l("Enter the representative's relationship to the patient."))
+
+
 class WithdrawForm(Form):
     """Withdrawal: one confirmation box and a button."""
 

@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "consent.given": _l("Consent given"),
     "consent.withdrawn": _l("Consent withdrawn"),
     "consent.paper": _l("Session recorded with consent given on paper"),
+    "consent.countersigned": _l("Consent countersigned by the clinician"),
     "consent.pdf_downloaded": _l("Consent copy downloaded by the patient"),
     "consent.pdf_opened": _l("Consent copy opened by staff"),
     "entry.created": _l("Diary entry"),

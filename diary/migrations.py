@@ -281,3 +281,27 @@ def m006_tamper_evidence(db: sqlite_utils.Database) -> None:
         )
         previous = digest
     db.execute(_append_only("audit_events")[0])
+
+
+@migrations()
+def m007_countersignatures(db: sqlite_utils.Database) -> None:
+    """Who explained the consent: the clinician's countersignature, with the interpreter,
+    witness and legal representative when there was one (append-only, one per consent)."""
+    db.execute(
+        """CREATE TABLE consent_countersignatures (
+            id INTEGER PRIMARY KEY,
+            consent_id INTEGER NOT NULL UNIQUE REFERENCES consents(id),
+            clinician_id INTEGER NOT NULL REFERENCES clinicians(id),
+            clinician_name TEXT NOT NULL,           -- as it was when signing
+            statement TEXT NOT NULL,                -- the sentence agreed to, as shown
+            interpreter_name TEXT NOT NULL DEFAULT '',
+            interpreter_language TEXT NOT NULL DEFAULT '',
+            witness_name TEXT NOT NULL DEFAULT '',
+            representative_name TEXT NOT NULL DEFAULT '',
+            representative_relationship TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )"""
+    )
+    for statement in (*_append_only("consent_countersignatures"),
+                      _no_replace("consent_countersignatures")):  # fmt: skip
+        db.execute(statement)

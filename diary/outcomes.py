@@ -37,6 +37,7 @@ Definitions (see ../shared/CLINICAL.md):
 * Dashboard flags (:func:`course_status`), each asking the clinician to look:
   ``allergy``: a possible allergic reaction was reported and not yet marked reviewed;
   ``withdrawn``: the patient withdrew consent (no further session without a new one);
+  ``countersign``: the patient's active consent is not yet countersigned by a clinician;
   ``no_entry``: consent is active and no diary day was entered for :data:`NO_ENTRY_DAYS`
   days or more (counted from the diary start when nothing was ever entered);
   ``worse``: the mean of the last 7 days is :data:`RISE_POINTS` or more above baseline;
@@ -64,7 +65,7 @@ RISE_POINTS = 2  # dashboard flag: last 7 days this many points above baseline
 
 Band = Literal["none", "minimal", "moderate", "substantial"]
 GoalStatus = Literal["not_assessable", "reached", "not_maintained", "not_yet", "not_reached"]
-Flag = Literal["allergy", "withdrawn", "no_entry", "worse", "screening"]
+Flag = Literal["allergy", "withdrawn", "countersign", "no_entry", "worse", "screening"]
 BaselineSource = Literal["session", "diary"]
 Row = Mapping[str, Any]
 
@@ -411,6 +412,7 @@ def course_status(
     consent_active: bool,
     allergy_reported: bool,
     consent_withdrawn: bool = False,
+    countersign_pending: bool = False,
     screening_flags: int,
 ) -> CourseStatus:
     """The dashboard's figures and flags of an open course (definitions above)."""
@@ -422,6 +424,8 @@ def course_status(
         flags.append("allergy")
     if consent_withdrawn:
         flags.append("withdrawn")
+    if consent_active and countersign_pending:
+        flags.append("countersign")
     silent = since if since is not None else (today - diary_from).days if diary_from else None
     if consent_active and silent is not None and silent >= NO_ENTRY_DAYS:
         flags.append("no_entry")

@@ -80,8 +80,13 @@ def render_in_background(html: str) -> bytes:
     return _pool.submit(render, html, current_app.static_folder).result()
 
 
-def consent_pdf(record: dict[str, Any], clinic: dict[str, Any]) -> bytes:
-    """The copy of a consent (or withdrawal) in the language it was given in."""
+def consent_pdf(
+    record: dict[str, Any],
+    clinic: dict[str, Any],
+    countersignature: dict[str, Any] | None = None,
+) -> bytes:
+    """The copy of a consent (or withdrawal) in the language it was given in, with the
+    clinician's countersignature and who else took part, when recorded."""
     locale = record["locale"]
     body, statements = sheet.split_statements(
         sheet.parse(record["text"]) if record["kind"] == "consent" else []
@@ -91,6 +96,7 @@ def consent_pdf(record: dict[str, Any], clinic: dict[str, Any]) -> bytes:
             "pdf/consent.html",
             record=record,
             clinic=clinic,
+            countersignature=countersignature,
             sections=body,
             statements=statements,
             agreements=record["agreements"],

@@ -63,6 +63,7 @@ POLICY = {
     "clinic.revoke_link": ("clinician", "own"),
     "clinic.patient_language": ("clinician", "own"),
     "clinic.consent_pdf": ("clinician", "own"),
+    "clinic.countersign": ("clinician", "own"),
     "admin.settings": ("admin", None),
     "admin.team": ("admin", None),
     "admin.set_active": ("admin", "own"),

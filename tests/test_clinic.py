@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from diary import clock, demo
-from diary.queries import accounts, courses, patients, seed, treatments
+from diary.queries import accounts, consents, courses, patients, seed, treatments
 from tests.factories import give_consent
 from tests.helpers import PASSWORD, csrf_from, login, open_link, visible
 
@@ -301,6 +301,9 @@ def test_dashboard_flags(staff, db, world):
     db.execute("UPDATE courses SET flagged = 0 WHERE id = ?", [course])
     seed.insert_entry(db, course, today.isoformat(), "f-2", 3, 4)
     db.execute("UPDATE treatment_sessions SET nrs_before = 8 WHERE course_id = ?", [course])
+    assert "consent not yet countersigned" in staff.get("/clinic/?flagged=1").get_data(as_text=True)
+    consent = consents.latest(db, course)
+    consents.countersign(db, consent, clinician={"id": 2, "name": "D"}, statement="s", people={})
     assert "A-001" not in staff.get("/clinic/?flagged=1").get_data(as_text=True)
 
 

@@ -204,7 +204,7 @@ def test_wrong_quiz_answer_explains_links_back_and_is_recorded(phone, db, world)
     assert response.status_code == 200
     assert "Not quite." in html
     assert "It does not work for everyone" in html
-    assert 'href="/consent/sheet/4"' in html  # the risks section explains it
+    assert 'href="/consent/sheet/4?back=quiz"' in html  # the risks section explains it
     assert html.count("Right.") == 3
     assert phone.get("/consent/agree").headers["Location"] == "/consent/quiz"
     assert pass_quiz(phone).headers["Location"] == "/consent/agree"

@@ -402,3 +402,100 @@ def test_after_withdrawal_there_is_a_link_home(phone, db, world):
     done = post_form(phone, "/consent/withdraw", {"confirm": "y"}, follow_redirects=True)
     page = done.get_data(as_text=True)
     assert "You took back your consent" in page and 'href="/home"' in page
+
+
+# --- who explained it: the countersignature -------------------------------------------------
+
+
+def _countersign(staff, course, **fields):
+    page = staff.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
+    action = re.search(r'action="(/clinic/consents/\d+/countersign)"', page).group(1)
+    return staff.post(action, data={"csrf_token": csrf_from(page), **fields})
+
+
+def test_a_clinician_countersigns_with_interpreter_witness_and_representative(
+    app, db, world, tmp_path
+):
+    course = patients.current_course(db, world.patient_a)["id"]
+    consent_id = give_consent(db, course)
+    staff = app.test_client()
+    login(staff, world.clinician_a)
+    dashboard = staff.get("/clinic/?lang=en").get_data(as_text=True)
+    assert "consent not yet countersigned" in dashboard
+    page = staff.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
+    assert "Not yet countersigned by the clinician." in page
+    # the statement must be ticked; an interpreter needs a language
+    refused = _countersign(staff, course, interpreter_name="Li Wei")
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "Tick this box to countersign." in text and "Enter the language the interpreter" in text
+    assert consents.countersignature(db, consent_id) is None
+    done = _countersign(
+        staff, course, confirm="y", interpreter_name="Li Wei", interpreter_language="中文",
+        witness_name="Anna <b>Bianchi</b>", representative_name="مريم",
+        representative_relationship="daughter",
+    )  # fmt: skip
+    assert done.status_code == 302
+    signed = consents.countersignature(db, consent_id)
+    assert signed["clinician_name"] == "Dario Doc"
+    assert signed["statement"] == "I discussed this with the patient and answered their questions."
+    page = staff.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
+    assert "Countersigned by" in page and "Dario Doc" in page
+    assert "Anna &lt;b&gt;Bianchi&lt;/b&gt;" in page and "<b>Bianchi" not in page
+    assert "consent not yet countersigned" not in staff.get("/clinic/?lang=en").get_data(
+        as_text=True
+    )
+    events = [e for e in audit.for_course(db, course) if e["action"] == "consent.countersigned"]
+    assert events[0]["detail"] == {
+        "consent_id": consent_id,
+        "interpreter": True,
+        "witness": True,
+        "representative": True,
+    }  # fmt: skip — no names in the trail
+    # a second countersignature is not stored
+    again = _countersign_direct(staff, consent_id)
+    assert again.status_code == 302
+    assert db.execute("SELECT count(*) FROM consent_countersignatures").fetchone()[0] == 1
+    # the consent PDF names everyone
+    pdf_data = staff.get(f"/clinic/consents/{consent_id}.pdf").data
+    words = " ".join(w for _x, _y, w in _words(pdf_data, tmp_path))
+    for name in ("Dario", "Doc", "Li", "Wei", "Bianchi", "daughter"):
+        assert name in words, name
+    # FHIR: a Provenance of the Consent with the clinician as attester
+    bundle = staff.get(f"/clinic/courses/{course}/fhir.json").get_json()
+    provenance = [e["resource"] for e in bundle["entry"]
+                  if e["resource"]["resourceType"] == "Provenance"]  # fmt: skip
+    assert len(provenance) == 1
+    agents = {a["who"]["display"]: a["type"] for a in provenance[0]["agent"]}
+    assert agents["Dario Doc"]["coding"][0]["code"] == "attester"
+    assert agents["Li Wei"]["text"] == "interpreter (中文)"
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)
+
+
+def _countersign_direct(staff, consent_id):
+    page = staff.get("/clinic/?lang=en").get_data(as_text=True)
+    return staff.post(
+        f"/clinic/consents/{consent_id}/countersign",
+        data={"csrf_token": csrf_from(page), "confirm": "y"},
+    )
+
+
+def test_countersignatures_are_append_only_and_scoped(app, db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    consent_id = give_consent(db, course)
+    other = app.test_client()
+    login(other, world.clinician_b)
+    assert _countersign_direct(other, consent_id).status_code == 404
+    staff = app.test_client()
+    login(staff, world.clinician_a)
+    _countersign_direct(staff, consent_id)
+    for sql in (
+        "UPDATE consent_countersignatures SET clinician_name = 'x'",
+        "DELETE FROM consent_countersignatures",
+        "INSERT OR REPLACE INTO consent_countersignatures (id, consent_id, clinician_id,"
+        " clinician_name, statement, created_at) VALUES (1, 1, 1, 'x', 'x', 'x')",
+    ):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql)

@@ -10,7 +10,7 @@ from .. import clock
 from ..db import transaction
 from ..sheet import needs_new_consent, text_hash
 from . import audit
-from .rows import CONSENT, QUIZ, decode_all, encode_json, first
+from .rows import CONSENT, COUNTERSIGNATURE, QUIZ, decode_all, encode_json, first
 
 ConsentState = Literal["none", "active", "outdated", "withdrawn"]
 
@@ -289,3 +289,67 @@ def current_state(db: sqlite_utils.Database, course_id: int, current_version: in
 def is_active(db: sqlite_utils.Database, course_id: int, current_version: int) -> bool:
     """True when the course has a consent to the current sheet that was not withdrawn."""
     return current_state(db, course_id, current_version) == "active"
+
+
+# --- countersignature ----------------------------------------------------------------
+
+#: who else took part in a consent, besides the patient and the clinician
+PEOPLE = (
+    "interpreter_name",
+    "interpreter_language",
+    "witness_name",
+    "representative_name",
+    "representative_relationship",
+)
+
+
+def countersign(
+    db: sqlite_utils.Database,
+    consent: dict[str, Any],
+    *,
+    clinician: dict[str, Any],
+    statement: str,
+    people: dict[str, str],
+) -> int | None:
+    """Record that ``clinician`` explained the consent and answered questions (audited).
+    Returns the id, or None when the consent was countersigned already (one each)."""
+    with transaction(db, durable=True):
+        if countersignature(db, consent["id"]) is not None:
+            return None
+        cursor = db.execute(
+            "INSERT INTO consent_countersignatures (consent_id, clinician_id, clinician_name,"
+            " statement, interpreter_name, interpreter_language, witness_name,"
+            " representative_name, representative_relationship, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                consent["id"],
+                clinician["id"],
+                clinician["name"],
+                statement,
+                *(people.get(key, "").strip() for key in PEOPLE),
+                clock.iso(),
+            ],
+        )
+        owner = course_owner(db, consent["course_id"])
+        audit.record(
+            db,
+            "consent.countersigned",
+            actor="clinician",
+            actor_id=clinician["id"],
+            clinic_id=owner["clinic_id"],
+            patient_id=owner["patient_id"],
+            course_id=consent["course_id"],
+            consent_id=consent["id"],
+            interpreter=bool(people.get("interpreter_name", "").strip()),
+            witness=bool(people.get("witness_name", "").strip()),
+            representative=bool(people.get("representative_name", "").strip()),
+        )
+    return int(cursor.lastrowid)
+
+
+def countersignature(db: sqlite_utils.Database, consent_id: int) -> dict[str, Any] | None:
+    """The countersignature of a consent, if there is one."""
+    return first(
+        db.query("SELECT * FROM consent_countersignatures WHERE consent_id = ?", [consent_id]),
+        COUNTERSIGNATURE,
+    )

@@ -18,6 +18,8 @@ SELECT c.*, p.code AS patient_code, p.locale AS patient_locale, p.clinic_id,
        k.kind AS consent_kind, k.sheet_version AS consent_version, k.created_at AS consent_at,
        (SELECT min(created_at) FROM consents WHERE course_id = c.id AND kind = 'consent')
             AS first_consent_at,
+       EXISTS (SELECT 1 FROM consent_countersignatures WHERE consent_id = k.id)
+            AS countersigned,
        (SELECT count(*) FROM screening_answers s WHERE s.id IN (
             SELECT max(id) FROM screening_answers WHERE course_id = c.id GROUP BY question)
             AND s.answer != 'no') AS screening_flags

@@ -45,7 +45,12 @@ Decoder = dict[str, Callable[[Any], Any]]
 
 CLINIC: Decoder = {"drugs": _list}
 CLINICIAN: Decoder = {"is_admin": _flag, "active": _flag}
-COURSE: Decoder = {"start_date": _date, "end_date": _date, "flagged": _flag}
+COURSE: Decoder = {
+    "start_date": _date,
+    "end_date": _date,
+    "flagged": _flag,
+    "countersigned": _flag,
+}
 ENTRY: Decoder = {
     "day": _date,
     "site_effects": _list,
@@ -63,6 +68,7 @@ SESSION: Decoder = {
 CONSENT: Decoder = {"agreements": _dict, "signed": _flag}
 QUIZ: Decoder = {"answers": _dict, "wrong": _list, "passed": _flag}
 AUDIT: Decoder = {"detail": _dict}
+COUNTERSIGNATURE: Decoder = {}
 
 
 def decode(row: Row | None, decoder: Decoder) -> Row | None:

@@ -27,6 +27,7 @@ from .. import charts, clock, entry_rules, exports, outcomes, report, session_ru
 from ..db import get_db
 from ..forms import (
     ActionForm,
+    CountersignForm,
     CourseForm,
     EnrolForm,
     EraseForm,
@@ -96,6 +97,7 @@ def _status(course: dict[str, Any], rows: list, sessions: list, today: date) -> 
         diary_from=outcomes.diary_start(course["start_date"], first_consent),
         consent_active=state == "active",
         consent_withdrawn=state == "withdrawn",
+        countersign_pending=not course["countersigned"],
         allergy_reported=course["flagged"],
         screening_flags=course["screening_flags"],
     )
@@ -315,6 +317,10 @@ def _course_or_404(course_id: int) -> dict[str, Any]:
 @access("clinician")
 def course(course_id: int):
     """Everything about one course: chart, outcome, sessions, diary, consent, audit trail."""
+    return _course_page(course_id)
+
+
+def _course_page(course_id: int, countersign_form: CountersignForm | None = None) -> str:
     row = _course_or_404(course_id)
     db = get_db()
     today = clinic_today()
@@ -335,6 +341,10 @@ def course(course_id: int):
         diary=sorted(diary, key=lambda e: e["day"], reverse=True),
         corrections=entries.corrections(db, course_id),
         consents=history,
+        countersignature=consents.countersignature(db, history[-1]["id"])
+        if history and history[-1]["kind"] == "consent"
+        else None,
+        countersign_form=countersign_form or CountersignForm(formdata=None),
         current_version=sheet.SHEET_VERSION,
         screening=consents.latest_screening(db, course_id),
         questions=sheet.SCREENING,
@@ -493,6 +503,35 @@ def edit_session(session_id: int):
         flash(_("The session is saved.") if changed else _("Nothing was changed."), "info")
         return redirect(url_for(".course", course_id=row["id"]))
     return _session_page(form, row, session)
+
+
+@bp.route("/consents/<int:consent_id>/countersign", methods=["POST"])
+@access("clinician")
+def countersign(consent_id: int):
+    """Countersign a patient's consent: "I discussed this with the patient and answered
+    their questions", with the interpreter, witness or legal representative if any."""
+    db = get_db()
+    record = same_clinic_or_404(consents.get(db, consent_id))
+    form = CountersignForm()
+    if record["kind"] != "consent":
+        abort(404)
+    if form.validate_on_submit():
+        user = current_user()
+        stored = consents.countersign(
+            db,
+            record,
+            clinician={"id": user.id, "name": user.name},
+            statement=str(form.confirm.label.text),
+            people={key: form[key].data or "" for key in consents.PEOPLE},
+        )
+        flash(
+            _("The consent is countersigned.")
+            if stored
+            else _("This consent was countersigned already."),
+            "info",
+        )
+        return redirect(url_for(".course", course_id=record["course_id"]))
+    return _course_page(record["course_id"], countersign_form=form), 400
 
 
 @bp.route("/consents/<int:consent_id>.pdf")

@@ -297,7 +297,7 @@ def done():
 
 def pdf_response(record: dict[str, Any], clinic: dict[str, Any]) -> Response:
     """A consent record's PDF copy as a download."""
-    body = pdf.consent_pdf(record, clinic)
+    body = pdf.consent_pdf(record, clinic, consents.countersignature(get_db(), record["id"]))
     day = clock.local_day(record["created_at"], clinic["timezone"]).isoformat()
     name = (
         f"consent-{record['patient_code']}-{day}.pdf"
