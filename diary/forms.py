@@ -95,6 +95,23 @@ class ActionForm(Form):
     """A CSRF-protected button with no fields (e.g. "Stop the reminders")."""
 
 
+class VerifyForm(Form):
+    """Check a consent's verification code (GET from the PDF's QR code, no CSRF needed:
+    nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    code = StringField(
+        _l("Verification code"),
+        validators=[
+            DataRequired(message=_l("Enter the code printed on the consent.")),
+            Length(max=32, message=_l("Enter at most 32 characters.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
+    )
+
+
 class SearchForm(Form):
     """Search the clinic's patients by code (GET, no CSRF needed)."""
 

@@ -305,3 +305,28 @@ def m007_countersignatures(db: sqlite_utils.Database) -> None:
     for statement in (*_append_only("consent_countersignatures"),
                       _no_replace("consent_countersignatures")):  # fmt: skip
         db.execute(statement)
+
+
+@migrations()
+def m008_consent_codes(db: sqlite_utils.Database) -> None:
+    """The short code printed on a consent's PDF copy, to verify it at ``/verify``, and
+    the requests counted for rate limits other than sign-in."""
+    db.execute(
+        """CREATE TABLE consent_codes (
+            consent_id INTEGER PRIMARY KEY REFERENCES consents(id),
+            code TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    for statement in _append_only("consent_codes"):
+        db.execute(statement)
+    db.execute(
+        """CREATE TABLE rate_events (
+            scope TEXT NOT NULL,                -- the kind of request, e.g. 'verify'
+            key TEXT NOT NULL,                  -- SHA-256 of the client address
+            at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX rate_events_key ON rate_events(scope, key, at)")
+    # the language the comprehension check was taken in (older rows: the patient's)
+    db.execute("ALTER TABLE quiz_attempts ADD COLUMN locale TEXT NOT NULL DEFAULT ''")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import segno
 from flask import current_app, render_template
 from flask_babel import force_locale
 from weasyprint import HTML, Document
@@ -80,10 +81,16 @@ def render_in_background(html: str) -> bytes:
     return _pool.submit(render, html, current_app.static_folder).result()
 
 
+def _qr(url: str) -> str:
+    """A QR code of ``url`` as an SVG data URL (drawn as one image, like the chart)."""
+    return segno.make(url, error="m").svg_data_uri(scale=3, border=2)
+
+
 def consent_pdf(
     record: dict[str, Any],
     clinic: dict[str, Any],
     countersignature: dict[str, Any] | None = None,
+    receipt: tuple[str, str] | None = None,
 ) -> bytes:
     """The copy of a consent (or withdrawal) in the language it was given in, with the
     clinician's countersignature and who else took part, when recorded."""
@@ -97,6 +104,9 @@ def consent_pdf(
             record=record,
             clinic=clinic,
             countersignature=countersignature,
+            receipt_code=receipt[0] if receipt else None,
+            receipt_url=receipt[1] if receipt else None,
+            receipt_qr=_qr(receipt[1]) if receipt else None,
             sections=body,
             statements=statements,
             agreements=record["agreements"],

@@ -37,8 +37,10 @@ REVISIONS: dict[int, Literal["material", "minor"]] = {
 }
 
 
-def needs_new_consent(signed: int, current: int = SHEET_VERSION) -> bool:
-    """True when a material revision was published after the version ``signed``."""
+def needs_new_consent(signed: int, current: int | None = None) -> bool:
+    """True when a material revision was published after the version ``signed`` (up to
+    ``current``, by default the sheet in use)."""
+    current = SHEET_VERSION if current is None else current
     return any(REVISIONS.get(v) == "material" for v in range(signed + 1, current + 1))
 
 

@@ -17,6 +17,7 @@ from tests.helpers import csrf_from, login, open_link
 POLICY = {
     "pages.index": ("anonymous", None),
     "pages.healthz": ("anonymous", None),
+    "pages.verify": ("anonymous", None),
     "auth.login": ("anonymous", None),
     "auth.logout": ("anonymous", None),
     "auth.patient_link": ("anonymous", None),

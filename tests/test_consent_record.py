@@ -499,3 +499,126 @@ def test_countersignatures_are_append_only_and_scoped(app, db, world):
     ):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(sql)
+
+
+# --- receipts anyone can verify -------------------------------------------------------------
+
+
+def _copy_code(app, db, world, consent_id, tmp_path):
+    """The code printed on the consent's PDF copy (read from the PDF's words)."""
+    staff = app.test_client()
+    login(staff, world.clinician_a)
+    data = staff.get(f"/clinic/consents/{consent_id}.pdf").data
+    words = [w for _x, _y, w in _words(data, tmp_path)]
+    codes = [w for w in words if re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", w)]
+    assert len(set(codes)) == 1, words[:40]
+    assert any("/verify?code=" + codes[0] in w for w in words)  # the URL the QR code holds
+    return codes[0]
+
+
+def _verify(client, code):
+    return visible(client.get(f"/verify?code={code}&lang=en").get_data(as_text=True))
+
+
+def test_the_pdf_code_verifies_without_names(app, db, world, tmp_path):
+    course = patients.current_course(db, world.patient_a)["id"]
+    consent_id = give_consent(db, course, name="Maria Rossi")
+    code = _copy_code(app, db, world, consent_id, tmp_path)
+    assert code == consents.receipt_code(db, consent_id)  # one code per consent, kept
+    anyone = app.test_client()
+    page = _verify(anyone, code)
+    assert "Valid consent" in page and "Clinic A" in page
+    assert consents.get(db, consent_id)["text_sha256"] in page
+    assert "Maria" not in page and "A-001" not in page and "Rossi" not in page
+    # typed loosely: lower case, no dashes, O for 0 and I/L for 1
+    loose = code.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    assert "Valid consent" in _verify(anyone, loose)
+    assert "Unknown code" in _verify(anyone, "ZZZZ-ZZZZ-ZZZZ")
+
+
+def test_verification_follows_what_came_after(app, db, world, tmp_path, monkeypatch):
+    course = patients.current_course(db, world.patient_a)["id"]
+    first_id = give_consent(db, course)
+    code = consents.receipt_code(db, first_id)
+    anyone = app.test_client()
+    monkeypatch.setitem(sheet.REVISIONS, 3, "material")
+    monkeypatch.setattr(sheet, "SHEET_VERSION", 3)
+    assert "a new consent is needed" in _verify(anyone, code)
+    monkeypatch.undo()
+    consents.withdraw(db, course, locale="en", text="w", user_agent="pytest")
+    assert "Withdrawn on" in _verify(anyone, code)
+    give_consent(db, course)  # consented again after the withdrawal
+    assert "Withdrawn on" in _verify(anyone, code)  # this consent stays withdrawn
+    second = consents.latest(db, course)["id"]
+    assert "Valid consent" in _verify(anyone, consents.receipt_code(db, second))
+
+
+def test_verification_is_rate_limited(app, db, world):
+    from diary.views.pages import VERIFY_MAX
+
+    anyone = app.test_client()
+    for _ in range(VERIFY_MAX):
+        assert anyone.get("/verify?code=AAAA-BBBB-CCCC").status_code == 200
+    assert anyone.get("/verify?code=AAAA-BBBB-CCCC").status_code == 429
+    assert anyone.get("/verify").status_code == 200  # the empty form is not counted
+
+
+def test_codes_are_append_only(db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    consents.receipt_code(db, give_consent(db, course))
+    for sql in ("UPDATE consent_codes SET code = 'X'", "DELETE FROM consent_codes"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql)
+
+
+# --- comprehension by language ---------------------------------------------------------------
+
+
+def test_miss_rates_by_hand():
+    """Version 2: English 10 first tries, 1 missed "works" (10 %); Italian 4 tries, 1 missed
+    "works" (25 %: 2.5x, marked) and 0 "sessions"; Arabic 5 tries, 1 missed "works" (20 %:
+    exactly 2x, marked) and 1 "sessions" (20 %, English 0 %: marked). Version 1 has no
+    English tries: nothing marked."""
+    from diary import comprehension
+
+    def tries(version, locale, wrongs):
+        return [{"sheet_version": version, "locale": locale, "wrong": w} for w in wrongs]
+
+    attempts = (
+        tries(2, "en", [["works"]] + [[]] * 9)
+        + tries(2, "it", [["works"], [], [], []])
+        + tries(2, "ar", [["works"], ["sessions"], [], [], []])
+        + tries(1, "fr", [["works"], ["works"]])
+    )
+    rates = {(r.version, r.locale, r.question): r for r in
+             comprehension.miss_rates(attempts, ["works", "sessions"])}  # fmt: skip
+    assert (rates[(2, "en", "works")].tries, rates[(2, "en", "works")].misses) == (10, 1)
+    assert rates[(2, "it", "works")].marked and not rates[(2, "it", "sessions")].marked
+    assert rates[(2, "ar", "works")].marked and rates[(2, "ar", "sessions")].marked
+    assert not rates[(2, "en", "works")].marked
+    assert not rates[(1, "fr", "works")].marked and rates[(1, "fr", "works")].misses == 2
+    order = [(r.version, r.locale) for r in comprehension.miss_rates(attempts, ["works"])]
+    assert order == [(1, "fr"), (2, "en"), (2, "ar"), (2, "it")]
+
+
+def test_the_cohort_view_shows_first_try_misses_by_language(app, db, world):
+    """Only first tries count: a second attempt by the same patient does not."""
+    courses_ = []
+    for k, locale in enumerate(["en", "en", "it"]):
+        patient = patients.create_patient(db, world.clinic_a, f"Q-{k}", locale=locale)
+        courses_.append(patients.create_course(db, patient, "knee", "2026-11-01"))
+    v = sheet.SHEET_VERSION
+    consents.record_quiz(db, courses_[0], v, {}, [], locale="en")
+    consents.record_quiz(db, courses_[1], v, {}, ["works"], locale="en")
+    consents.record_quiz(db, courses_[1], v, {}, [], locale="en")  # second try: not counted
+    consents.record_quiz(db, courses_[2], v, {}, ["works"], locale="it")
+    staff = app.test_client()
+    login(staff, world.clinician_a)
+    page = staff.get("/clinic/cohort?lang=en").get_data(as_text=True)
+    section = page[page.index('id="comprehension-heading"') :]
+    rows = re.findall(r"<tr><td>\d+</td><th scope=\"row\">(.*?)</th>(.*?)</tr>", section, re.S)
+    cells = {name: re.findall(r"<td[^>]*>(.*?)</td>", rest, re.S) for name, rest in rows}
+    assert re.sub(r"<[^>]+>", "", cells["English"][0]) == "2"  # first tries
+    assert cells["English"][1].startswith("50%")  # 1 of 2 missed "works"
+    assert cells["Italiano"][1].startswith("100%") and "⚑" in cells["Italiano"][1]
+    assert "⚑" not in cells["English"][1]

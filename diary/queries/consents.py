@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Literal
 
 import sqlite_utils
@@ -101,12 +102,13 @@ def record_quiz(
     sheet_version: int,
     answers: dict[str, str],
     wrong: list[str],
+    locale: str = "",
 ) -> int:
-    """Store one attempt at the comprehension check; return its id."""
+    """Store one attempt at the comprehension check (taken in ``locale``); return its id."""
     with transaction(db):
         cursor = db.execute(
             "INSERT INTO quiz_attempts (course_id, sheet_version, answers, wrong, passed,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " created_at, locale) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 course_id,
                 sheet_version,
@@ -114,6 +116,7 @@ def record_quiz(
                 encode_json(wrong),
                 int(not wrong),
                 clock.iso(),
+                locale,
             ],
         )
         _audit(db, "quiz.attempted", course_id, passed=not wrong, wrong=wrong)
@@ -352,4 +355,80 @@ def countersignature(db: sqlite_utils.Database, consent_id: int) -> dict[str, An
     return first(
         db.query("SELECT * FROM consent_countersignatures WHERE consent_id = ?", [consent_id]),
         COUNTERSIGNATURE,
+    )
+
+
+# --- receipts: a code anyone can verify ------------------------------------------------
+
+#: Crockford's base 32 (no I, L, O, U): read aloud and typed without confusion
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 60 random bits, shown as XXXX-XXXX-XXXX
+
+
+def normalize_code(typed: str) -> str:
+    """A typed code as stored: upper case, without spaces or dashes, O read as 0 and I/L
+    as 1 (Crockford)."""
+    code = "".join(typed.split()).replace("-", "").upper()
+    return code.translate(str.maketrans("OIL", "011"))
+
+
+def receipt_code(db: sqlite_utils.Database, consent_id: int) -> str:
+    """The consent's verification code (made on first use), as ``XXXX-XXXX-XXXX``."""
+    with transaction(db):
+        row = db.execute(
+            "SELECT code FROM consent_codes WHERE consent_id = ?", [consent_id]
+        ).fetchone()
+        if row is None:
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            db.execute(
+                "INSERT INTO consent_codes (consent_id, code, created_at) VALUES (?, ?, ?)",
+                [consent_id, code, clock.iso()],
+            )
+        else:
+            code = row[0]
+    return "-".join(code[k : k + 4] for k in range(0, CODE_LENGTH, 4))
+
+
+def verify_code(db: sqlite_utils.Database, typed: str) -> dict[str, Any] | None:
+    """What a code proves, without names or health data: the consent (version, date,
+    text hash, clinic name) and what came after it (a withdrawal or a newer consent), or
+    None for an unknown code."""
+    found = first(
+        db.query(
+            "SELECT k.id, k.course_id, k.kind, k.sheet_version, k.text_sha256, k.created_at,"
+            " cl.name AS clinic_name, cl.timezone FROM consent_codes r"
+            " JOIN consents k ON k.id = r.consent_id JOIN courses c ON c.id = k.course_id"
+            " JOIN patients p ON p.id = c.patient_id JOIN clinics cl ON cl.id = p.clinic_id"
+            " WHERE r.code = ?",
+            [normalize_code(typed)],
+        ),
+        CONSENT,
+    )
+    if found is None:
+        return None
+    later = first(
+        db.query(
+            "SELECT kind, sheet_version, created_at FROM consents WHERE course_id = ? AND id > ?"
+            " ORDER BY id LIMIT 1",
+            [found["course_id"], found["id"]],
+        ),
+        CONSENT,
+    )
+    return {**found, "later": later}
+
+
+def first_attempts(db: sqlite_utils.Database, clinic_id: int) -> list[dict[str, Any]]:
+    """Each course's first attempt at each sheet version's comprehension check in a clinic,
+    with the language it was taken in (the patient's language for rows from before that
+    was recorded)."""
+    return decode_all(
+        db.query(
+            "SELECT q.sheet_version, q.wrong, coalesce(nullif(q.locale, ''), p.locale) AS locale"
+            " FROM quiz_attempts q JOIN courses c ON c.id = q.course_id"
+            " JOIN patients p ON p.id = c.patient_id"
+            " WHERE p.clinic_id = ? AND q.id IN (SELECT min(id) FROM quiz_attempts"
+            "  GROUP BY course_id, sheet_version)",
+            [clinic_id],
+        ),
+        QUIZ,
     )

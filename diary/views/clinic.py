@@ -23,7 +23,17 @@ from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .. import charts, clock, entry_rules, exports, outcomes, report, session_rules, sheet
+from .. import (
+    charts,
+    clock,
+    comprehension,
+    entry_rules,
+    exports,
+    outcomes,
+    report,
+    session_rules,
+    sheet,
+)
 from ..db import get_db
 from ..forms import (
     ActionForm,
@@ -684,12 +694,24 @@ def cohort():
     return render_template(
         "clinic/cohort.html",
         cohort=outcomes.cohort(results),
+        comprehension=_comprehension(db, user.clinic_id),
+        quiz_titles={q.key: q.text for q in sheet.quiz(accounts.get_clinic(db, user.clinic_id))},
         area=area,
         start_from=start_from.isoformat() if start_from else "",
         start_to=start_to.isoformat() if start_to else "",
         reference=REFERENCE,
         citation=CITATION,
     )
+
+
+def _comprehension(db, clinic_id: int) -> dict[tuple[int, str], list]:
+    """First-try miss rates of the comprehension check by (version, language), each a list
+    in question order (:mod:`diary.comprehension`)."""
+    questions = [q.key for q in sheet.quiz(accounts.get_clinic(db, clinic_id))]
+    table: dict[tuple[int, str], list] = {}
+    for rate in comprehension.miss_rates(consents.first_attempts(db, clinic_id), questions):
+        table.setdefault((rate.version, rate.locale), []).append(rate)
+    return table
 
 
 def _date_arg(name: str) -> date | None:

@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -161,7 +162,7 @@ def quiz():
     if form.validate_on_submit():
         answers = {q.key: form[q.key].data for q in questions}
         wrong = [q.key for q in questions if answers[q.key] != q.correct]
-        consents.record_quiz(db, course["id"], VERSION, answers, wrong)
+        consents.record_quiz(db, course["id"], VERSION, answers, wrong, locale=_locale())
         if not wrong:
             flash(_("All your answers are right."), "info")
             return redirect(url_for(".agree"))
@@ -297,7 +298,13 @@ def done():
 
 def pdf_response(record: dict[str, Any], clinic: dict[str, Any]) -> Response:
     """A consent record's PDF copy as a download."""
-    body = pdf.consent_pdf(record, clinic, consents.countersignature(get_db(), record["id"]))
+    db = get_db()
+    receipt = None
+    if record["kind"] == "consent":
+        code = consents.receipt_code(db, record["id"])
+        base = current_app.config["BASE_URL"].rstrip("/")
+        receipt = (code, f"{base}/verify?code={code}")
+    body = pdf.consent_pdf(record, clinic, consents.countersignature(db, record["id"]), receipt)
     day = clock.local_day(record["created_at"], clinic["timezone"]).isoformat()
     name = (
         f"consent-{record['patient_code']}-{day}.pdf"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
 from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .. import clock
 from ..db import get_db
-from ..security import PatientSignedOut, access, current_user
+from ..forms import VerifyForm
+from ..queries import accounts, consents
+from ..security import PatientSignedOut, access, client_address, current_user
 
 bp = Blueprint("pages", __name__)
 
@@ -44,6 +50,28 @@ ERRORS = {
 def index():
     """Landing page: where patients and clinicians each go."""
     return render_template("index.html", user=current_user())
+
+
+VERIFY_WINDOW = timedelta(minutes=15)
+VERIFY_MAX = 30  # code checks per client address in the window
+
+
+@bp.route("/verify")
+@access("anonymous")
+def verify():
+    """Anyone can check a consent's code: valid (version, date, clinic, text hash),
+    withdrawn, replaced by a newer consent, or unknown. No names, no health data;
+    limited per client address."""
+    form = VerifyForm(request.args)
+    result = None
+    if request.args.get("code") is not None and form.validate():
+        db = get_db()
+        key = hashlib.sha256(client_address().encode()).hexdigest()
+        if accounts.count_requests(db, "verify", key, clock.now() - VERIFY_WINDOW) >= VERIFY_MAX:
+            return render_error(429)
+        accounts.record_request(db, "verify", key, prune_before=clock.now() - VERIFY_WINDOW)
+        result = consents.verify_code(db, form.code.data) or {"unknown": True}
+    return render_template("verify.html", form=form, result=result)
 
 
 @bp.route("/healthz")
