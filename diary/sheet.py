@@ -582,6 +582,9 @@ class Change:
     after: list[str]
 
 
+_ISOLATES = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"))
+
+
 def _lines(text: str) -> list[tuple[str, str]]:
     """(section title, line without its marker) for each non-blank line of a text."""
     out: list[tuple[str, str]] = []
@@ -598,7 +601,12 @@ def changes(agreed: str, current: str) -> list[Change]:
     """What changed from the text a patient agreed to (``agreed``) to ``current``: each
     removed, added or reworded passage, with the section it stands in now."""
     old, new = _lines(agreed), _lines(current)
-    matcher = SequenceMatcher(a=[t for _s, t in old], b=[t for _s, t in new], autojunk=False)
+    # compared as read: the isolates around clinic values are not a change of wording
+    matcher = SequenceMatcher(
+        a=[t.translate(_ISOLATES) for _s, t in old],
+        b=[t.translate(_ISOLATES) for _s, t in new],
+        autojunk=False,
+    )
     found = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":

@@ -43,9 +43,17 @@ def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
             page.locator(f"input[name={key}][value={answers[key]}]").check()
         page.locator("form button[type=submit]").click()
         assert page.locator(".feedback.wrong").count() == 1
-        assert page.locator(".feedback.wrong a").get_attribute("href") == "/consent/sheet/4"
+        read_again = page.locator(".feedback.wrong a")
+        assert read_again.get_attribute("href") == "/consent/sheet/4?back=quiz"
         assert not has_horizontal_overflow(page)
         screenshot(page, f"consent-quiz-wrong-360-{lang}")
+        read_again.click()  # the risks part, then straight back with the right answers kept
+        page.wait_for_url(base + "/consent/sheet/4?back=quiz")
+        page.locator(".pager a.button").click()
+        page.wait_for_url(base + "/consent/quiz")
+        for key in ("side_effects", "sessions", "withdraw"):
+            assert page.locator(f"input[name={key}][value={answers[key]}]").is_checked(), key
+        assert not page.locator("input[name=works]:checked").count()
     for key, value in answers.items():
         page.locator(f"input[name={key}][value={value}]").check()
     page.locator("form button[type=submit]").click()
@@ -105,3 +113,71 @@ def test_consent_journey_on_a_phone(lang, live_server, page_at, world, db, brows
     assert str(record["sheet_version"]) in text
     if lang == "ar":
         assert any("\u0600" <= ch <= "\u06ff" for ch in text)
+
+
+def test_reconsent_after_v1_countersign_and_verify(live_server, page_at, world, db, tmp_path):
+    """A patient who agreed to version 1 is asked again and first sees what changed; a
+    clinician countersigns the consent; the code on its PDF verifies at /verify."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from tests.helpers import PASSWORD
+
+    data = Path(__file__).parent / "data" / "sheet_v1_en.txt"
+    course = patients.current_course(db, world.patient_a)["id"]
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
+    consents.give(
+        db, course, sheet_version=1, locale="en", text=data.read_text(encoding="utf-8"),
+        agreements={"treatment": True, "data": True}, full_name="Maria Rossi",
+        signature_png=None, user_agent="pytest",
+    )  # fmt: skip
+    phone = page_at(360, 740)
+    phone.goto(f"{live_server}/p/{world.token_a}")
+    phone.locator("form button[type=submit]").click()
+    phone.wait_for_url(live_server + "/home")
+    assert "has been updated" in phone.locator("main").inner_text()
+    phone.goto(live_server + "/consent/")
+    phone.get_by_role("link", name="See what changed").click()
+    phone.wait_for_url(live_server + "/consent/changes")
+    assert phone.locator(".change del").count() and phone.locator(".change ins").count()
+    assert "rare but can be serious" in phone.locator(".change del").all_inner_texts().__str__()
+    assert not has_horizontal_overflow(phone)
+    screenshot(phone, "consent-changes-360")
+    phone.get_by_role("link", name="Read the updated information").click()
+    phone.wait_for_url(live_server + "/consent/sheet/1")
+
+    latest = consents.latest(db, course)
+    staff = page_at(1280, 900)
+    staff.goto(live_server + "/login")
+    staff.get_by_label("Email address").fill(world.clinician_a)
+    staff.get_by_label("Password").fill(PASSWORD)
+    staff.get_by_role("button", name="Sign in").click()
+    staff.goto(f"{live_server}/clinic/courses/{course}?lang=en")
+    staff.get_by_label("I discussed this with the patient and answered their questions.").check()
+    staff.get_by_label("Witness's name (if there was one)").fill("Anna Bianchi")
+    staff.get_by_role("button", name="Countersign").click()
+    staff.wait_for_url(f"{live_server}/clinic/courses/{course}")
+    assert "Countersigned by Dario Doc" in staff.locator("#countersign").inner_text()
+    screenshot(staff, "clinic-countersigned-1280")
+    with staff.expect_download() as download:
+        staff.evaluate(
+            "url => { const a = document.createElement('a'); a.href = url; a.download = '';"
+            " document.body.appendChild(a); a.click(); }",
+            f"/clinic/consents/{latest['id']}.pdf",
+        )
+    path = tmp_path / "copy.pdf"
+    download.value.save_as(path)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    code = re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text).group(0)
+    assert "Anna Bianchi" in text and "Dario Doc" in text
+
+    anyone = page_at(360, 740)
+    anyone.goto(live_server + "/verify?lang=en")
+    anyone.get_by_label("Verification code").fill(code.lower())
+    anyone.get_by_role("button", name="Check").click()
+    result = anyone.locator(".verify-result").inner_text()
+    # version 1 was agreed to and version 2 is material: it is on record, and out of date
+    assert "a new consent is needed" in result and "Clinic A" in result
+    assert "Maria" not in anyone.locator("main").inner_text()
+    screenshot(anyone, "verify-360")

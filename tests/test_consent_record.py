@@ -96,6 +96,9 @@ def test_changes_by_hand():
         sheet.Change("B", [], ["z"]),
     ]
     assert sheet.changes(current, current) == []
+    # the same words with the isolates v2 puts around clinic values: no change
+    isolated = current.replace("kept", "\u2068kept\u2069")
+    assert sheet.changes(current, isolated) == []
 
 
 # --- the audit trail: a hash chain; consents and events cannot be replaced -----------------
