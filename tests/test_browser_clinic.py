@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from diary import clock
+from diary import clock, sheet
 from diary.queries import patients
 from tests.factories import give_consent
 from tests.helpers import PASSWORD, has_horizontal_overflow, screenshot
@@ -70,7 +70,7 @@ def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, d
     staff.get_by_role("link", name="Dashboard").first.click()
     row = staff.locator("tr", has=staff.get_by_role("link", name=f"W{width}"))
     text = row.inner_text()
-    assert "Signed v1" in text
+    assert f"Signed v{sheet.SHEET_VERSION}" in text and "consent not yet countersigned" in text
     assert "2" in row.locator("td.num").nth(2).inner_text()  # sessions so far
     assert not has_horizontal_overflow(staff)
     screenshot(staff, f"clinic-dashboard-{width}")
