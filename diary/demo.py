@@ -41,6 +41,7 @@ DRUGS = {
 }
 CLINIC_NAME = "Demo Pain Clinic"
 CLINICIAN_EMAIL = "demo@clinic.example"
+DEMO_CLINICIAN_NAME = "Dr Demo"
 NEW_PATIENT_CODE = "DEMO-NEW"
 HISTORY_PATIENT_CODE = "B01"
 BASELINE_DAYS = 3
@@ -136,7 +137,7 @@ def _create_course(
             for key in sheet.SCREENING
         },
     )
-    consents.give(
+    consent_id = consents.give(
         db,
         course_id,
         sheet_version=sheet.SHEET_VERSION,
@@ -148,6 +149,16 @@ def _create_course(
         user_agent="demo data",
         created_at=signed,
     )
+    if number % 10 != 7:  # a few left for the dashboard's "not yet countersigned" flag
+        with force_locale("it"):
+            statement = str(sheet.COUNTERSIGN_STATEMENT)
+        consents.countersign(
+            db,
+            consents.get(db, consent_id),
+            clinician={"id": clinician_id, "name": DEMO_CLINICIAN_NAME},
+            statement=statement,
+            people={},
+        )
     for session_day, nrs in zip(plan.session_days, plan.session_nrs, strict=True):
         treatments.add_session(
             db,
@@ -204,7 +215,12 @@ def build(db: sqlite_utils.Database, today: date) -> DemoResult:
         clinician = accounts.get_clinician_by_email(db, CLINICIAN_EMAIL)
         if clinician is None:
             clinician_id = accounts.create_clinician(
-                db, clinic_id, CLINICIAN_EMAIL, "Dr Demo", hash_password(password), is_admin=True
+                db,
+                clinic_id,
+                CLINICIAN_EMAIL,
+                DEMO_CLINICIAN_NAME,
+                hash_password(password),
+                is_admin=True,
             )
         else:
             clinician_id = clinician["id"]

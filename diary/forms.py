@@ -37,6 +37,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .i18n import WTFORMS_MESSAGES, WTFormsMessages
 from .names import has_hidden
+from .sheet import COUNTERSIGN_STATEMENT
 
 
 class Form(FlaskForm):
@@ -215,7 +216,7 @@ class CountersignForm(Form):
     """The clinician's countersignature of a consent, with who else took part."""
 
     confirm = BooleanField(
-        _l("I discussed this with the patient and answered their questions."),
+        COUNTERSIGN_STATEMENT,
         validators=[DataRequired(message=_l("Tick this box to countersign."))],
     )
     interpreter_name = _person(_l("Interpreter's name (if there was one)"))

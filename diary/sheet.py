@@ -490,6 +490,9 @@ def quiz(clinic: dict[str, Any]) -> list[QuizQuestion]:
 
 AGREEMENTS = ("treatment", "data", "evaluation")
 
+#: what a clinician countersigns (stored as shown, in the clinician's language)
+COUNTERSIGN_STATEMENT = _l("I discussed this with the patient and answered their questions.")
+
 
 def agreement_texts(clinic: dict[str, Any]) -> dict[str, str]:
     """The statements a patient ticks, in the current locale."""
