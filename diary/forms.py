@@ -186,7 +186,7 @@ class ConsentForm(Form):
         validators=[DataRequired(message=_l("Tick this box if you agree to the treatment."))]
     )
     data = BooleanField(
-        validators=[DataRequired(message=_l("Tick this box if you agree to keep the diary."))]
+        validators=[DataRequired(message=_l("Tick this box if you agree that your diary answers are kept and used."))]
     )
     evaluation = BooleanField()
     full_name = StringField(

@@ -274,7 +274,7 @@ def test_required_agreements_and_name_are_checked_on_the_server(phone, db, world
     pass_quiz(phone)
     response = post_form(phone, "/consent/agree", {"treatment": "y", "full_name": " "})
     html = response.get_data(as_text=True)
-    assert "Tick this box if you agree to keep the diary." in html
+    assert "Tick this box if you agree that your diary answers are kept and used." in html
     assert "Please type your full name." in html
     direct = post_form(phone, "/consent/agree", {"treatment": "y", "data": "y", "full_name": "M R"})
     missing_data = confirm(phone, direct, data="")
