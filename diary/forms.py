@@ -186,7 +186,11 @@ class ConsentForm(Form):
         validators=[DataRequired(message=_l("Tick this box if you agree to the treatment."))]
     )
     data = BooleanField(
-        validators=[DataRequired(message=_l("Tick this box if you agree that your diary answers are kept and used."))]
+        validators=[
+            DataRequired(
+                message=_l("Tick this box if you agree that your diary answers are kept and used.")
+            )
+        ]
     )
     evaluation = BooleanField()
     full_name = StringField(
