@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["printed_percent"] = outcomes.printed_percent
     app.jinja_env.globals["error_list"] = forms.error_list
     app.jinja_env.globals["needs_new_consent"] = sheet.needs_new_consent
+    app.jinja_env.globals["standard_drug_name"] = sheet.standard_drug_name
 
     from .cli import register_cli
     from .views import admin, auth, clinic, consent, diary, pages, patient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -35,7 +36,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .i18n import WTFORMS_MESSAGES, WTFormsMessages
+from .i18n import LANGUAGES, WTFORMS_MESSAGES, WTFormsMessages, direction
 from .names import has_hidden
 from .sheet import COUNTERSIGN_STATEMENT
 
@@ -94,6 +95,16 @@ class LoginForm(Form):
 
 class ActionForm(Form):
     """A CSRF-protected button with no fields (e.g. "Stop the reminders")."""
+
+
+class VerifyFileForm(FlaskForm):
+    """Check a PDF copy of a consent by uploading it (POST, with CSRF)."""
+
+    copy = FileField(
+        _l("PDF copy of the consent"),
+        validators=[FileRequired(message=_l("Choose the PDF file of the consent copy."))],
+        render_kw={"accept": "application/pdf,.pdf"},
+    )
 
 
 class VerifyForm(Form):
@@ -529,6 +540,32 @@ class SessionForm(Form):
         return rows
 
 
+class DrugNamesForm(Form):
+    """One drug's names in the other languages, inside the clinic settings (no CSRF of its
+    own). Empty: the standard translation of a known drug, else the name as typed."""
+
+    class Meta:
+        csrf = False
+
+    drug = HiddenField()
+
+
+for _code, _language in LANGUAGES.items():
+    if _code != "en":
+        setattr(
+            DrugNamesForm,
+            _code,
+            StringField(
+                _language,
+                validators=[
+                    Length(max=80, message=_l("Use at most 80 characters.")),
+                    NoHiddenCharacters(),
+                ],
+                render_kw={"lang": _code, "dir": direction(_code)},
+            ),
+        )
+
+
 class ClinicSettingsForm(Form):
     """The clinic's own details, used across the app and in the information sheet."""
 
@@ -568,6 +605,7 @@ class ClinicSettingsForm(Form):
         ],
         render_kw={"rows": 4},
     )
+    drug_names = FieldList(FormField(DrugNamesForm), max_entries=40)
     needle = StringField(
         _l("Needle"),
         validators=[

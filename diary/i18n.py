@@ -7,8 +7,10 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from babel import Locale, support
+from babel import dates as babel_dates
 from babel.dates import DateTimePattern
 from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import NumberPattern, parse_pattern
@@ -120,11 +122,18 @@ def _date_pattern(locale: str, fmt: str) -> DateTimePattern:
     return named if named is not None else parse_date_pattern(fmt)
 
 
-def format_moment(value: str | datetime | None, fmt: str = "medium") -> str:
-    """A stored UTC timestamp in the user's locale and time zone."""
+def format_moment(
+    value: str | datetime | None, fmt: str = "medium", timezone: str | None = None
+) -> str:
+    """A stored UTC timestamp in the user's locale and time zone, or in ``timezone`` (a
+    clinic's, for a page anyone can open)."""
     if not value:
         return ""
     moment = clock.parse(value) if isinstance(value, str) else value
+    if timezone:
+        return babel_dates.format_datetime(
+            moment, fmt, tzinfo=ZoneInfo(timezone), locale=get_locale()
+        )
     return format_datetime(moment, fmt)
 
 

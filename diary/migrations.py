@@ -330,3 +330,38 @@ def m008_consent_codes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX rate_events_key ON rate_events(scope, key, at)")
     # the language the comprehension check was taken in (older rows: the patient's)
     db.execute("ALTER TABLE quiz_attempts ADD COLUMN locale TEXT NOT NULL DEFAULT ''")
+
+
+def _no_reuse(table: str, *columns: str) -> str:
+    """A trigger that refuses an INSERT reusing any of ``columns`` (the primary key or a
+    UNIQUE column): ``INSERT OR REPLACE`` would otherwise delete the old row unseen."""
+    clash = " OR ".join(f"{c} = NEW.{c}" for c in columns)
+    guard = "WHEN EXISTS (SELECT 1 FROM {t} WHERE {clash})"  # table and columns: constants
+    return (
+        f"CREATE TRIGGER {table}_no_reuse BEFORE INSERT ON {table}"
+        f" {guard.format(t=table, clash=clash)}"
+        f" BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+    )
+
+
+@migrations()
+def m009_consent_copies(db: sqlite_utils.Database) -> None:
+    """The SHA-256 of every PDF copy of a consent handed out, so that an uploaded copy can
+    be checked at ``/verify``; codes can no longer be swapped by ``INSERT OR REPLACE``;
+    the clinic's own names for its drugs in each language."""
+    db.execute(
+        """CREATE TABLE consent_copies (
+            id INTEGER PRIMARY KEY,
+            consent_id INTEGER NOT NULL REFERENCES consents(id),
+            sha256 TEXT NOT NULL UNIQUE,        -- of the PDF file as sent
+            created_at TEXT NOT NULL
+        )"""
+    )
+    for statement in (
+        *_append_only("consent_copies"),
+        _no_reuse("consent_copies", "id", "sha256"),
+        _no_reuse("consent_codes", "consent_id", "code"),
+    ):
+        db.execute(statement)
+    # JSON {drug as typed in the clinic's list: {locale: the clinic's name for it}}
+    db.execute("ALTER TABLE clinics ADD COLUMN drug_names TEXT NOT NULL DEFAULT '{}'")

@@ -24,7 +24,7 @@ from difflib import SequenceMatcher
 from typing import Any, Literal
 
 from babel.lists import format_list
-from flask_babel import get_locale, ngettext
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -69,12 +69,25 @@ DRUG_NAMES = {
 }
 
 
-def drug_name(typed: str) -> str:
-    """A drug as the page names it: a known name (its first word, any case) translated,
-    the rest (a strength such as "1%") kept; an unknown drug as typed."""
+def drug_name(typed: str, own: dict[str, dict[str, str]] | None = None) -> str:
+    """A drug as the page names it: the clinic's own name for it in the page's language
+    (``own``: drug as typed -> {locale: name}), else a known name (its first word, any case)
+    translated with the rest (a strength such as "1%") kept, else the drug as typed."""
+    mine = (own or {}).get(typed, {}).get(str(get_locale()))
+    return mine.strip() if mine else (_standard_name(typed) or typed.strip())
+
+
+def _standard_name(typed: str) -> str:
     first, _sep, rest = typed.strip().partition(" ")
     known = DRUG_NAMES.get(first.lower())
-    return f"{known} {rest}".strip() if known else typed.strip()
+    return f"{known} {rest}".strip() if known else ""
+
+
+def standard_drug_name(typed: str, locale: str) -> str:
+    """The standard name of a known drug in ``locale`` ("" for a drug the list lacks): the
+    default the clinic's own names replace."""
+    with force_locale(locale):
+        return _standard_name(typed)
 
 
 def one_line(value: object) -> str:
@@ -100,7 +113,8 @@ def isolated(value: str) -> str:
 
 
 def _clinic_facts(clinic: dict[str, Any]) -> dict[str, Any]:
-    drugs = [isolated(drug_name(one_line(d))) for d in clinic.get("drugs") or []]
+    own = {one_line(k): v for k, v in (clinic.get("drug_names") or {}).items()}
+    drugs = [isolated(drug_name(one_line(d), own)) for d in clinic.get("drugs") or []]
     return {
         "clinic": isolated(clinic["name"]),
         "phone": ltr(clinic.get("phone") or ""),

@@ -175,9 +175,62 @@ def test_reconsent_after_v1_countersign_and_verify(live_server, page_at, world, 
     anyone = page_at(360, 740)
     anyone.goto(live_server + "/verify?lang=en")
     anyone.get_by_label("Verification code").fill(code.lower())
-    anyone.get_by_role("button", name="Check").click()
+    anyone.get_by_role("button", name="Check", exact=True).click()
     result = anyone.locator(".verify-result").inner_text()
     # version 1 was agreed to and version 2 is material: it is on record, and out of date
     assert "a new consent is needed" in result and "Clinic A" in result
     assert "Maria" not in anyone.locator("main").inner_text()
     screenshot(anyone, "verify-360")
+    # the downloaded file itself, uploaded: an unchanged copy; one changed byte: no match
+    anyone.get_by_label("PDF copy of the consent").set_input_files(str(path))
+    anyone.get_by_role("button", name="Check the file").click()
+    result = anyone.locator(".verify-result").inner_text()
+    assert "This file is an unchanged copy" in result and "a new consent is needed" in result
+    screenshot(anyone, "verify-file-360")
+    data = path.read_bytes()
+    changed = tmp_path / "changed.pdf"
+    changed.write_bytes(data[:300] + bytes([data[300] ^ 1]) + data[301:])
+    anyone.get_by_label("PDF copy of the consent").set_input_files(str(changed))
+    anyone.get_by_role("button", name="Check the file").click()
+    assert "does not match any copy" in anyone.locator(".verify-result").inner_text()
+    assert not has_horizontal_overflow(anyone)
+
+
+def test_an_admin_names_a_drug_in_arabic_and_the_arabic_sheet_shows_it(
+    live_server, page_at, world, db
+):
+    """Clinic settings at desk width: the drug-names table (a labelled box per language,
+    the standard name as a grey placeholder); the patient's Arabic sheet uses the name."""
+    from diary.queries import accounts
+    from tests.helpers import PASSWORD
+
+    admin = page_at(1280, 900)
+    admin.goto(live_server + "/login?lang=en")
+    admin.get_by_label("Email address").fill(world.admin_a)
+    admin.get_by_label("Password").fill(PASSWORD)
+    admin.get_by_role("button", name="Sign in").click()
+    admin.goto(live_server + "/clinic/settings?lang=en")
+    admin.get_by_label("Drugs the clinic uses (one per line)").fill("mepivacaine 1%\nTraumeel")
+    admin.get_by_role("button", name="Save the settings").click()
+    box = admin.get_by_label("Traumeel · العربية")
+    assert admin.get_by_label("mepivacaine 1% · Italiano").get_attribute("placeholder") == (
+        "mepivacaina 1%"
+    )
+    box.fill("تراوميل")
+    box.focus()
+    screenshot(admin, "clinic-settings-drug-names-1280")
+    admin.get_by_role("button", name="Save the settings").click()
+    assert "The settings are saved." in admin.locator("main").inner_text()
+    assert accounts.get_clinic(db, world.clinic_a)["drug_names"] == {"Traumeel": {"ar": "تراوميل"}}
+
+    db.execute("UPDATE patients SET locale = 'ar' WHERE id = ?", [world.patient_a])
+    phone = page_at(360, 740, locale="ar")
+    phone.goto(f"{live_server}/p/{world.token_a}")
+    phone.locator("form button[type=submit]").click()
+    phone.wait_for_url(live_server + "/home")
+    texts = []
+    for n in range(1, len(sheet.sections(accounts.get_clinic(db, world.clinic_a))) + 1):
+        phone.goto(f"{live_server}/consent/sheet/{n}")
+        texts.append(phone.locator("main").inner_text())
+    joined = "\n".join(texts)
+    assert "تراوميل" in joined and "ميبيفاكائين 1%" in joined and "Traumeel" not in joined

@@ -4,17 +4,21 @@ numbers that read right in right-to-left text."""
 
 from __future__ import annotations
 
+import hashlib
+import html
+import io
 import json
 import re
 import sqlite3
 import subprocess
 import threading
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask_babel import force_locale
 
-from diary import create_app, pdf, sheet
+from diary import clock, create_app, pdf, sheet
 from diary.db import connect
 from diary.queries import accounts, audit, consents, patients
 from tests.factories import give_consent
@@ -221,6 +225,77 @@ def test_settings_refuse_hidden_characters_in_names(app, db, world, name):
     assert response.status_code == 200
     assert "Remove the hidden characters" in response.get_data(as_text=True)
     assert accounts.get_clinic(db, world.clinic_a)["name"] == "Clinic A"
+
+
+def _settings_data(page: str, **changes: str) -> dict[str, str]:
+    """The settings form as the page holds it (text inputs, selects, the drug list)."""
+    data = dict(re.findall(r'<input[^>]*name="([\w-]+)"[^>]*value="([^"]*)"', page))
+    data.update(re.findall(r'<select[^>]*name="(\w+)".*?selected[^>]*value="([^"]*)"', page, re.S))
+    data.update(re.findall(r'<select[^>]*name="(\w+)".*?value="([^"]*)"[^>]*selected', page, re.S))
+    data["drugs"] = html.unescape(re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.S)[1])
+    data.update(changes)
+    return {k: html.unescape(v) for k, v in data.items()}
+
+
+def _whole_sheet(client, db, world, locale: str) -> str:
+    count = len(sheet.sections(accounts.get_clinic(db, world.clinic_a)))
+    return "".join(
+        visible(client.get(f"/consent/sheet/{n}?lang={locale}").get_data(as_text=True))
+        for n in range(1, count + 1)
+    )
+
+
+def test_each_drug_has_the_clinic_s_own_name_per_language(app, db, world):
+    admin = app.test_client()
+    login(admin, world.admin_a)
+    page = admin.get("/clinic/settings?lang=en").get_data(as_text=True)
+    data = _settings_data(page, drugs="mepivacaine 1%\nTraumeel\nthiocolchicoside")
+    assert admin.post("/clinic/settings", data=data).status_code == 302
+    page = admin.get("/clinic/settings?lang=en").get_data(as_text=True)
+    # one row per drug, a labelled box per language, the standard name as the placeholder
+    rows = re.findall(r'name="drug_names-(\d+)-drug"[^>]*value="([^"]*)"', page)
+    assert [d for _i, d in rows] == ["mepivacaine 1%", "Traumeel", "thiocolchicoside"]
+    assert 'placeholder="mepivacaina 1%"' in page and 'placeholder="甲哌卡因 1%"' in page
+    assert re.search(r'<label[^>]*for="drug_names-1-zh_Hans"[^>]*>Traumeel · ', page)
+    data = _settings_data(
+        page, **{"drug_names-0-ar": "ميبيفاكائين ١٪", "drug_names-1-zh_Hans": "特劳麦",
+                 "drug_names-1-ar": "  "},
+    )  # fmt: skip
+    assert admin.post("/clinic/settings", data=data).status_code == 302
+    clinic = accounts.get_clinic(db, world.clinic_a)
+    assert clinic["drug_names"] == {
+        "mepivacaine 1%": {"ar": "ميبيفاكائين ١٪"}, "Traumeel": {"zh_Hans": "特劳麦"},
+    }  # fmt: skip
+    patient = app.test_client()
+    open_link(patient, world.token_a)
+    arabic = _whole_sheet(patient, db, world, "ar")
+    assert "ميبيفاكائين ١٪" in arabic and "ثيوكولشيكوسيد" in arabic and "Traumeel" in arabic
+    chinese = _whole_sheet(patient, db, world, "zh_Hans")
+    assert "特劳麦" in chinese and "甲哌卡因 1%" in chinese
+    italian = _whole_sheet(patient, db, world, "it")
+    assert "mepivacaina 1%" in italian and "tiocolchicoside" in italian
+    assert "Traumeel" in italian and "特劳麦" not in italian
+    # a drug taken off the list takes its names with it
+    page = admin.get("/clinic/settings?lang=en").get_data(as_text=True)
+    data = _settings_data(page, drugs="mepivacaine 1%")
+    assert admin.post("/clinic/settings", data=data).status_code == 302
+    assert accounts.get_clinic(db, world.clinic_a)["drug_names"] == {
+        "mepivacaine 1%": {"ar": "ميبيفاكائين ١٪"}
+    }
+
+
+def test_a_drug_name_with_hidden_characters_is_refused(app, db, world):
+    admin = app.test_client()
+    login(admin, world.admin_a)
+    page = admin.get("/clinic/settings?lang=en").get_data(as_text=True)
+    data = _settings_data(page, drugs="lidocaine")
+    admin.post("/clinic/settings", data=data)
+    page = admin.get("/clinic/settings?lang=en").get_data(as_text=True)
+    response = admin.post(
+        "/clinic/settings", data=_settings_data(page, **{"drug_names-0-ar": "ليدو\u202eكائين"})
+    )
+    assert "Remove the hidden characters" in response.get_data(as_text=True)
+    assert accounts.get_clinic(db, world.clinic_a)["drug_names"] == {}
 
 
 def test_the_cli_refuses_hidden_characters_in_names(runner, db):
@@ -533,6 +608,10 @@ def test_the_pdf_code_verifies_without_names(app, db, world, tmp_path):
     assert "Valid consent" in page and "Clinic A" in page
     assert consents.get(db, consent_id)["text_sha256"] in page
     assert "Maria" not in page and "A-001" not in page and "Rossi" not in page
+    # the time it was given, in the clinic's time zone (the page has no user to ask)
+    given = clock.parse(consents.get(db, consent_id)["created_at"])
+    rome = given.astimezone(ZoneInfo("Europe/Rome"))
+    assert f"{rome:%-I:%M:%S}" in page and f"{given:%-I:%M:%S} AM UTC" not in page
     # typed loosely: lower case, no dashes, O for 0 and I/L for 1
     loose = code.lower().replace("-", " ").replace("0", "o").replace("1", "l")
     assert "Valid consent" in _verify(anyone, loose)
@@ -570,6 +649,94 @@ def test_codes_are_append_only(db, world):
     course = patients.current_course(db, world.patient_a)["id"]
     consents.receipt_code(db, give_consent(db, course))
     for sql in ("UPDATE consent_codes SET code = 'X'", "DELETE FROM consent_codes"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql)
+
+
+def test_replace_cannot_swap_a_code(db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    consent_id = give_consent(db, course)
+    code = consents.normalize_code(consents.receipt_code(db, consent_id))
+    for sql, args in (
+        ("INSERT OR REPLACE INTO consent_codes VALUES (?, 'ZZZZZZZZZZZZ', 'x')", [consent_id]),
+        ("INSERT OR REPLACE INTO consent_codes VALUES (999, ?, 'x')", [code]),
+    ):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql, args)
+    assert consents.normalize_code(consents.receipt_code(db, consent_id)) == code
+
+
+def _upload(client, data: bytes, name="consent.pdf"):
+    """POST a file to /verify with the form's CSRF token; the page's visible text."""
+    token = csrf_from(client.get("/verify?lang=en").get_data(as_text=True))
+    response = client.post(
+        "/verify?lang=en",
+        data={"csrf_token": token, "copy": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+    return response.status_code, visible(response.get_data(as_text=True))
+
+
+def test_an_uploaded_copy_verifies_and_a_changed_one_does_not(app, db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    consent_id = give_consent(db, course, name="Maria Rossi")
+    staff = app.test_client()
+    login(staff, world.clinician_a)
+    copy = staff.get(f"/clinic/consents/{consent_id}.pdf").data
+    anyone = app.test_client()
+    status, page = _upload(anyone, copy)
+    assert status == 200
+    assert "This file is an unchanged copy" in page and "Valid consent" in page
+    assert consents.get(db, consent_id)["text_sha256"] in page
+    assert "Maria" not in page and "A-001" not in page
+    # one byte changed anywhere (here inside the file, past the header) no longer matches
+    changed = copy[:200] + bytes([copy[200] ^ 1]) + copy[201:]
+    status, page = _upload(anyone, changed)
+    assert "does not match any copy" in page and "Valid consent" not in page
+    assert _upload(anyone, b"hello, not a pdf")[1].count("Not a PDF file") == 1
+    # the file itself is never stored: only fingerprints of the copies handed out
+    stored = [r[0] for r in db.execute("SELECT sha256 FROM consent_copies")]
+    assert stored == [hashlib.sha256(copy).hexdigest()]
+    # a withdrawal later shows on the same file
+    consents.withdraw(db, course, locale="en", text="w", user_agent="pytest")
+    assert "Withdrawn on" in _upload(anyone, copy)[1]
+
+
+def test_an_upload_needs_the_form_token_and_a_file(app, db, world):
+    anyone = app.test_client()
+    no_token = anyone.post(
+        "/verify?lang=en",
+        data={"copy": (io.BytesIO(b"%PDF-1.7"), "c.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert no_token.status_code == 400
+    token = csrf_from(anyone.get("/verify?lang=en").get_data(as_text=True))
+    empty = anyone.post("/verify?lang=en", data={"csrf_token": token})
+    assert empty.status_code == 400
+    assert "Choose the PDF file of the consent copy." in visible(empty.get_data(as_text=True))
+
+
+def test_uploads_count_against_the_same_limit(app, db, world):
+    from diary.views.pages import VERIFY_MAX
+
+    anyone = app.test_client()
+    for _ in range(VERIFY_MAX):
+        assert _upload(anyone, b"%PDF-1.7 nothing")[0] == 200
+    assert _upload(anyone, b"%PDF-1.7 nothing")[0] == 429
+
+
+def test_copies_are_append_only(app, db, world):
+    course = patients.current_course(db, world.patient_a)["id"]
+    consent_id = give_consent(db, course)
+    consents.record_copy(db, consent_id, b"%PDF-one")
+    consents.record_copy(db, consent_id, b"%PDF-one")  # the same file twice: one row
+    assert db.execute("SELECT count(*) FROM consent_copies").fetchone()[0] == 1
+    for sql in (
+        "UPDATE consent_copies SET sha256 = 'x'",
+        "DELETE FROM consent_copies",
+        "INSERT OR REPLACE INTO consent_copies (id, consent_id, sha256, created_at)"
+        " VALUES (1, 1, 'y', 'z')",
+    ):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(sql)
 

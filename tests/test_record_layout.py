@@ -237,4 +237,4 @@ def test_axis_dates_carry_no_bidi_marks(app):
     assert len(axis) == 2
     for label in axis:
         assert not set(label) & set("\u200e\u200f\u061c\u2066\u2067\u2068\u2069"), repr(label)
-    assert axis[0] == f"{day.day}/{day.month}/{day.year}"  # Arabic medium style, d/M/y
+    assert axis[0] == f"{day:%d/%m/%Y}"  # Arabic medium style, dd/MM/y

@@ -261,7 +261,8 @@ def list_clinicians(db: sqlite_utils.Database, clinic_id: int) -> list[dict[str,
     )
 
 
-#: the clinic settings a clinic admin can change (``drugs`` is a JSON list)
+#: the clinic settings a clinic admin can change (``drugs`` is a JSON list, ``drug_names``
+#: a JSON mapping: drug as typed -> {locale: name})
 CLINIC_SETTINGS = (
     "name",
     "phone",
@@ -270,6 +271,7 @@ CLINIC_SETTINGS = (
     "session_interval_days",
     "paper_size",
     "drugs",
+    "drug_names",
     "needle",
     "retention_days",
 )
@@ -282,7 +284,9 @@ def update_clinic(
     fields = CLINIC_SETTINGS
     current = get_clinic(db, clinic_id)
     changed = [f for f in fields if current[f] != values[f]]
-    stored = dict(values, drugs=encode_json(values["drugs"]))
+    stored = dict(
+        values, drugs=encode_json(values["drugs"]), drug_names=encode_json(values["drug_names"])
+    )
     if changed:
         with transaction(db):
             db.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any, Literal
 
@@ -389,18 +390,17 @@ def receipt_code(db: sqlite_utils.Database, consent_id: int) -> str:
     return "-".join(code[k : k + 4] for k in range(0, CODE_LENGTH, 4))
 
 
-def verify_code(db: sqlite_utils.Database, typed: str) -> dict[str, Any] | None:
-    """What a code proves, without names or health data: the consent (version, date,
-    text hash, clinic name) and what came after it (a withdrawal or a newer consent), or
-    None for an unknown code."""
+def _proof(db: sqlite_utils.Database, join: str, where: str, value: str) -> dict[str, Any] | None:
+    """The consent found through ``join``/``where`` (constants), as :func:`verify_code`
+    describes it, or None."""
     found = first(
         db.query(
-            "SELECT k.id, k.course_id, k.kind, k.sheet_version, k.text_sha256, k.created_at,"
-            " cl.name AS clinic_name, cl.timezone FROM consent_codes r"
-            " JOIN consents k ON k.id = r.consent_id JOIN courses c ON c.id = k.course_id"
-            " JOIN patients p ON p.id = c.patient_id JOIN clinics cl ON cl.id = p.clinic_id"
-            " WHERE r.code = ?",
-            [normalize_code(typed)],
+            # join and where are constants of this module; the value is a parameter
+            "SELECT k.id, k.course_id, k.kind, k.sheet_version, k.text_sha256, k.created_at,"  # noqa: S608
+            " cl.name AS clinic_name, cl.timezone FROM " + join + " JOIN courses c"
+            " ON c.id = k.course_id JOIN patients p ON p.id = c.patient_id"
+            " JOIN clinics cl ON cl.id = p.clinic_id WHERE " + where,
+            [value],
         ),
         CONSENT,
     )
@@ -415,6 +415,40 @@ def verify_code(db: sqlite_utils.Database, typed: str) -> dict[str, Any] | None:
         CONSENT,
     )
     return {**found, "later": later}
+
+
+def verify_code(db: sqlite_utils.Database, typed: str) -> dict[str, Any] | None:
+    """What a code proves, without names or health data: the consent (version, date,
+    text hash, clinic name) and what came after it (a withdrawal or a newer consent), or
+    None for an unknown code."""
+    join = "consent_codes r JOIN consents k ON k.id = r.consent_id"
+    return _proof(db, join, "r.code = ?", normalize_code(typed))
+
+
+def record_copy(db: sqlite_utils.Database, consent_id: int, body: bytes) -> None:
+    """Remember the SHA-256 of a PDF copy handed out, so that the file can be checked."""
+    digest = hashlib.sha256(body).hexdigest()
+    with transaction(db):
+        if db.execute("SELECT 1 FROM consent_copies WHERE sha256 = ?", [digest]).fetchone():
+            return
+        db.execute(
+            "INSERT INTO consent_copies (consent_id, sha256, created_at) VALUES (?, ?, ?)",
+            [consent_id, digest, clock.iso()],
+        )
+
+
+def verify_copy(db: sqlite_utils.Database, body: bytes) -> dict[str, Any] | None:
+    """What an uploaded file proves: as :func:`verify_code` when it is, byte for byte, a
+    copy this service handed out (with ``copy_issued_at``), else None."""
+    digest = hashlib.sha256(body).hexdigest()
+    join = "consent_copies f JOIN consents k ON k.id = f.consent_id"
+    found = _proof(db, join, "f.sha256 = ?", digest)
+    if found is None:
+        return None
+    issued = db.execute(
+        "SELECT created_at FROM consent_copies WHERE sha256 = ?", [digest]
+    ).fetchone()[0]
+    return {**found, "copy_issued_at": issued}
 
 
 def first_attempts(db: sqlite_utils.Database, clinic_id: int) -> list[dict[str, Any]]:

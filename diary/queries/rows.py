@@ -43,7 +43,7 @@ def _maybe_flag(value: int | None) -> bool | None:
 
 Decoder = dict[str, Callable[[Any], Any]]
 
-CLINIC: Decoder = {"drugs": _list}
+CLINIC: Decoder = {"drugs": _list, "drug_names": _dict}
 CLINICIAN: Decoder = {"is_admin": _flag, "active": _flag}
 COURSE: Decoder = {
     "start_date": _date,

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from .. import clock
 from ..db import get_db, transaction
 from ..forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
+from ..i18n import LANGUAGES
 from ..queries import accounts, audit
 from ..security import (
     access,
@@ -38,8 +39,11 @@ def settings():
     form.timezone.choices = [SelectChoice(tz, tz) for tz in (*extra, *zones)]
     if request.method == "GET":
         for name in accounts.CLINIC_SETTINGS:
-            form[name].data = clinic[name]
+            if name != "drug_names":
+                form[name].data = clinic[name]
         form.drugs.data = "\n".join(clinic["drugs"])
+        for drug in clinic["drugs"]:
+            form.drug_names.append_entry({"drug": drug, **clinic["drug_names"].get(drug, {})})
     if form.validate_on_submit():
         drugs = [line.strip() for line in (form.drugs.data or "").splitlines() if line.strip()]
         changed = accounts.update_clinic(
@@ -53,6 +57,7 @@ def settings():
                 "session_interval_days": form.session_interval_days.data,
                 "paper_size": form.paper_size.data,
                 "drugs": drugs,
+                "drug_names": _drug_names(form, drugs),
                 "needle": (form.needle.data or "").strip(),
                 "retention_days": form.retention_days.data,
             },
@@ -60,7 +65,24 @@ def settings():
         )
         flash(_("The settings are saved.") if changed else _("Nothing was changed."), "info")
         return redirect(url_for(".settings"))
-    return render_template("clinic/settings.html", form=form)
+    return render_template(
+        "clinic/settings.html", form=form, languages=[c for c in LANGUAGES if c != "en"]
+    )
+
+
+def _drug_names(form: ClinicSettingsForm, drugs: list[str]) -> dict[str, dict[str, str]]:
+    """The names typed for each drug still in the list, without the empty ones."""
+    names: dict[str, dict[str, str]] = {}
+    for row in form.drug_names:
+        drug = row.form.drug.data
+        typed = {
+            code: row.form[code].data.strip()
+            for code in LANGUAGES
+            if code != "en" and (row.form[code].data or "").strip()
+        }
+        if drug in drugs and typed:
+            names[drug] = typed
+    return names
 
 
 @bp.route("/team", methods=["GET", "POST"])

@@ -305,6 +305,8 @@ def pdf_response(record: dict[str, Any], clinic: dict[str, Any]) -> Response:
         base = current_app.config["BASE_URL"].rstrip("/")
         receipt = (code, f"{base}/verify?code={code}")
     body = pdf.consent_pdf(record, clinic, consents.countersignature(db, record["id"]), receipt)
+    if receipt:
+        consents.record_copy(db, record["id"], body)
     day = clock.local_day(record["created_at"], clinic["timezone"]).isoformat()
     name = (
         f"consent-{record['patient_code']}-{day}.pdf"

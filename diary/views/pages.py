@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import clock
 from ..db import get_db
-from ..forms import VerifyForm
+from ..forms import VerifyFileForm, VerifyForm
 from ..queries import accounts, consents
 from ..security import PatientSignedOut, access, client_address, current_user
 
@@ -56,22 +56,41 @@ VERIFY_WINDOW = timedelta(minutes=15)
 VERIFY_MAX = 30  # code checks per client address in the window
 
 
-@bp.route("/verify")
+def _verify_allowed() -> bool:
+    """Count one check against the client address's limit; False when it is used up."""
+    db = get_db()
+    key = hashlib.sha256(client_address().encode()).hexdigest()
+    if accounts.count_requests(db, "verify", key, clock.now() - VERIFY_WINDOW) >= VERIFY_MAX:
+        return False
+    accounts.record_request(db, "verify", key, prune_before=clock.now() - VERIFY_WINDOW)
+    return True
+
+
+@bp.route("/verify", methods=["GET", "POST"])
 @access("anonymous")
 def verify():
-    """Anyone can check a consent's code: valid (version, date, clinic, text hash),
-    withdrawn, replaced by a newer consent, or unknown. No names, no health data;
+    """Anyone can check a consent by its code (GET, from the QR code) or by uploading its
+    PDF copy (POST): valid (version, date, clinic, text hash), withdrawn, replaced by a
+    newer consent, or unknown. No names, no health data; the file is hashed, never kept;
     limited per client address."""
     form = VerifyForm(request.args)
+    file_form = VerifyFileForm()
     result = None
-    if request.args.get("code") is not None and form.validate():
-        db = get_db()
-        key = hashlib.sha256(client_address().encode()).hexdigest()
-        if accounts.count_requests(db, "verify", key, clock.now() - VERIFY_WINDOW) >= VERIFY_MAX:
+    if request.method == "POST":
+        if file_form.validate_on_submit():
+            if not _verify_allowed():
+                return render_error(429)
+            body = file_form.copy.data.read()
+            if not body.startswith(b"%PDF-"):
+                result = {"not_pdf": True}
+            else:
+                result = consents.verify_copy(get_db(), body) or {"unknown_file": True}
+    elif request.args.get("code") is not None and form.validate():
+        if not _verify_allowed():
             return render_error(429)
-        accounts.record_request(db, "verify", key, prune_before=clock.now() - VERIFY_WINDOW)
-        result = consents.verify_code(db, form.code.data) or {"unknown": True}
-    return render_template("verify.html", form=form, result=result)
+        result = consents.verify_code(get_db(), form.code.data) or {"unknown": True}
+    status = 400 if request.method == "POST" and file_form.errors else 200
+    return render_template("verify.html", form=form, file_form=file_form, result=result), status
 
 
 @bp.route("/healthz")
