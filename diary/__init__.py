@@ -9,7 +9,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, db, forms, i18n, logs, outcomes, security, sheet
+from . import config, db, forms, i18n, logs, outcomes, ratelimit, security, sheet
 
 __version__ = "0.1.0"
 
@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for view in (pages, auth, patient, consent, diary, clinic, admin):
         app.register_blueprint(view.bp)
     csrf.exempt(diary.sync)  # session + same-origin check instead; see views/diary.py
+    ratelimit.init_app(app)  # after the blueprints: the signed-in user is known by then
     pages.register_error_handlers(app)
     register_cli(app)
     return app

@@ -30,6 +30,12 @@ SETTINGS: dict[str, tuple[type, Any]] = {
     "DIARY_LOGIN_MAX_PER_ADDRESS": (int, 20),
     "DIARY_PROXY_COUNT": (int, 0),  # reverse proxies in front that set X-Forwarded-*
     "DIARY_PDF_CONCURRENCY": (int, 1),  # PDF renders at once per server process
+    # per user (signed-in account, else client address), Flask-Limiter notation
+    "DIARY_RATE_LIMIT_PDF": (str, "20 per minute"),
+    "DIARY_RATE_LIMIT_EXPORT": (str, "20 per minute"),
+    "DIARY_RATE_LIMIT_SIGNIN": (str, "30 per minute"),  # per address: sign-in, patient links
+    "DIARY_RATE_LIMIT_VERIFY": (str, "30 per 15 minutes"),  # per address: consent checks
+    "DIARY_LINK_UNUSED_DAYS": (int, 30),  # a patient link not used this long stops working
 }
 
 _TRUE = {"1", "true", "yes", "on"}

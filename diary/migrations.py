@@ -365,3 +365,22 @@ def m009_consent_copies(db: sqlite_utils.Database) -> None:
         db.execute(statement)
     # JSON {drug as typed in the clinic's list: {locale: the clinic's name for it}}
     db.execute("ALTER TABLE clinics ADD COLUMN drug_names TEXT NOT NULL DEFAULT '{}'")
+
+
+@migrations()
+def m010_limits_links_devices(db: sqlite_utils.Database) -> None:
+    """Rate-limit counters shared by every worker (Flask-Limiter's storage, replacing
+    ``rate_events``); when a patient link was last used (unused links expire); a short
+    description of the device each sign-in session is on."""
+    db.execute(
+        """CREATE TABLE rate_limits (
+            key TEXT PRIMARY KEY,               -- the limit and whose it is
+            count INTEGER NOT NULL,
+            expires_at REAL NOT NULL            -- Unix time the window ends
+        )"""
+    )
+    db.execute("CREATE INDEX rate_limits_expiry ON rate_limits(expires_at)")
+    db.execute("DROP TABLE rate_events")
+    db.execute("ALTER TABLE access_tokens ADD COLUMN last_used_at TEXT")
+    # e.g. "Chrome on Android": the browser and system only, never the full User-Agent
+    db.execute("ALTER TABLE auth_sessions ADD COLUMN device TEXT NOT NULL DEFAULT ''")

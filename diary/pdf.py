@@ -8,6 +8,7 @@ import mimetypes
 import os
 import threading
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,35 @@ def render_in_background(html: str) -> bytes:
     return _pool.submit(render, html, current_app.static_folder).result()
 
 
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+class Busy(Exception):
+    """Every rendering slot of this process is taken (answered 503 with ``Retry-After``)."""
+
+
+@contextlib.contextmanager
+def render_slot(timeout: float = 2.0) -> Iterator[None]:
+    """Hold one of ``DIARY_PDF_CONCURRENCY`` rendering slots, or raise :class:`Busy`."""
+    limit = int(current_app.config["PDF_CONCURRENCY"])
+    with _slots_lock:
+        semaphore = _slots.setdefault(limit, threading.BoundedSemaphore(limit))
+    if not semaphore.acquire(timeout=timeout):
+        raise Busy()
+    try:
+        yield
+    finally:
+        semaphore.release()
+
+
+def render_limited(html: str) -> bytes:
+    """What every PDF route renders through: a slot of the render limit, then
+    :func:`render_in_background`. Raises :class:`Busy` when no slot frees up in time."""
+    with render_slot():
+        return render_in_background(html)
+
+
 def _qr(url: str) -> str:
     """A QR code of ``url`` as an SVG data URL (drawn as one image, like the chart)."""
     return segno.make(url, error="m").svg_data_uri(scale=3, border=2)
@@ -115,4 +145,4 @@ def consent_pdf(
             dir=direction(locale),
             paper=clinic.get("paper_size") or "A4",
         )
-    return render(html)
+    return render_limited(html)

@@ -7,9 +7,7 @@ out the patients' diary requests; a busy server answers 503 with Retry-After.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from contextlib import contextmanager
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -21,27 +19,6 @@ from . import charts, clock, entry_rules, outcomes, pdf, session_rules, sheet
 from .i18n import direction
 from .queries import accounts, consents, entries, patients, treatments
 from .reference import REFERENCE
-
-_slots: dict[int, threading.BoundedSemaphore] = {}
-_slots_lock = threading.Lock()
-
-
-class Busy(Exception):
-    """Every rendering slot of this process is taken."""
-
-
-@contextmanager
-def render_slot(timeout: float = 2.0):
-    """Hold one of ``DIARY_PDF_CONCURRENCY`` rendering slots, or raise Busy."""
-    limit = int(current_app.config["PDF_CONCURRENCY"])
-    with _slots_lock:
-        semaphore = _slots.setdefault(limit, threading.BoundedSemaphore(limit))
-    if not semaphore.acquire(timeout=timeout):
-        raise Busy()
-    try:
-        yield
-    finally:
-        semaphore.release()
 
 
 class CourseFigures(NamedTuple):
@@ -110,7 +87,7 @@ def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]
 
 def render_summary(db: sqlite_utils.Database, course_id: int, locale: str) -> bytes:
     """The summary PDF of a course in ``locale`` (A4 or Letter as the clinic set it)."""
-    return pdf.render_in_background(summary_html(db, course_id, locale))
+    return pdf.render_limited(summary_html(db, course_id, locale))
 
 
 def summary_html(db: sqlite_utils.Database, course_id: int, locale: str) -> str:

@@ -186,27 +186,13 @@ def test_button_on_the_course_page_and_download(app, db, known_course, world):
     assert other.get(f"/clinic/courses/{course}/summary.pdf").status_code == 404
 
 
-def test_busy_server_answers_503_with_retry_after(app, db, known_course, world, monkeypatch):
-    course, _ = known_course
-    staff = app.test_client()
-    login(staff, world.clinician_a)
-    monkeypatch.setattr(report, "render_slot", _always_busy)
-    response = staff.get(f"/clinic/courses/{course}/summary.pdf")
-    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
-    assert "try again" in response.get_data(as_text=True)
-
-
-def _always_busy(*_args, **_kwargs):
-    raise report.Busy()
-
-
 def test_render_slots_limit_concurrent_renders(app):
     app.config["PDF_CONCURRENCY"] = 1
     with (
         app.app_context(),
-        report.render_slot(),
-        pytest.raises(report.Busy),
-        report.render_slot(timeout=0.05),
+        pdf.render_slot(),
+        pytest.raises(pdf.Busy),
+        pdf.render_slot(timeout=0.05),
     ):
         pass
 

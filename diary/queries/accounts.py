@@ -223,26 +223,6 @@ def record_failure(
         db.execute("DELETE FROM login_failures WHERE at < ?", [clock.iso(prune_before)])
 
 
-def count_requests(db: sqlite_utils.Database, scope: str, key: str, since: datetime) -> int:
-    """Requests of a rate-limited kind (``scope``) made by ``key`` since ``since``."""
-    return db.execute(
-        "SELECT count(*) FROM rate_events WHERE scope = ? AND key = ? AND at >= ?",
-        [scope, key, clock.iso(since)],
-    ).fetchone()[0]
-
-
-def record_request(db: sqlite_utils.Database, scope: str, key: str, prune_before: datetime) -> None:
-    """Count one request of a rate-limited kind against ``key``; prune old rows of that kind."""
-    with transaction(db):
-        db.execute(
-            "INSERT INTO rate_events (scope, key, at) VALUES (?, ?, ?)",
-            [scope, key, clock.iso()],
-        )
-        db.execute(
-            "DELETE FROM rate_events WHERE scope = ? AND at < ?", [scope, clock.iso(prune_before)]
-        )
-
-
 def clear_failures(db: sqlite_utils.Database, account_key: str) -> None:
     """Forget an account's failures after a successful sign-in."""
     with transaction(db):

@@ -24,6 +24,7 @@ from ..db import get_db
 from ..forms import ActionForm, LoginForm
 from ..logs import event
 from ..queries import accounts, audit, patients
+from ..ratelimit import address_key, limiter, setting
 from ..security import (
     User,
     access,
@@ -129,6 +130,7 @@ def _throttle_wait(db, account_key: str, address: str) -> int:
 
 @bp.route("/login", methods=["GET", "POST"])
 @access("anonymous")
+@limiter.shared_limit(setting("SIGNIN"), scope="signin", key_func=address_key, methods=["POST"])
 def login():
     """Clinician sign-in, throttled per account and per client address."""
     form = LoginForm()
@@ -203,6 +205,7 @@ def logout():
 
 @bp.route("/p/<token>", methods=["GET", "POST"])
 @access("anonymous")
+@limiter.shared_limit(setting("SIGNIN"), scope="signin", key_func=address_key)
 def patient_link(token: str):
     """A patient's personal link: GET shows "Continue"; the POST signs this device in."""
     db = get_db()

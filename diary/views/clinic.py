@@ -56,6 +56,7 @@ from ..queries import (
     retention,
     treatments,
 )
+from ..ratelimit import limiter, setting
 from ..reference import CITATION, REFERENCE
 from ..security import access, current_user, same_clinic_or_404
 from .consent import pdf_response
@@ -546,6 +547,7 @@ def countersign(consent_id: int):
 
 @bp.route("/consents/<int:consent_id>.pdf")
 @access("clinician")
+@limiter.shared_limit(setting("PDF"), scope="pdf")
 def consent_pdf(consent_id: int):
     """The same PDF copy the patient gets, for the chart."""
     db = get_db()
@@ -565,21 +567,12 @@ def consent_pdf(consent_id: int):
 
 @bp.route("/courses/<int:course_id>/summary.pdf")
 @access("clinician")
+@limiter.shared_limit(setting("PDF"), scope="pdf")
 def summary_pdf(course_id: int):
     """The PDF summary for the chart, in the clinician's language (``?download=1`` saves it)."""
     row = _course_or_404(course_id)
     db = get_db()
-    try:
-        with report.render_slot():
-            body = report.render_summary(db, course_id, str(get_locale()))
-    except report.Busy:
-        from .pages import render_error
-
-        page, code = render_error(
-            503,
-            _("Many summaries are being prepared right now. Please try again in a few seconds."),
-        )
-        return page, code, {"Retry-After": "5"}
+    body = report.render_summary(db, course_id, str(get_locale()))
     name = f"summary-{row['patient_code']}-{clinic_today().isoformat()}.pdf"
     return _audited_download(
         row,
@@ -604,6 +597,7 @@ def _audited_download(
 
 @bp.route("/courses/<int:course_id>/export.csv")
 @access("clinician")
+@limiter.shared_limit(setting("EXPORT"), scope="export")
 def course_export(course_id: int):
     """The course as CSV: one row per diary day and per session."""
     row = _course_or_404(course_id)
@@ -618,6 +612,7 @@ def course_export(course_id: int):
 
 @bp.route("/courses/<int:course_id>/fhir.json")
 @access("clinician")
+@limiter.shared_limit(setting("EXPORT"), scope="export")
 def course_fhir(course_id: int):
     """The course as a FHIR R4 Bundle (JSON)."""
     row = _course_or_404(course_id)
@@ -635,6 +630,7 @@ def course_fhir(course_id: int):
 
 @bp.route("/cohort.csv")
 @access("clinician")
+@limiter.shared_limit(setting("EXPORT"), scope="export")
 def cohort_export():
     """Every course of the clinic as one CSV."""
     user = current_user()

@@ -24,6 +24,7 @@ from .. import clock, pdf, sheet, signature
 from ..db import get_db
 from ..forms import ActionForm, ConsentForm, WithdrawForm, quiz_form, screening_form
 from ..queries import accounts, consents, patients
+from ..ratelimit import limiter, setting
 from ..security import access, current_user
 from .download import send_download
 
@@ -318,6 +319,7 @@ def pdf_response(record: dict[str, Any], clinic: dict[str, Any]) -> Response:
 
 @bp.route("/copy/<int:consent_id>.pdf")
 @access("patient")
+@limiter.shared_limit(setting("PDF"), scope="pdf")
 def copy(consent_id: int):
     """The patient's own copy of a consent or withdrawal, as PDF."""
     db, course, clinic = _patient_context()

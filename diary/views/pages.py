@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
-
 from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import clock
+from .. import pdf
 from ..db import get_db
 from ..forms import VerifyFileForm, VerifyForm
-from ..queries import accounts, consents
-from ..security import PatientSignedOut, access, client_address, current_user
+from ..queries import consents
+from ..ratelimit import address_key, limiter, retry_after, setting
+from ..security import PatientSignedOut, access, current_user
 
 bp = Blueprint("pages", __name__)
+
+PDF_BUSY = _l("Many documents are being prepared right now. Please try again in a few seconds.")
 
 ERRORS = {
     400: (
@@ -52,42 +53,30 @@ def index():
     return render_template("index.html", user=current_user())
 
 
-VERIFY_WINDOW = timedelta(minutes=15)
-VERIFY_MAX = 30  # code checks per client address in the window
-
-
-def _verify_allowed() -> bool:
-    """Count one check against the client address's limit; False when it is used up."""
-    db = get_db()
-    key = hashlib.sha256(client_address().encode()).hexdigest()
-    if accounts.count_requests(db, "verify", key, clock.now() - VERIFY_WINDOW) >= VERIFY_MAX:
-        return False
-    accounts.record_request(db, "verify", key, prune_before=clock.now() - VERIFY_WINDOW)
-    return True
+def _not_a_check() -> bool:
+    """The empty form is not counted against the limit; a code or a file is."""
+    return request.method == "GET" and request.args.get("code") is None
 
 
 @bp.route("/verify", methods=["GET", "POST"])
 @access("anonymous")
+@limiter.limit(setting("VERIFY"), key_func=address_key, exempt_when=_not_a_check)
 def verify():
     """Anyone can check a consent by its code (GET, from the QR code) or by uploading its
     PDF copy (POST): valid (version, date, clinic, text hash), withdrawn, replaced by a
     newer consent, or unknown. No names, no health data; the file is hashed, never kept;
-    limited per client address."""
+    limited per client address (``DIARY_RATE_LIMIT_VERIFY``)."""
     form = VerifyForm(request.args)
     file_form = VerifyFileForm()
     result = None
     if request.method == "POST":
         if file_form.validate_on_submit():
-            if not _verify_allowed():
-                return render_error(429)
             body = file_form.copy.data.read()
             if not body.startswith(b"%PDF-"):
                 result = {"not_pdf": True}
             else:
                 result = consents.verify_copy(get_db(), body) or {"unknown_file": True}
     elif request.args.get("code") is not None and form.validate():
-        if not _verify_allowed():
-            return render_error(429)
         result = consents.verify_code(get_db(), form.code.data) or {"unknown": True}
     status = 400 if request.method == "POST" and file_form.errors else 200
     return render_template("verify.html", form=form, file_form=file_form, result=result), status
@@ -138,11 +127,18 @@ def register_error_handlers(app: Flask) -> None:
             ), 401
         return render_template("auth/signed_out.html"), 403
 
+    @app.errorhandler(pdf.Busy)
+    def pdf_busy(_error: pdf.Busy):
+        page, code = render_error(503, str(PDF_BUSY))
+        return page, code, {"Retry-After": "5"}
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
         response = error.get_response()
+        if isinstance(error, RateLimitExceeded):
+            response.headers["Retry-After"] = str(retry_after())
         page, code = render_error(error.code)
         response.set_data(page)
         response.status_code = code

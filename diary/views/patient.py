@@ -14,6 +14,7 @@ from ..db import get_db
 from ..forms import ActionForm
 from ..i18n import format_day, format_number
 from ..queries import accounts, consents, patients
+from ..ratelimit import limiter, setting
 from ..security import access, current_user
 from ..sheet import SHEET_VERSION
 from .download import send_download
@@ -73,6 +74,7 @@ def diary_summary(
 
 @bp.route("/me/export.json")
 @access("patient")
+@limiter.shared_limit(setting("EXPORT"), scope="export")
 def export_json():
     """Everything stored about me, as JSON."""
     data = exports.patient_data(get_db(), current_user().id)
@@ -83,6 +85,7 @@ def export_json():
 
 @bp.route("/me/export.csv")
 @access("patient")
+@limiter.shared_limit(setting("EXPORT"), scope="export")
 def export_csv():
     """Everything stored about me, as CSV (column names in my language)."""
     data = exports.patient_data(get_db(), current_user().id)
