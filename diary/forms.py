@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -22,6 +24,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields import Field
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
@@ -37,16 +40,40 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .i18n import LANGUAGES, WTFORMS_MESSAGES, WTFormsMessages, direction
-from .names import has_hidden
+from .names import has_control, has_hidden
 from .sheet import COUNTERSIGN_STATEMENT
 
 
 class Form(FlaskForm):
-    """Every form of the app: WTForms' own messages come from a cached catalogue."""
+    """Every form of the app: WTForms' own messages come from a cached catalogue, and no
+    text field (of the form or of its sub-forms) accepts a control character such as NUL."""
 
     class Meta:
         def get_translations(self, form: FlaskForm) -> WTFormsMessages:
             return WTFORMS_MESSAGES
+
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in _text_fields(self):
+            if isinstance(field.data, str) and has_control(field.data):
+                field.errors = [*field.errors, CONTROL_MESSAGE]
+                valid = False
+        return valid
+
+
+CONTROL_MESSAGE = _l("Remove the control characters (invisible characters such as NUL).")
+
+
+def _text_fields(form) -> Iterator[Field]:
+    """Every text field of ``form``, those of sub-forms and field lists included."""
+    for field in form:
+        if isinstance(field, FormField):
+            yield from _text_fields(field.form)
+        elif isinstance(field, FieldList):
+            for entry in field.entries:
+                yield from _text_fields(entry.form) if isinstance(entry, FormField) else [entry]
+        elif isinstance(field, StringField):
+            yield field
 
 
 class NoHiddenCharacters:
@@ -95,6 +122,13 @@ class LoginForm(Form):
 
 class ActionForm(Form):
     """A CSRF-protected button with no fields (e.g. "Stop the reminders")."""
+
+
+class LanguageForm(Form):
+    """The language switcher: a language and the page to return to."""
+
+    lang = SelectField(choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()])
+    next = HiddenField()
 
 
 class VerifyFileForm(FlaskForm):

@@ -97,10 +97,16 @@ def direction(code: str | None = None) -> str:
 
 
 def lang_url(code: str) -> str:
-    """The current page's URL with ``lang`` set to ``code`` (the switcher's links)."""
+    """The current page's URL with ``lang`` set to ``code`` (links to a page in a language)."""
     args = {k: v for k, v in request.args.items(multi=True) if k != "lang"}
     args["lang"] = code
     return f"{request.path}?{urlencode(args)}"
+
+
+def here_without_lang() -> str:
+    """The current page's path and query without ``lang`` (where the switcher returns)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return f"{request.path}?{urlencode(args)}" if args else request.path
 
 
 # --- formatting filters (stored values are ISO strings) ---------------------------------
@@ -204,6 +210,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         supported_languages=supported,
         lang_url=lang_url,
+        here_without_lang=here_without_lang,
         language_name=language_name,
         text_direction=direction,
         area_label=area_label,

@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask.logging import default_handler
 
 SECRET_PATHS = re.compile(r"/(p|cal)/[^\s\"?/]+")
@@ -60,8 +60,16 @@ class JsonLines(logging.Formatter):
 JsonLines.converter = time.gmtime  # type: ignore[assignment]
 
 
+#: events an investigation needs the client's address for (failed and throttled sign-ins,
+#: refused access, rate limits, expired links); other lines do not carry it
+SECURITY_EVENTS = ("signin.", "access.", "ratelimit.", "link.", "mfa.", "csrf.")
+
+
 def event(app: Flask, name: str, **fields: object) -> None:
-    """Log one structured event line (JSON) with the request id."""
+    """Log one structured event line (JSON) with the request id; security events also
+    carry the client address (after ``DIARY_PROXY_COUNT`` proxies)."""
+    if name.startswith(SECURITY_EVENTS) and has_request_context():
+        fields.setdefault("address", request.remote_addr or "unknown")
     app.logger.info(
         json.dumps({"event": name, "request_id": g.get("request_id"), **fields}, sort_keys=True)
     )

@@ -382,5 +382,9 @@ def m010_limits_links_devices(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX rate_limits_expiry ON rate_limits(expires_at)")
     db.execute("DROP TABLE rate_events")
     db.execute("ALTER TABLE access_tokens ADD COLUMN last_used_at TEXT")
+    db.execute(
+        "UPDATE access_tokens SET last_used_at = (SELECT max(created_at) FROM auth_sessions"
+        " WHERE token_id = access_tokens.id)"
+    )
     # e.g. "Chrome on Android": the browser and system only, never the full User-Agent
     db.execute("ALTER TABLE auth_sessions ADD COLUMN device TEXT NOT NULL DEFAULT ''")

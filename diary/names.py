@@ -18,3 +18,13 @@ def has_hidden(value: str, *, lines: bool = False) -> bool:
     if lines:
         value = value.replace("\r\n", "").replace("\n", "")
     return HIDDEN.search(value) is not None
+
+
+#: control characters no text field may hold (tab, line feed and carriage return may)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control(value: str) -> bool:
+    """True when free text (a note, an address, a password) holds a control character
+    such as NUL: stored, it would break exports, logs and the PDF's text."""
+    return CONTROL.search(value) is not None

@@ -167,7 +167,8 @@ def set_security_headers(response: Response) -> Response:
     h = response.headers
     h.setdefault("Content-Security-Policy", CSP)
     h["X-Content-Type-Options"] = "nosniff"
-    h["Referrer-Policy"] = "same-origin"
+    # a personal link's path is a secret: pages under it send no Referer at all
+    h["Referrer-Policy"] = "no-referrer" if is_secret_path(request.path) else "same-origin"
     h["Permissions-Policy"] = PERMISSIONS_POLICY
     h["X-Frame-Options"] = "DENY"
     h["Cross-Origin-Opener-Policy"] = "same-origin"
@@ -178,6 +179,16 @@ def set_security_headers(response: Response) -> Response:
         h["Cache-Control"] = "no-store"
         h["Vary"] = "Cookie"
     return response
+
+
+#: paths that carry a patient's secret token (personal links, calendar feeds)
+SECRET_PATH_PREFIXES = ("/p/", "/cal/")
+
+
+def is_secret_path(path: str) -> bool:
+    """True for a path whose text is a credential: never in a Referer, a log or a URL
+    shown to anyone."""
+    return path.startswith(SECRET_PATH_PREFIXES)
 
 
 def configure_cookies(app: Flask) -> None:
@@ -209,8 +220,16 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL on ``DIARY_BASE_URL``: never built from the request's Host header,
+    which a client (or a misconfigured proxy) can set to anything."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
 def is_safe_next(target: str | None) -> bool:
-    """True for a same-site relative path (no scheme, no host, no backslash tricks)."""
+    """True for a same-site relative path: no scheme, no host, no backslash, and no
+    control character or space anywhere (browsers drop tabs and line breaks from URLs, so
+    "/<tab>/evil.example" would become "//evil.example")."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return False
-    return "\\" not in target and not any(c in target for c in "\r\n")
+    return "\\" not in target and not any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target)

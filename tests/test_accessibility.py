@@ -181,7 +181,7 @@ def test_whole_patient_journey_by_keyboard(live_server, page_at, world, db):
 def test_form_errors_are_linked_and_announced(live_server, page_at, world):
     page = page_at(360, 740)
     page.goto(live_server + "/login")
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
     summary = page.locator(".error-summary")
     assert summary.get_attribute("role") == "alert"
     for field in ("email", "password"):

@@ -65,7 +65,7 @@ def test_patient_link_on_a_phone_in_arabic(live_server, page_at, world):
     assert html.get_attribute("lang") == "ar" and html.get_attribute("dir") == "rtl"
     screenshot(page, "patient-continue-360-ar")
     assert not has_horizontal_overflow(page)
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
     page.wait_for_url(live_server + "/home")
     assert page.locator("html").get_attribute("dir") == "rtl"
     # right-to-left: the brand sits at the right edge, the language switcher at the left
@@ -80,7 +80,7 @@ def test_language_switcher_keeps_the_page(live_server, page_at, world):
     page = page_at(360)
     page.goto(live_server + "/login")
     page.locator(".lang-switch summary").click()
-    page.get_by_role("link", name="Deutsch").click()
+    page.get_by_role("button", name="Deutsch").click()
     assert page.url.startswith(live_server + "/login")
     assert page.locator("html").get_attribute("lang") == "de"
     screenshot(page, "login-360-de")

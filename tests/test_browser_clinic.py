@@ -53,7 +53,7 @@ def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, d
 
     phone = page_at(360, 740)  # a second browser context: the patient's phone
     phone.goto(f"{live_server}/p/{token}")
-    phone.locator("form button[type=submit]").click()
+    phone.locator("main form button[type=submit]").click()
     phone.wait_for_url(live_server + "/home")
     patient = patients.find_patient(db, world.clinic_a, f"W{width}")
     course = patients.current_course(db, patient["id"])["id"]

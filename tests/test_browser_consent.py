@@ -29,7 +29,7 @@ def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
         page.locator(f"input[name={key}][value={'yes' if key == 'allergy' else 'no'}]").check()
     page.locator("#allergy_detail").fill("Rash after ibuprofen")
     screenshot(page, f"consent-screening-360-{lang}")
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
     page.wait_for_url(base + "/consent/quiz")
     answers = {
         "works": "maybe",
@@ -41,7 +41,7 @@ def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
         page.locator("input[name=works][value=always]").check()
         for key in ("side_effects", "sessions", "withdraw"):
             page.locator(f"input[name={key}][value={answers[key]}]").check()
-        page.locator("form button[type=submit]").click()
+        page.locator("main form button[type=submit]").click()
         assert page.locator(".feedback.wrong").count() == 1
         read_again = page.locator(".feedback.wrong a")
         assert read_again.get_attribute("href") == "/consent/sheet/4?back=quiz"
@@ -56,7 +56,7 @@ def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
         assert not page.locator("input[name=works]:checked").count()
     for key, value in answers.items():
         page.locator(f"input[name={key}][value={value}]").check()
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
     page.wait_for_url(base + "/consent/agree")
     page.locator("#treatment").check()
     page.locator("#data").check()
@@ -74,7 +74,7 @@ def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
             )
         page.mouse.up()
     screenshot(page, f"consent-agree-360-{lang}")
-    page.locator("form button[type=submit]").last.click()
+    page.locator("main form button[type=submit]").last.click()
     assert page.locator("h1").count() == 1
     screenshot(page, f"consent-review-360-{lang}")
     assert not has_horizontal_overflow(page)
@@ -93,7 +93,7 @@ def test_consent_journey_on_a_phone(lang, live_server, page_at, world, db, brows
     db.execute("UPDATE patients SET locale = ? WHERE id = ?", [lang, world.patient_a])
     page = page_at(360, 740)
     page.goto(f"{live_server}/p/{world.token_a}")
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
     page.wait_for_url(live_server + "/home")
     assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
     pdf_path = walk_consent(page, live_server, lang, sign=(lang == "en"))
@@ -134,7 +134,7 @@ def test_reconsent_after_v1_countersign_and_verify(live_server, page_at, world, 
     )  # fmt: skip
     phone = page_at(360, 740)
     phone.goto(f"{live_server}/p/{world.token_a}")
-    phone.locator("form button[type=submit]").click()
+    phone.locator("main form button[type=submit]").click()
     phone.wait_for_url(live_server + "/home")
     assert "has been updated" in phone.locator("main").inner_text()
     phone.goto(live_server + "/consent/")
@@ -226,7 +226,7 @@ def test_an_admin_names_a_drug_in_arabic_and_the_arabic_sheet_shows_it(
     db.execute("UPDATE patients SET locale = 'ar' WHERE id = ?", [world.patient_a])
     phone = page_at(360, 740, locale="ar")
     phone.goto(f"{live_server}/p/{world.token_a}")
-    phone.locator("form button[type=submit]").click()
+    phone.locator("main form button[type=submit]").click()
     phone.wait_for_url(live_server + "/home")
     texts = []
     for n in range(1, len(sheet.sections(accounts.get_clinic(db, world.clinic_a))) + 1):

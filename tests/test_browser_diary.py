@@ -18,7 +18,7 @@ def signed_in_phone(live_server, page_at, world, db):
     give_consent(db, course)
     page = page_at(360, 740)
     page.goto(f"{live_server}/p/{world.token_a}")
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
     page.wait_for_url(live_server + "/home")
     # the service worker installs and takes control of the page
     assert wait_for(lambda: page.evaluate("navigator.serviceWorker.controller !== null"))
@@ -146,7 +146,7 @@ def test_home_in_arabic_is_right_to_left(live_server, page_at, world, db):
     give_consent(db, course, locale="ar")
     page = page_at(360, 740)
     page.goto(f"{live_server}/p/{world.token_b}")
-    page.locator("form button[type=submit]").click()
+    page.locator("main form button[type=submit]").click()
     page.wait_for_url(live_server + "/home")
     page.goto(live_server + "/diary/entry")
     assert page.locator("html").get_attribute("dir") == "rtl"

@@ -13,13 +13,15 @@ CSP = (
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/login", "/healthz", "/nowhere", "/static/css/app.css", "/p/unknown"]
+    "path",
+    ["/", "/login", "/healthz", "/nowhere", "/static/css/app.css", "/p/unknown", "/cal/x.ics"],
 )
 def test_security_headers_on_every_response(client, path):
     response = client.get(path)
     assert response.headers["Content-Security-Policy"] == CSP
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "same-origin"
+    secret = path.startswith(("/p/", "/cal/"))  # a personal link's path never leaves in Referer
+    assert response.headers["Referrer-Policy"] == ("no-referrer" if secret else "same-origin")
     assert "camera=()" in response.headers["Permissions-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
 

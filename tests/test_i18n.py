@@ -6,7 +6,7 @@ from flask_babel import force_locale, gettext
 from diary import catalogs
 from diary.i18n import LANGUAGES
 from diary.queries import accounts, patients
-from tests.helpers import login, open_link
+from tests.helpers import csrf_from, login, open_link
 
 
 def lang_of(response) -> tuple[str, str]:
@@ -40,35 +40,63 @@ def test_saved_language_of_clinician_beats_accept_language(client, world, db):
     assert lang_of(page) == ("de", "ltr")
 
 
+def _switch(client, page: str, lang: str):
+    """Use the switcher on ``page``: its form posts the language and the page to return to."""
+    html = client.get(page).get_data(as_text=True)
+    back = re.search(r'name="next" value="([^"]*)"', html)[1].replace("&amp;", "&")
+    return client.post(
+        "/language", data={"csrf_token": csrf_from(html), "lang": lang, "next": back}
+    )
+
+
 def test_switching_language_while_signed_in_saves_it_on_the_account(client, world, db):
     login(client, world.clinician_a)
-    client.get("/clinic/patients?lang=es")
+    assert _switch(client, "/clinic/patients", "es").location == "/clinic/patients"
     assert accounts.get_clinician_by_email(db, world.clinician_a)["locale"] == "es"
     open_link(client, world.token_b)  # this device now belongs to patient B (saved: ar)
     assert lang_of(client.get("/home")) == ("es", "ltr")  # the device's explicit choice wins
-    client.get("/home?lang=it")
+    _switch(client, "/home", "it")
     assert patients.get_patient(db, world.patient_b)["locale"] == "it"
 
 
-def test_patient_pages_follow_the_patients_saved_language(app, world):
-    phone = app.test_client()
-    open_link(phone, world.token_b)
-    response = phone.get("/home", headers={"Accept-Language": "en"})
-    assert lang_of(response) == ("ar", "rtl")
+def test_a_language_link_does_not_change_the_saved_language(client, world, db):
+    """A GET (a link someone sent, an image on another site) shows the page in that
+    language on this device but never writes the account: saving is the switcher's POST."""
+    login(client, world.clinician_a)
+    assert lang_of(client.get("/clinic/patients?lang=ar")) == ("ar", "rtl")
+    assert accounts.get_clinician_by_email(db, world.clinician_a)["locale"] != "ar"
+    open_link(client, world.token_a)
+    before = patients.get_patient(db, world.patient_a)["locale"]
+    client.get("/home?lang=de")
+    assert patients.get_patient(db, world.patient_a)["locale"] == before
+    # the switcher's POST needs the form's token: a cross-site form cannot send it
+    refused = client.post("/language", data={"lang": "de", "next": "/home"})
+    assert refused.status_code == 400
+    assert patients.get_patient(db, world.patient_a)["locale"] == before
 
 
 def test_switcher_on_every_page_keeps_the_page(client, world):
     login(client, world.admin_a)
     for path in ["/", "/login", "/clinic/", "/clinic/team", "/nowhere"]:
         html = client.get(path).get_data(as_text=True)
+        assert f'name="next" value="{path}"' in html, path
         for code in LANGUAGES:
-            assert f'href="{path}?lang={code}"' in html, (path, code)
+            assert f'name="lang" value="{code}"' in html, (path, code)
 
 
 def test_switcher_keeps_other_query_arguments(client, world):
     login(client, world.admin_a)
-    html = client.get("/clinic/patients?q=A-0").get_data(as_text=True)
-    assert 'href="/clinic/patients?q=A-0&amp;lang=it"' in html
+    back = _switch(client, "/clinic/patients?q=A-0&lang=de", "it")
+    assert back.location == "/clinic/patients?q=A-0"
+
+
+def test_the_switcher_never_sends_you_off_site(client):
+    html = client.get("/").get_data(as_text=True)
+    for target in ("//evil.example", "https://evil.example/", "/\t/evil.example", "/\\evil"):
+        response = client.post(
+            "/language", data={"csrf_token": csrf_from(html), "lang": "it", "next": target}
+        )
+        assert response.location == "/", target
 
 
 def test_dates_are_formatted_in_the_users_locale(client, world, db):

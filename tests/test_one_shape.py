@@ -430,7 +430,7 @@ def test_cli_enrol_is_the_web_enrol(runner, db, world, code):
     out = _enroll(runner, world.clinic_a, code, "--start", "2026-11-02")
     assert out.exit_code == 0, out.output
     token = out.output.strip().rsplit("/", 1)[1]
-    assert patients.find_link(db, token) is not None
+    assert patients.find_link(db, token, 30) is not None
     assert _patient_events(db, code, world.clinic_a) == [
         ("patient.enrolled", "system"),
         ("link.issued", "system"),
@@ -492,7 +492,7 @@ def test_erasure_revokes_the_calendar_feed_too(db, world):
     removed = retention.erase_patient(db, world.patient_a, clinician_id=1)
     assert removed["links_revoked"] == 2  # the personal link and the calendar feed
     assert patients.find_calendar(db, feed) is None
-    assert patients.find_link(db, world.token_a) is None
+    assert patients.find_link(db, world.token_a, 30) is None
 
 
 def test_cohort_csv_reads_in_a_fixed_number_of_queries(db, world):

@@ -11,7 +11,7 @@ from .. import clock
 from ..db import transaction
 from ..security import new_token, token_hash
 from . import audit
-from .rows import CLINIC, CLINICIAN, decode_all, encode_json, first
+from .rows import AUTH_SESSION, CLINIC, CLINICIAN, decode_all, encode_json, first
 
 # --- clinics --------------------------------------------------------------------------
 
@@ -117,14 +117,16 @@ def start_session(
     clinician_id: int | None = None,
     patient_id: int | None = None,
     token_id: int | None = None,
+    device: str = "",
 ) -> str:
-    """Create a sign-in session and return its id for the cookie (stored only hashed)."""
+    """Create a sign-in session and return its id for the cookie (stored only hashed);
+    ``device`` is a short description such as "Chrome · Android"."""
     sid = new_token()
     now = clock.now()
     with transaction(db):
         db.execute(
             "INSERT INTO auth_sessions (sid_hash, clinician_id, patient_id, token_id,"
-            " created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_at, last_seen_at, expires_at, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 token_hash(sid),
                 clinician_id,
@@ -133,9 +135,40 @@ def start_session(
                 clock.iso(now),
                 clock.iso(now),
                 clock.iso(now + lifetime),
+                device[:80],
             ],
         )
     return sid
+
+
+def open_patient_sessions(db: sqlite_utils.Database, patient_id: int) -> list[dict[str, Any]]:
+    """The devices signed in to a patient's diary now (not ended, not expired, their link
+    not revoked), most recently used first."""
+    return decode_all(
+        db.query(
+            "SELECT s.id, s.device, s.created_at, s.last_seen_at FROM auth_sessions s"
+            " LEFT JOIN access_tokens t ON t.id = s.token_id"
+            " WHERE s.patient_id = ? AND s.ended_at IS NULL AND s.expires_at > ?"
+            " AND t.revoked_at IS NULL ORDER BY s.last_seen_at DESC, s.id DESC",
+            [patient_id, clock.iso()],
+        ),
+        AUTH_SESSION,
+    )
+
+
+def end_patient_sessions(
+    db: sqlite_utils.Database, patient_id: int, *, only: int | None = None, keep: int | None = None
+) -> int:
+    """End a patient's sessions: ``only`` that one, or all but ``keep``; never another
+    patient's. Returns how many were ended."""
+    sql = "UPDATE auth_sessions SET ended_at = ? WHERE patient_id = ? AND ended_at IS NULL"
+    args: list[Any] = [clock.iso(), patient_id]
+    if only is not None:
+        sql, args = sql + " AND id = ?", [*args, only]
+    if keep is not None:
+        sql, args = sql + " AND id != ?", [*args, keep]
+    with transaction(db):
+        return db.execute(sql, args).rowcount
 
 
 SESSION_USER_SQL = """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 import sqlite_utils
@@ -14,7 +14,7 @@ from ..security import new_token, token_hash
 from . import audit
 from .accounts import end_sessions
 from .courses import set_end
-from .rows import COURSE, decode_all, encode_date, first
+from .rows import COURSE, TOKEN, decode_all, encode_date, first
 
 AREAS = ("neck", "low_back", "shoulder", "knee", "hip", "tendon", "other")
 
@@ -307,17 +307,31 @@ def _revoke_links(db: sqlite_utils.Database, patient_id: int) -> int:
     return revoked
 
 
-def find_link(db: sqlite_utils.Database, token: str) -> dict[str, Any] | None:
-    """The unrevoked link token matching ``token``, with its patient's clinic and locale."""
-    return next(
+def find_link(db: sqlite_utils.Database, token: str, unused_days: int) -> dict[str, Any] | None:
+    """The unrevoked link token matching ``token``, with its patient's clinic and locale;
+    ``expired`` is True when it was not used to sign in for ``unused_days`` (counted from
+    its last use, or from when it was issued)."""
+    link = first(
         db.query(
-            "SELECT t.id, t.patient_id, p.clinic_id, p.locale FROM access_tokens t"
-            " JOIN patients p ON p.id = t.patient_id"
+            "SELECT t.id, t.patient_id, t.created_at, t.last_used_at, p.clinic_id, p.locale"
+            " FROM access_tokens t JOIN patients p ON p.id = t.patient_id"
             " WHERE t.token_hash = ? AND t.purpose = 'link' AND t.revoked_at IS NULL",
             [token_hash(token)],
         ),
-        None,
+        TOKEN,
     )
+    if link is None:
+        return None
+    used = clock.parse(link["last_used_at"] or link["created_at"])
+    return {**link, "expired": clock.now() - used > timedelta(days=unused_days)}
+
+
+def mark_link_used(db: sqlite_utils.Database, token_id: int) -> None:
+    """Record that a link signed a device in (its unused time starts again)."""
+    with transaction(db):
+        db.execute(
+            "UPDATE access_tokens SET last_used_at = ? WHERE id = ?", [clock.iso(), token_id]
+        )
 
 
 # --- calendar reminder feed -------------------------------------------------------------

@@ -69,6 +69,8 @@ CONSENT: Decoder = {"agreements": _dict, "signed": _flag}
 QUIZ: Decoder = {"answers": _dict, "wrong": _list, "passed": _flag}
 AUDIT: Decoder = {"detail": _dict}
 COUNTERSIGNATURE: Decoder = {}
+TOKEN: Decoder = {}
+AUTH_SESSION: Decoder = {}  # auth_sessions (timestamps stay ISO text)
 
 
 def decode(row: Row | None, decoder: Decoder) -> Row | None:

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import clock
+from .. import clock, devices
 from ..db import get_db
 from ..forms import ActionForm, LoginForm
 from ..logs import event
@@ -99,17 +99,11 @@ def _still_valid(row: dict, now) -> bool:
 
 @bp.before_app_request
 def remember_language() -> None:
-    """A ``?lang=`` choice sticks to this device and, when signed in, to the account."""
+    """A ``?lang=`` link shows the page in that language and sticks to this device; only
+    the switcher's POST (:func:`diary.views.pages.language`) saves it on the account."""
     lang = request.args.get("lang")
-    if not lang or lang not in current_app.config["LANGUAGES"]:
-        return
-    session["lang"] = lang
-    user = current_user()
-    if user is not None and user.locale != lang:
-        if user.kind == "clinician":
-            accounts.set_clinician_locale(get_db(), user.id, lang)
-        else:
-            patients.set_patient_locale(get_db(), user.id, lang)
+    if lang and lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
 
 
 def _throttle_wait(db, account_key: str, address: str) -> int:
@@ -209,9 +203,13 @@ def logout():
 def patient_link(token: str):
     """A patient's personal link: GET shows "Continue"; the POST signs this device in."""
     db = get_db()
-    link = patients.find_link(db, token) if len(token) <= 128 else None
-    if link is None:
-        return render_template("auth/link_invalid.html"), 404
+    days = current_app.config["LINK_UNUSED_DAYS"]
+    link = patients.find_link(db, token, days) if len(token) <= 128 else None
+    if link is None or link["expired"]:
+        expired = link is not None
+        if expired:
+            event(current_app, "link.expired", patient=link["patient_id"])
+        return render_template("auth/link_invalid.html", expired=expired, days=days), 404
     g.link_locale = link["locale"]
     form = ActionForm()
     if form.validate_on_submit():
@@ -224,6 +222,7 @@ def patient_link(token: str):
             lifetime=timedelta(days=current_app.config["PATIENT_SESSION_DAYS"]),
             token_id=link["id"],
         )
+        patients.mark_link_used(db, link["id"])
         return redirect(url_for("patient.home"))
     return render_template("auth/continue.html", form=form)
 
@@ -246,7 +245,11 @@ def _sign_in(
     clear_session_keep_locale()
     session.permanent = kind == "patient"
     session["sid"] = accounts.start_session(
-        db, lifetime, token_id=token_id, **{f"{kind}_id": user_id}
+        db,
+        lifetime,
+        token_id=token_id,
+        device=devices.describe(request.user_agent.string),
+        **{f"{kind}_id": user_id},
     )
     if lang and lang != saved_locale:
         setter = (

@@ -28,7 +28,7 @@ from ..db import get_db
 from ..entry_rules import EntryError
 from ..forms import ActionForm, EntryForm, ReminderForm
 from ..queries import accounts, consents, entries, patients
-from ..security import access, current_user
+from ..security import access, current_user, external_url
 from ..sheet import SHEET_VERSION
 from .download import send_download
 
@@ -222,7 +222,7 @@ def reminder():
     if form.validate_on_submit():
         time_text = form.time.data.strftime("%H:%M")
         token = patients.set_reminder(db, user.id, time_text)
-        feed_url = url_for("diary.calendar", token=token, _external=True)
+        feed_url = external_url("diary.calendar", token=token)
         patient = patients.get_patient(db, user.id)
     elif request.method == "GET" and patient["reminder_time"]:
         form.time.data = calendar_feed.parse_time(patient["reminder_time"])
@@ -247,7 +247,7 @@ def reminder_ics():
     body = calendar_feed.reminder_calendar(
         patient["reminder_time"],
         user.timezone,
-        url_for("diary.entry", _external=True),
+        external_url("diary.entry"),
         uid_seed=f"patient-{user.id}",
     )
     return send_download(body, "text/calendar", "pain-diary.ics")
@@ -272,7 +272,7 @@ def calendar(token: str):
     body = calendar_feed.reminder_calendar(
         found["reminder_time"],
         found["timezone"],
-        url_for("diary.entry", _external=True),
+        external_url("diary.entry"),
         uid_seed=f"patient-{found['patient_id']}",
         locale=found["locale"],
     )

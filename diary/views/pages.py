@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from wtforms.fields.choices import SelectChoice
 
 from .. import pdf
 from ..db import get_db
-from ..forms import VerifyFileForm, VerifyForm
-from ..queries import consents
+from ..forms import LanguageForm, VerifyFileForm, VerifyForm
+from ..logs import event
+from ..queries import accounts, consents, patients
 from ..ratelimit import address_key, limiter, retry_after, setting
-from ..security import PatientSignedOut, access, current_user
+from ..security import PatientSignedOut, access, current_user, is_safe_next
 
 bp = Blueprint("pages", __name__)
 
@@ -51,6 +64,27 @@ ERRORS = {
 def index():
     """Landing page: where patients and clinicians each go."""
     return render_template("index.html", user=current_user())
+
+
+@bp.route("/language", methods=["POST"])
+@access("anonymous")
+def language():
+    """The language switcher: this device's language, saved on the signed-in account too
+    (a POST with the form's token, so no link can change someone's saved language)."""
+    form = LanguageForm()
+    form.lang.choices = [SelectChoice(code, code) for code in current_app.config["LANGUAGES"]]
+    if not form.validate_on_submit():
+        abort(400)
+    lang = form.lang.data
+    session["lang"] = lang
+    user = current_user()
+    if user is not None and user.locale != lang:
+        if user.kind == "clinician":
+            accounts.set_clinician_locale(get_db(), user.id, lang)
+        else:
+            patients.set_patient_locale(get_db(), user.id, lang)
+    target = form.next.data
+    return redirect(target if is_safe_next(target) else url_for(".index"))
 
 
 def _not_a_check() -> bool:
@@ -104,6 +138,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError):
+        event(current_app, "csrf.refused", endpoint=request.endpoint)
         return render_error(
             400,
             str(
@@ -139,6 +174,7 @@ def register_error_handlers(app: Flask) -> None:
         response = error.get_response()
         if isinstance(error, RateLimitExceeded):
             response.headers["Retry-After"] = str(retry_after())
+            event(current_app, "ratelimit.exceeded", endpoint=request.endpoint)
         page, code = render_error(error.code)
         response.set_data(page)
         response.status_code = code

@@ -6,14 +6,15 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .. import charts, clock, entry_rules, exports, outcomes, report
 from ..db import get_db
 from ..forms import ActionForm
 from ..i18n import format_day, format_number
-from ..queries import accounts, consents, patients
+from ..queries import accounts, audit, consents, patients
 from ..ratelimit import limiter, setting
 from ..security import access, current_user
 from ..sheet import SHEET_VERSION
@@ -129,3 +130,46 @@ def home():
         format_day=format_day,
         **context,
     )
+
+
+@bp.route("/me/phones")
+@access("patient")
+def phones():
+    """The phones (browsers) signed in to my diary, this one first marked; sign others out."""
+    user = current_user()
+    devices = accounts.open_patient_sessions(get_db(), user.id)
+    return render_template(
+        "patient/phones.html", devices=devices, current=user.session_id, form=ActionForm()
+    )
+
+
+@bp.route("/me/phones/<int:session_id>/signout", methods=["POST"])
+@access("patient")
+def sign_out_phone(session_id: int):
+    """Sign out one other phone (only one of mine; this phone signs out from its home)."""
+    return _sign_out_phones(only=session_id)
+
+
+@bp.route("/me/phones/signout-others", methods=["POST"])
+@access("patient")
+def sign_out_other_phones():
+    """Sign out every phone but this one."""
+    return _sign_out_phones()
+
+
+def _sign_out_phones(only: int | None = None):
+    user = current_user()
+    if not ActionForm().validate_on_submit() or only == user.session_id:
+        abort(400)
+    db = get_db()
+    ended = accounts.end_patient_sessions(db, user.id, only=only, keep=user.session_id)
+    if only is not None and not ended:
+        abort(404)
+    audit.record(
+        db, "signout.other_phones", actor="patient", actor_id=user.id, clinic_id=user.clinic_id,
+        patient_id=user.id, count=ended,
+    )  # fmt: skip
+    flash(
+        ngettext("%(num)d phone was signed out.", "%(num)d phones were signed out.", ended), "info"
+    )
+    return redirect(url_for(".phones"))
