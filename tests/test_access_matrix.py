@@ -18,6 +18,7 @@ POLICY = {
     "pages.index": ("anonymous", None),
     "pages.healthz": ("anonymous", None),
     "pages.verify": ("anonymous", None),
+    "pages.language": ("anonymous", None),
     "auth.login": ("anonymous", None),
     "auth.logout": ("anonymous", None),
     "auth.patient_link": ("anonymous", None),
@@ -28,6 +29,9 @@ POLICY = {
     "patient.home": ("patient", None),
     "patient.export_json": ("patient", None),
     "patient.export_csv": ("patient", None),
+    "patient.phones": ("patient", None),
+    "patient.sign_out_other_phones": ("patient", None),
+    "patient.sign_out_phone": ("patient", "own"),
     "consent.start": ("patient", None),
     "consent.changes": ("patient", None),
     "consent.section": ("patient", None),
@@ -98,6 +102,7 @@ def setup(app, db, world):
     clients = {role: app.test_client() for role in ROLES}
     open_link(clients["patient_a"], world.token_a)
     open_link(clients["patient_b"], world.token_b)
+    ids["phone_id"] = accounts.open_patient_sessions(db, world.patient_a)[0]["id"]
     login(clients["clinician_a"], world.clinician_a)
     login(clients["clinician_b"], world.clinician_b)
     login(clients["admin_a"], world.admin_a)

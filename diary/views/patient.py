@@ -143,11 +143,11 @@ def phones():
     )
 
 
-@bp.route("/me/phones/<int:session_id>/signout", methods=["POST"])
+@bp.route("/me/phones/<int:phone_id>/signout", methods=["POST"])
 @access("patient")
-def sign_out_phone(session_id: int):
+def sign_out_phone(phone_id: int):
     """Sign out one other phone (only one of mine; this phone signs out from its home)."""
-    return _sign_out_phones(only=session_id)
+    return _sign_out_phones(only=phone_id)
 
 
 @bp.route("/me/phones/signout-others", methods=["POST"])
