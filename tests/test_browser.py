@@ -84,3 +84,29 @@ def test_language_switcher_keeps_the_page(live_server, page_at, world):
     assert page.url.startswith(live_server + "/login")
     assert page.locator("html").get_attribute("lang") == "de"
     screenshot(page, "login-360-de")
+
+
+def test_a_patient_signs_out_a_lost_phone(live_server, page_at, world):
+    """Two phones signed in with one link; from the first, "Phones signed in" lists both
+    and signs the other out; the other phone is signed out at its next page."""
+    mine, lost = page_at(360, 740), page_at(360, 740)
+    for phone in (mine, lost):
+        phone.goto(f"{live_server}/p/{world.token_a}?lang=en")
+        phone.locator("main form button[type=submit]").click()
+        phone.wait_for_url(live_server + "/home")
+    mine.get_by_role("link", name="Phones signed in to your diary").click()
+    mine.wait_for_url(live_server + "/me/phones")
+    assert mine.locator(".device").count() == 2
+    assert mine.locator(".device .tag").all_inner_texts() == ["This phone"]
+    assert mine.locator(".device").first.locator(".tag").count() == 1  # this phone first
+    button = mine.get_by_role("button", name="Sign out this phone")
+    box = button.bounding_box()
+    assert box["height"] >= 44
+    assert not has_horizontal_overflow(mine)
+    screenshot(mine, "patient-phones-360")
+    button.click()
+    mine.wait_for_url(live_server + "/me/phones")
+    assert "1 phone was signed out." in mine.locator("main").inner_text()
+    assert mine.locator(".device").count() == 1
+    lost.goto(live_server + "/home")
+    assert "personal link" in lost.locator("main").inner_text()

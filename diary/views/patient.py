@@ -137,7 +137,9 @@ def home():
 def phones():
     """The phones (browsers) signed in to my diary, this one first marked; sign others out."""
     user = current_user()
-    devices = accounts.open_patient_sessions(get_db(), user.id)
+    devices = sorted(
+        accounts.open_patient_sessions(get_db(), user.id), key=lambda d: d["id"] != user.session_id
+    )  # this phone first, then the others by last use
     return render_template(
         "patient/phones.html", devices=devices, current=user.session_id, form=ActionForm()
     )
