@@ -12,7 +12,7 @@ from diary import clock, entry_rules
 from diary.entry_rules import EntryError, patient_today, timing
 from diary.queries import entries, patients, seed
 from tests.factories import give_consent
-from tests.helpers import csrf_from, login, open_link
+from tests.helpers import csrf_from, login, open_link, phone_queue_id
 
 TODAY = date(2026, 11, 22)
 
@@ -105,6 +105,7 @@ def phone(app, world, db):
     db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
     client = app.test_client()
     open_link(client, world.token_a)
+    client.queue_id = phone_queue_id(client)
     return client
 
 
@@ -124,6 +125,10 @@ def today_here() -> date:
 
 
 def sync(client, body, **headers):
+    """POST an entry as the phone's queue does, stamped with the phone's queue id (the
+    signed-in patient's, as its pages show it) unless the body has one."""
+    if "queue_id" not in body and getattr(client, "queue_id", None):
+        body = {**body, "queue_id": client.queue_id}
     return client.post(
         "/api/entries",
         data=json.dumps(body),
@@ -293,7 +298,7 @@ def test_sync_refuses_cross_site_requests(phone, consented, db):
     assert no_headers.status_code == 403
     origin = phone.post(
         "/api/entries",
-        data=json.dumps(entry_body()),
+        data=json.dumps({**entry_body(), "queue_id": phone.queue_id}),
         content_type="application/json",
         headers={"Origin": "http://localhost"},
     )
@@ -405,3 +410,68 @@ def test_clinician_cannot_use_the_patient_diary(app, world):
     login(staff, world.clinician_a)
     assert staff.get("/diary/entry").status_code == 403
     assert sync(staff, entry_body()).status_code == 403
+
+
+# --- one patient's queue never acts for another ---------------------------------------
+
+
+@pytest.fixture
+def phone_b(app, world, db):
+    """Patient B (clinic B) signed in on a second phone, with a consented course."""
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_b])
+    give_consent(db, patients.current_course(db, world.patient_b)["id"])
+    client = app.test_client()
+    open_link(client, world.token_b)
+    client.queue_id = phone_queue_id(client)
+    return client
+
+
+def today_in_paris() -> date:
+    return clock.now().astimezone(ZoneInfo("Europe/Paris")).date()
+
+
+def test_client_ids_are_per_patient(phone, phone_b, consented, db, world):
+    first = sync(phone, entry_body(client_id="same-id-0001", avg=2, worst=3, note="A's note"))
+    assert first.status_code == 201
+    # B's phone happens to use (or guesses) the same client id: B's own entry is stored,
+    # and nothing of A's entry comes back
+    other = sync(
+        phone_b,
+        entry_body(client_id="same-id-0001", avg=7, worst=9, day=today_in_paris().isoformat()),
+    )
+    assert other.status_code == 201 and other.json["status"] == "created"
+    assert "A's note" not in other.get_data(as_text=True)
+    course_b = patients.current_course(db, world.patient_b)["id"]
+    assert [(r["avg_nrs"], r["worst_nrs"]) for r in entries.for_course(db, course_b)] == [(7, 9)]
+    assert [(r["avg_nrs"], r["note"]) for r in entries.for_course(db, consented)] == [
+        (2, "A's note")
+    ]
+    # and each patient's retry is still a duplicate of their own entry only
+    again = sync(phone_b, entry_body(client_id="same-id-0001", avg=7, worst=9))
+    assert again.json["status"] == "duplicate" and again.json["day"] == today_in_paris().isoformat()
+    assert sync(phone, entry_body(client_id="same-id-0001")).json["status"] == "duplicate"
+
+
+def test_an_entry_queued_for_another_diary_is_refused(phone, phone_b, consented, db, world):
+    # A's phone queue stamped the entry with A's queue id; B is signed in now
+    response = sync(phone_b, entry_body(queue_id=phone.queue_id, note="A's note"))
+    assert response.status_code == 409
+    assert (
+        response.json["error"]
+        == "This entry was saved on this phone for another diary. It was not sent."
+    )
+    assert phone.queue_id != phone_b.queue_id
+    # an entry that does not say whose it is (queued by an older version) is not stored either
+    response = phone_b.post(
+        "/api/entries",
+        data=json.dumps(entry_body(client_id="client-0099")),
+        content_type="application/json",
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 409 and "older version" in response.json["error"]
+    assert db.execute("SELECT count(*) FROM diary_entries").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM entry_submissions").fetchone()[0] == 0
+    # the queue id is the patient's, not the link's: a re-issued link keeps it
+    open_link(phone, patients.issue_link(db, world.patient_a))
+    assert phone_queue_id(phone) == phone.queue_id
+    assert world.token_a not in phone.queue_id

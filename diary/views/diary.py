@@ -4,6 +4,7 @@ offline page)."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +29,7 @@ from ..db import get_db
 from ..entry_rules import EntryError
 from ..forms import ActionForm, EntryForm, ReminderForm
 from ..queries import accounts, consents, entries, patients
-from ..security import access, current_user
+from ..security import access, current_user, queue_id
 from ..sheet import SHEET_VERSION
 from .download import send_download
 
@@ -120,6 +121,7 @@ def entry():
         clinic=_clinic(),
         site_effects=entry_rules.SITE_EFFECTS,
         allergy_signs=entry_rules.ALLERGY_SIGNS,
+        queue_id=queue_id(user.id),
     ), 400 if error else 200
 
 
@@ -167,7 +169,8 @@ def same_origin_request() -> bool:
 @bp.route("/api/entries", methods=["POST"])
 @access("patient")
 def sync():
-    """Receive one entry from the phone's queue (JSON). Idempotent on ``client_id``."""
+    """Receive one entry from the phone's queue (JSON). Idempotent on the patient's
+    ``client_id``; refused (409) when its ``queue_id`` is not the signed-in patient's."""
     if not same_origin_request():
         return jsonify(error=_("This request was refused.")), 403
     data = request.get_json(silent=True)
@@ -177,6 +180,24 @@ def sync():
         return jsonify(
             error=_("This entry could not be read. Please try again."), field="client_id"
         ), 400
+    queue = data.get("queue_id")
+    if not queue or not isinstance(queue, str):
+        # queued by an older version of the app, which did not say whose diary it is for
+        return jsonify(
+            error=_(
+                "This entry was saved by an older version of the app and was not sent."
+                " Please fill in the day again."
+            ),
+            field="queue_id",
+        ), 409
+    if not hmac.compare_digest(
+        queue.encode("utf-8", "replace"), queue_id(current_user().id).encode()
+    ):
+        # saved on this phone for another patient's diary: never stored under this one
+        return jsonify(
+            error=_("This entry was saved on this phone for another diary. It was not sent."),
+            field="queue_id",
+        ), 409
     try:
         outcome, row, saved = store_entry(data)
     except ConsentRequired:

@@ -14,7 +14,7 @@ from ..db import get_db
 from ..forms import ActionForm
 from ..i18n import format_day, format_number
 from ..queries import accounts, consents, patients
-from ..security import access, current_user
+from ..security import access, current_user, queue_id
 from ..sheet import SHEET_VERSION
 from .download import send_download
 
@@ -124,5 +124,6 @@ def home():
         saved=request.args.get("saved"),
         signout_form=ActionForm(),
         format_day=format_day,
+        queue_id=queue_id(user.id),
         **context,
     )
