@@ -1,6 +1,7 @@
 """The daily diary: date rules, validation, idempotent sync, consent enforced on the server."""
 
 import json
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from tests.factories import give_consent
 from tests.helpers import csrf_from, login, open_link, phone_queue_id
 
 TODAY = date(2026, 11, 22)
+NOW = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
 
 
 # --- pure rules ------------------------------------------------------------------------
@@ -68,9 +70,9 @@ def test_a_queued_entry_is_judged_by_when_it_was_saved_on_the_phone():
 def test_invalid_fields_are_refused_with_a_translated_message(app, data, field):
     with app.test_request_context():
         with pytest.raises(EntryError) as english:
-            entry_rules.parse(data, default_day=TODAY)
+            entry_rules.parse(data, default_day=TODAY, now=NOW)
         with force_locale("it"), pytest.raises(EntryError) as italian:
-            entry_rules.parse(data, default_day=TODAY)
+            entry_rules.parse(data, default_day=TODAY, now=NOW)
     assert english.value.field == field
     assert english.value.message and italian.value.message != english.value.message
 
@@ -89,6 +91,7 @@ def test_a_valid_entry_is_parsed(app):
                 "device_time": "2026-11-22T18:00:00Z",
             },
             default_day=TODAY,
+            now=NOW,
         )
     assert (entry.avg, entry.worst, entry.day) == (4, 7, TODAY)
     assert entry.site_effects == ["bruising", "redness"]
@@ -214,7 +217,8 @@ def test_sync_is_idempotent_on_the_client_id(phone, consented, db):
 
 
 def test_same_day_correction_updates_and_is_audited(phone, consented, db):
-    sync(phone, entry_body(device_time="2026-01-01T10:00:00Z"))
+    # a month-and-a-half-old phone time is not believed: the server's time counts
+    sync(phone, entry_body(device_time=(clock.now() - timedelta(days=45)).isoformat()))
     corrected = sync(phone, entry_body(client_id="client-0002", avg=2, worst=3))
     assert corrected.json["status"] == "updated"
     rows = entries.for_course(db, consented)
@@ -426,6 +430,14 @@ def phone_b(app, world, db):
     return client
 
 
+def gettext_ids(path: str) -> set[str]:
+    """The messages of a source file marked for translation (what babel extracts)."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
+
+    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    return {m[1] for m in extract_from_file("python", path, keywords=keywords)}
+
+
 def today_in_paris() -> date:
     return clock.now().astimezone(ZoneInfo("Europe/Paris")).date()
 
@@ -475,3 +487,58 @@ def test_an_entry_queued_for_another_diary_is_refused(phone, phone_b, consented,
     open_link(phone, patients.issue_link(db, world.patient_a))
     assert phone_queue_id(phone) == phone.queue_id
     assert world.token_a not in phone.queue_id
+
+
+@pytest.mark.parametrize(
+    "device_time",
+    [
+        "0001-01-01T00:00:00+05:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T20:00:00-05:00",
+    ],  # fmt: skip
+)
+def test_a_phone_time_far_from_now_is_refused_with_400(phone, consented, db, device_time):
+    response = sync(phone, entry_body(device_time=device_time))
+    assert response.status_code == 400
+    assert response.json["field"] == "device_time"
+    assert "date and time on this phone" in response.json["error"]
+    assert entries.for_course(db, consented) == []
+    assert response.json["error"] in gettext_ids("diary/entry_rules.py")  # translatable
+
+
+def test_a_phone_clock_running_ahead_cannot_freeze_the_day(phone, consented, db, monkeypatch):
+    now = datetime.combine(today_here(), time(9), tzinfo=ZoneInfo("Europe/Rome"))
+    monkeypatch.setattr(clock, "now", lambda: now.astimezone(UTC))
+    ahead = (now + timedelta(hours=12)).isoformat()  # within the window, not believed
+    assert sync(phone, entry_body(client_id="ahead-0001", device_time=ahead)).status_code == 201
+    # a correction made on the form a minute later is applied, not taken as older
+    monkeypatch.setattr(clock, "now", lambda: (now + timedelta(minutes=1)).astimezone(UTC))
+    corrected = sync(phone, entry_body(client_id="fix-0001", avg=1, worst=2))
+    assert corrected.json["status"] == "updated"
+    assert entries.for_course(db, consented)[0]["avg_nrs"] == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"client_id": "deep-0001", "avg": 1, "worst": 1, "note": '
+        + b"[" * 50_000
+        + b"]" * 50_000
+        + b"}",
+    ],  # fmt: skip
+)
+def test_deeply_nested_json_is_a_400_without_traceback(phone, consented, db, caplog, raw):
+    caplog.set_level(logging.DEBUG)
+    response = phone.post(
+        "/api/entries",
+        data=raw,
+        content_type="application/json",
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 400
+    assert response.json == {"error": "This entry could not be read. Please try again."}
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert "Traceback" not in caplog.text
+    assert entries.for_course(db, consented) == []

@@ -4,6 +4,7 @@ offline page)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from datetime import timedelta
 from typing import Any
@@ -57,8 +58,11 @@ def store_entry(data: Any) -> tuple[str, dict[str, Any], entry_rules.EntryInput]
     course = _course()
     if not consents.is_active(db, course["id"], SHEET_VERSION):
         raise ConsentRequired()
-    entry = entry_rules.parse(data, default_day=clock.today(user.timezone))
-    today = entry_rules.patient_today(clock.now(), entry.device_time, user.timezone)
+    now = clock.now()
+    entry = entry_rules.parse(data, default_day=clock.today(user.timezone), now=now)
+    today = entry_rules.patient_today(now, entry.device_time, user.timezone)
+    # stored as the time of saving: a phone clock running ahead is not believed
+    entry = dataclasses.replace(entry, device_time=entry_rules.saved_at(now, entry.device_time))
     entry_rules.timing(entry.day, today)  # today or yesterday only
     if not entry_rules.diary_open(entry.day, course["end_date"]):
         raise entry_rules.course_ended_error()
@@ -173,7 +177,10 @@ def sync():
     ``client_id``; refused (409) when its ``queue_id`` is not the signed-in patient's."""
     if not same_origin_request():
         return jsonify(error=_("This request was refused.")), 403
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes: not an entry
+        data = None
     if not request.is_json or not isinstance(data, dict):
         return jsonify(error=_("This entry could not be read. Please try again.")), 400
     if not data.get("client_id"):
@@ -203,7 +210,10 @@ def sync():
     except ConsentRequired:
         return jsonify(error=_("Please give your consent before you use the diary.")), 403
     except EntryError as exc:
-        return jsonify(error=exc.message, field=exc.field), 422
+        # a wrong phone clock or an unreadable field: the request itself is wrong (400)
+        return jsonify(error=exc.message, field=exc.field), (
+            400 if exc.field == "device_time" else 422
+        )
     body = {
         "status": outcome,
         "day": row["day"].isoformat(),
