@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from factories import consented_patient  # noqa: E402
+from helpers import queue_id_in  # noqa: E402
 from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
 
 from diary import clock, migrations  # noqa: E402
@@ -150,6 +151,15 @@ def patient_cookie(port: int, token: str) -> str:
     return s.cookie
 
 
+def queue_of(port: int, cookie: str) -> str:
+    """The patient's queue id, which the phone's queue stamps on every entry."""
+    page = Session(port)
+    page.cookie = cookie
+    _status, html = page.request("GET", "/home")
+    page.close()
+    return queue_id_in(html.decode())
+
+
 def main() -> int:
     tmp = Path(tempfile.mkdtemp())
     tokens = build(tmp)
@@ -168,10 +178,13 @@ def main() -> int:
         staff.close()
 
         def post_maker(cookie):
+            queue = queue_of(port, cookie)
+
             def make():
                 body = json.dumps(
                     {
                         "client_id": uuid.uuid4().hex,
+                        "queue_id": queue,
                         "avg": 4,
                         "worst": 6,
                         "device_time": clock.iso(),

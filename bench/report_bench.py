@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from factories import consented_patient, give_consent  # noqa: E402
+from helpers import queue_id_in  # noqa: E402
 from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
 
 from diary import clock, create_app, migrations  # noqa: E402
@@ -150,13 +151,20 @@ def post_load(port: int, tokens: list[str]) -> list[float]:
 
     def client(index: int) -> None:
         s = patient_session(port, tokens[index % len(tokens)])
+        queue = queue_id_in(s.request("GET", "/home")[1].decode())
         while time.monotonic() < deadline:
             with lock:
                 if budget["left"] <= 0:
                     return
                 budget["left"] -= 1
             body = json.dumps(
-                {"client_id": uuid.uuid4().hex, "avg": 4, "worst": 6, "device_time": clock.iso()}
+                {
+                    "client_id": uuid.uuid4().hex,
+                    "queue_id": queue,
+                    "avg": 4,
+                    "worst": 6,
+                    "device_time": clock.iso(),
+                }
             ).encode()
             t = time.perf_counter()
             status, _ = s.request(

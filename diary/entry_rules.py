@@ -36,6 +36,9 @@ MEDICATION_MAX = 200
 CLOCK_SKEW = timedelta(minutes=10)
 #: a queued entry is judged by the phone's time of saving if it is at most this old
 MAX_QUEUE_AGE = timedelta(days=30)
+#: a phone's time further than this before or after the server's is refused as wrong
+DEVICE_TIME_PAST = timedelta(days=365)
+DEVICE_TIME_FUTURE = timedelta(days=1)
 
 Timing = Literal["on_time", "late"]
 
@@ -65,20 +68,29 @@ class EntryInput:
     device_time: datetime | None = None
 
 
-def patient_today(server_now: datetime, device_time: datetime | None, timezone: str) -> date:
-    """The "today" the rules use, in the clinic's time zone.
+def saved_at(server_now: datetime, device_time: datetime | None) -> datetime:
+    """When an entry counts as saved: the phone's time if it is believable (not in the
+    future, at most 30 days old), otherwise (and without a device time) the server's.
 
-    An entry saved on the phone while offline is judged by when it was saved there, as
-    long as that time is believable (not in the future, at most 30 days old); otherwise,
-    and for entries without a device time, by the server's clock.
+    The day rules use it, and it is stored as the entry's device time, which orders the
+    saves of a day: a phone clock running ahead cannot make its save newer than later
+    corrections.
     """
-    zone = ZoneInfo(timezone)
-    moment = server_now
     if device_time is not None and server_now - MAX_QUEUE_AGE <= device_time <= (
         server_now + CLOCK_SKEW
     ):
-        moment = device_time
-    return moment.astimezone(zone).date()
+        return device_time
+    return server_now
+
+
+def patient_today(server_now: datetime, device_time: datetime | None, timezone: str) -> date:
+    """The "today" the rules use, in the clinic's time zone.
+
+    An entry saved on the phone while offline is judged by when it was saved there
+    (:func:`saved_at`); otherwise, and for entries without a device time, by the
+    server's clock.
+    """
+    return saved_at(server_now, device_time).astimezone(ZoneInfo(timezone)).date()
 
 
 def timing(day: date, today: date) -> Timing:
@@ -156,11 +168,41 @@ def _text(value: Any, limit: int, name: str) -> str:
     return text
 
 
+def _device_time(value: Any, now: datetime) -> datetime | None:
+    """The phone's time of saving: ISO 8601 with a UTC offset, within a year before and a
+    day after the server's ``now`` (a phone set to year 1 or 9999 is refused)."""
+    if not value:
+        return None
+    unreadable = EntryError(_("This entry could not be read. Please try again."), "device_time")
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise unreadable from None
+    if moment.tzinfo is None:
+        raise unreadable
+    try:
+        believable = now - DEVICE_TIME_PAST <= moment <= now + DEVICE_TIME_FUTURE
+    except OverflowError:
+        believable = False
+    if not believable:
+        raise EntryError(
+            _(
+                "The date and time on this phone seem to be wrong. Please correct them"
+                " in the phone's settings, then save this entry again."
+            ),
+            "device_time",
+        )
+    return moment
+
+
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
-def parse(data: Mapping[str, Any], *, default_day: date) -> EntryInput:
-    """Validate the fields of an entry (form or JSON); raise EntryError on the first problem."""
+def parse(data: Mapping[str, Any], *, default_day: date, now: datetime) -> EntryInput:
+    """Validate the fields of an entry (form or JSON); raise EntryError on the first problem.
+
+    ``now`` is the server's time, against which the phone's time of saving is checked.
+    """
     day_value = data.get("day")
     if day_value in (None, ""):
         day = default_day
@@ -185,17 +227,7 @@ def parse(data: Mapping[str, Any], *, default_day: date) -> EntryInput:
     client_id = data.get("client_id") or ""
     if not isinstance(client_id, str) or (client_id and not CLIENT_ID.match(client_id)):
         raise EntryError(_("This entry could not be read. Please try again."), "client_id")
-    device_time = None
-    raw_time = data.get("device_time")
-    if raw_time:
-        try:
-            device_time = datetime.fromisoformat(str(raw_time).replace("Z", "+00:00"))
-        except ValueError:
-            raise EntryError(
-                _("This entry could not be read. Please try again."), "device_time"
-            ) from None
-        if device_time.tzinfo is None:
-            raise EntryError(_("This entry could not be read. Please try again."), "device_time")
+    device_time = _device_time(data.get("device_time"), now)
     medication = _text(data.get("medication"), MEDICATION_MAX, "medication")
     return EntryInput(
         day=day,

@@ -388,3 +388,65 @@ def m010_limits_links_devices(db: sqlite_utils.Database) -> None:
     )
     # e.g. "Chrome on Android": the browser and system only, never the full User-Agent
     db.execute("ALTER TABLE auth_sessions ADD COLUMN device TEXT NOT NULL DEFAULT ''")
+
+
+@migrations()
+def m012_client_ids_per_patient(db: sqlite_utils.Database) -> None:
+    """A client id is unique per patient, not across the whole database: one patient's id
+    can neither suppress nor reveal another patient's entry. ``entry_submissions`` is
+    keyed on (patient, client id) and ``diary_entries.client_id`` is unique per course;
+    both tables are rebuilt (SQLite cannot drop a UNIQUE constraint), ids kept."""
+    columns = (
+        "id, course_id, day, client_id, avg_nrs, worst_nrs, site_effects, medication_taken,"
+        " medication, note, late, device_time, created_at, updated_at, allergy_signs"
+    )
+    db.execute(
+        """CREATE TABLE diary_entries_new (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL REFERENCES courses(id),
+            day TEXT NOT NULL,                  -- ISO date the rating is for, clinic's calendar
+            client_id TEXT NOT NULL,            -- of the first save, generated on the device
+            avg_nrs INTEGER NOT NULL CHECK (avg_nrs BETWEEN 0 AND 10),
+            worst_nrs INTEGER NOT NULL CHECK (worst_nrs BETWEEN 0 AND 10),
+            site_effects TEXT NOT NULL DEFAULT '[]',
+            medication_taken INTEGER CHECK (medication_taken IS NULL OR medication_taken IN (0, 1)),
+            medication TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '' CHECK (length(note) <= 500),
+            late INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1)),
+            device_time TEXT,                   -- when the patient saved it on the phone
+            created_at TEXT NOT NULL,           -- server time of the first arrival
+            updated_at TEXT NOT NULL,
+            allergy_signs TEXT NOT NULL DEFAULT '[]',
+            UNIQUE (course_id, day),
+            UNIQUE (course_id, client_id)
+        )"""
+    )
+    db.execute(
+        f"INSERT INTO diary_entries_new ({columns})"  # noqa: S608 - fixed column names
+        f" SELECT {columns} FROM diary_entries ORDER BY id"
+    )
+    db.execute(
+        """CREATE TABLE entry_submissions_new (
+            patient_id INTEGER NOT NULL REFERENCES patients(id),
+            client_id TEXT NOT NULL,            -- generated on the device for each save
+            entry_id INTEGER NOT NULL REFERENCES diary_entries_new(id),
+            outcome TEXT NOT NULL CHECK (outcome IN ('created', 'updated', 'stale')),
+            device_time TEXT,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (patient_id, client_id)
+        )"""
+    )
+    db.execute(
+        "INSERT INTO entry_submissions_new (patient_id, client_id, entry_id, outcome,"
+        " device_time, received_at)"
+        " SELECT c.patient_id, s.client_id, s.entry_id, s.outcome, s.device_time, s.received_at"
+        " FROM entry_submissions s JOIN diary_entries e ON e.id = s.entry_id"
+        " JOIN courses c ON c.id = e.course_id ORDER BY s.rowid"
+    )
+    # children first, so that no foreign key points at a dropped table; RENAME rewrites
+    # the new submissions' reference to diary_entries
+    db.execute("DROP TABLE entry_submissions")
+    db.execute("DROP TABLE diary_entries")
+    db.execute("ALTER TABLE diary_entries_new RENAME TO diary_entries")
+    db.execute("ALTER TABLE entry_submissions_new RENAME TO entry_submissions")
+    db.execute("CREATE INDEX entry_submissions_entry ON entry_submissions(entry_id)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,20 @@ def new_token() -> str:
 def token_hash(token: str) -> str:
     """SHA-256 hex digest: the only form in which tokens are stored."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def queue_id(patient_id: int) -> str:
+    """The patient's queue id: which diary an entry queued on a phone belongs to.
+
+    An HMAC of the patient id with the app's secret key: stable across re-issued links,
+    opaque (it reveals neither the id nor any token) and not a secret (it signs nothing
+    in). Pages put it in ``data-queue-id``; the sync endpoint refuses an entry whose
+    queue id is not the signed-in patient's.
+    """
+    key = current_app.secret_key
+    key_bytes = key if isinstance(key, bytes) else str(key).encode("utf-8")
+    message = f"diary-queue:{patient_id}".encode()
+    return hmac.new(key_bytes, message, hashlib.sha256).hexdigest()[:32]
 
 
 # --- who is signed in -----------------------------------------------------------------

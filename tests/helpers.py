@@ -52,6 +52,19 @@ def open_link(client, token: str, **kwargs):
     )
 
 
+def queue_id_in(html: str) -> str:
+    """The queue id a signed-in patient page carries: the phone's queue stamps it on every
+    entry, and the sync endpoint refuses an entry whose queue id is not the patient's."""
+    match = re.search(r'data-queue-id="([^"]*)"', html)
+    assert match and match.group(1), "no queue id in the page"
+    return match.group(1)
+
+
+def phone_queue_id(client) -> str:
+    """The queue id of the patient signed in on a test client (read from the home page)."""
+    return queue_id_in(client.get("/home").get_data(as_text=True))
+
+
 def logout(client, from_page: str):
     """Sign out through the form shown on a signed-in page."""
     token = csrf_from(client.get(from_page).get_data(as_text=True))

@@ -155,3 +155,87 @@ def test_home_in_arabic_is_right_to_left(live_server, page_at, world, db):
     assert zero["x"] > five["x"]  # the scale reads right to left
     assert not has_horizontal_overflow(page)
     screenshot(page, "diary-entry-360-ar")
+
+
+def open_link_in(page, live_server, token):
+    page.goto(f"{live_server}/p/{token}")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(live_server + "/home")
+
+
+def test_an_offline_entry_is_never_filed_under_another_patient(live_server, page_at, world, db):
+    """Patient A saves an entry offline, A's link is revoked (the queue gets 401 and keeps
+    the entry), patient B of another clinic opens their link on the same phone: A's note
+    is not stored for B, B is told; when A opens a new link, it is sent for A, once."""
+    db.execute("UPDATE patients SET locale = 'en'")
+    course_a = patients.current_course(db, world.patient_a)["id"]
+    course_b = patients.current_course(db, world.patient_b)["id"]
+    give_consent(db, course_a)
+    give_consent(db, course_b)
+    page = page_at(360, 740)
+    context = page.context
+    open_link_in(page, live_server, world.token_a)
+    assert wait_for(lambda: page.evaluate("navigator.serviceWorker.controller !== null"))
+
+    context.set_offline(True)
+    page.reload()  # the offline page, from the service worker's cache
+    assert page.locator("h1").inner_text() == "You are offline"
+    pick(page, "avg", 3)
+    pick(page, "worst", 5)
+    page.locator("#note").fill("A's private note")
+    page.get_by_role("button", name="Save").click()
+    page.locator("[data-entry-status]").filter(has_text="Saved on this phone").wait_for()
+    [queued] = page.evaluate("DiaryQueue.all()")
+    assert queued["note"] == "A's private note" and queued["queue_id"]
+
+    patients.revoke_links(db, world.patient_a, actor="clinician", actor_id=1)  # the clinic
+    context.set_offline(False)
+    status = page.locator("[data-queue-status]")
+    status.filter(has_text="Open your personal link again").wait_for()  # 401: kept
+    assert "Entries kept on this phone: 1." in status.inner_text()
+    assert [e["client_id"] for e in page.evaluate("DiaryQueue.all()")] == [queued["client_id"]]
+    screenshot(page, "diary-queue-link-revoked-360-en")
+
+    open_link_in(page, live_server, world.token_b)  # B, clinic B, the same phone
+    notice = page.locator("[data-queue-foreign]")
+    notice.wait_for(state="visible")
+    assert "belong to another diary: 1. They were not sent." in notice.inner_text()
+    assert page.get_by_role("button", name="Delete them from this phone").is_visible()
+    box = page.get_by_role("button", name="Delete them from this phone").bounding_box()
+    assert box["height"] >= 44
+    assert not has_horizontal_overflow(page)
+    screenshot(page, "diary-queue-other-diary-360-en")
+    assert entries.for_course(db, course_b) == []
+    assert db.execute(
+        "SELECT count(*) FROM diary_entries WHERE note = ?", ["A's private note"]
+    ).fetchone() == (0,)
+    assert len(page.evaluate("DiaryQueue.all()")) == 1  # still on the phone, for A
+
+    token = patients.issue_link(db, world.patient_a, actor="clinician", actor_id=1)
+    open_link_in(page, live_server, token)  # A again, with the new link
+    assert wait_for(lambda: len(entries.for_course(db, course_a)) == 1)
+    page.goto(live_server + "/home")  # a second flush must not send it again
+    [row] = entries.for_course(db, course_a)
+    assert (row["avg_nrs"], row["worst_nrs"], row["note"]) == (3, 5, "A's private note")
+    assert row["client_id"] == queued["client_id"]
+    assert db.execute(
+        "SELECT patient_id, count(*) FROM entry_submissions WHERE entry_id = ?", [row["id"]]
+    ).fetchone() == (world.patient_a, 1)
+    assert entries.for_course(db, course_b) == []
+    assert page.evaluate("DiaryQueue.all()") == []
+    assert page.locator("[data-queue-foreign]").is_hidden()
+
+
+def test_entries_of_another_diary_can_be_deleted_from_the_phone(signed_in_phone, live_server):
+    page, _course = signed_in_phone
+    page.evaluate(
+        """DiaryQueue.add({client_id: "someone-else-0001", queue_id: "another-diary",
+           device_time: new Date().toISOString(), day: "2026-01-01", avg: 1, worst: 1,
+           note: "not mine"})"""
+    )
+    page.goto(live_server + "/home")
+    page.locator("[data-queue-foreign]").wait_for(state="visible")
+    page.get_by_role("button", name="Delete them from this phone").click()
+    page.locator("[data-queue-status]").filter(has_text="were deleted").wait_for()
+    assert page.locator("[data-queue-foreign]").is_hidden()
+    assert page.evaluate("DiaryQueue.all()") == []

@@ -20,6 +20,7 @@ from diary import clock, migrations
 from diary.db import connect
 from diary.queries import accounts
 from tests.factories import consented_patient
+from tests.helpers import queue_id_in
 from tests.live_server import Session, app_env, free_port, start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,7 @@ def test_entries_answered_with_success_survive_sigkill(crash_db):
     def phone(n: int) -> None:
         s = Session(port, timeout=5)
         s.form(f"/p/{tokens[n]}", {})
+        queue = queue_id_in(s.request("GET", "/home")[1].decode())
         k = 0
         while not stop.is_set() and k < 400:
             day = (today - timedelta(days=k % 2)).isoformat()
@@ -59,6 +61,7 @@ def test_entries_answered_with_success_survive_sigkill(crash_db):
             body = json.dumps(
                 {
                     "client_id": client_id,
+                    "queue_id": queue,
                     "avg": k % 11,
                     "worst": 10,
                     "day": day,

@@ -194,3 +194,40 @@ def test_select_rows_are_named_like_sqlite_utils_names_them(db):
     assert list(row) == ["id", "name", "id_2"]
     with pytest.raises(ValueError):  # not a SELECT: sqlite-utils' guarded path
         list(db.query("UPDATE clinics SET name = 'x' WHERE 0"))
+
+
+def test_m012_keeps_entries_and_keys_client_ids_per_patient(tmp_path):
+    db = connect(tmp_path / "old.sqlite")
+    migrations.migrations.apply(db, stop_before="m012_client_ids_per_patient")
+    clinic, patient, course = _course(db)
+    entry = seed.insert_entry(db, course, "2026-01-05", "phone-id-0001", 3, 5, note="kept")
+    db.execute(
+        "INSERT INTO entry_submissions (client_id, entry_id, outcome, device_time, received_at)"
+        " VALUES ('phone-id-0001', ?, 'created', '2026-01-05T10:00:00+00:00',"
+        " '2026-01-05T10:00:01+00:00')",
+        [entry],
+    )
+    assert migrations.apply(db) == ["m012_client_ids_per_patient"]
+    [row] = entries.for_course(db, course)
+    assert (row["id"], row["client_id"], row["note"]) == (entry, "phone-id-0001", "kept")
+    assert db.execute(
+        "SELECT patient_id, client_id, entry_id FROM entry_submissions"
+    ).fetchall() == [(patient, "phone-id-0001", entry)]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # another patient may now use the same client id; the same patient may not
+    other = patients.create_patient(db, clinic, "P2")
+    other_course = patients.create_course(db, other, "knee", "2026-01-05")
+    seed.insert_entry(db, other_course, "2026-01-05", "phone-id-0001", 1, 1)
+    db.execute(
+        "INSERT INTO entry_submissions (patient_id, client_id, entry_id, outcome, received_at)"
+        " VALUES (?, 'phone-id-0001', ?, 'created', '2026-01-05T10:00:02+00:00')",
+        [other, entry],
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute(
+            "INSERT INTO entry_submissions (patient_id, client_id, entry_id, outcome,"
+            " received_at) VALUES (?, 'phone-id-0001', ?, 'updated', '2026-01-05')",
+            [patient, entry],
+        )
+    db.conn.close()

@@ -1,6 +1,7 @@
 """The daily diary: date rules, validation, idempotent sync, consent enforced on the server."""
 
 import json
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,9 +13,10 @@ from diary import clock, entry_rules
 from diary.entry_rules import EntryError, patient_today, timing
 from diary.queries import entries, patients, seed
 from tests.factories import give_consent
-from tests.helpers import csrf_from, login, open_link
+from tests.helpers import csrf_from, login, open_link, phone_queue_id
 
 TODAY = date(2026, 11, 22)
+NOW = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
 
 
 # --- pure rules ------------------------------------------------------------------------
@@ -68,9 +70,9 @@ def test_a_queued_entry_is_judged_by_when_it_was_saved_on_the_phone():
 def test_invalid_fields_are_refused_with_a_translated_message(app, data, field):
     with app.test_request_context():
         with pytest.raises(EntryError) as english:
-            entry_rules.parse(data, default_day=TODAY)
+            entry_rules.parse(data, default_day=TODAY, now=NOW)
         with force_locale("it"), pytest.raises(EntryError) as italian:
-            entry_rules.parse(data, default_day=TODAY)
+            entry_rules.parse(data, default_day=TODAY, now=NOW)
     assert english.value.field == field
     assert english.value.message and italian.value.message != english.value.message
 
@@ -89,6 +91,7 @@ def test_a_valid_entry_is_parsed(app):
                 "device_time": "2026-11-22T18:00:00Z",
             },
             default_day=TODAY,
+            now=NOW,
         )
     assert (entry.avg, entry.worst, entry.day) == (4, 7, TODAY)
     assert entry.site_effects == ["bruising", "redness"]
@@ -105,6 +108,7 @@ def phone(app, world, db):
     db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
     client = app.test_client()
     open_link(client, world.token_a)
+    client.queue_id = phone_queue_id(client)
     return client
 
 
@@ -124,6 +128,10 @@ def today_here() -> date:
 
 
 def sync(client, body, **headers):
+    """POST an entry as the phone's queue does, stamped with the phone's queue id (the
+    signed-in patient's, as its pages show it) unless the body has one."""
+    if "queue_id" not in body and getattr(client, "queue_id", None):
+        body = {**body, "queue_id": client.queue_id}
     return client.post(
         "/api/entries",
         data=json.dumps(body),
@@ -209,7 +217,8 @@ def test_sync_is_idempotent_on_the_client_id(phone, consented, db):
 
 
 def test_same_day_correction_updates_and_is_audited(phone, consented, db):
-    sync(phone, entry_body(device_time="2026-01-01T10:00:00Z"))
+    # a month-and-a-half-old phone time is not believed: the server's time counts
+    sync(phone, entry_body(device_time=(clock.now() - timedelta(days=45)).isoformat()))
     corrected = sync(phone, entry_body(client_id="client-0002", avg=2, worst=3))
     assert corrected.json["status"] == "updated"
     rows = entries.for_course(db, consented)
@@ -293,7 +302,7 @@ def test_sync_refuses_cross_site_requests(phone, consented, db):
     assert no_headers.status_code == 403
     origin = phone.post(
         "/api/entries",
-        data=json.dumps(entry_body()),
+        data=json.dumps({**entry_body(), "queue_id": phone.queue_id}),
         content_type="application/json",
         headers={"Origin": "http://localhost"},
     )
@@ -405,3 +414,131 @@ def test_clinician_cannot_use_the_patient_diary(app, world):
     login(staff, world.clinician_a)
     assert staff.get("/diary/entry").status_code == 403
     assert sync(staff, entry_body()).status_code == 403
+
+
+# --- one patient's queue never acts for another ---------------------------------------
+
+
+@pytest.fixture
+def phone_b(app, world, db):
+    """Patient B (clinic B) signed in on a second phone, with a consented course."""
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_b])
+    give_consent(db, patients.current_course(db, world.patient_b)["id"])
+    client = app.test_client()
+    open_link(client, world.token_b)
+    client.queue_id = phone_queue_id(client)
+    return client
+
+
+def gettext_ids(path: str) -> set[str]:
+    """The messages of a source file marked for translation (what babel extracts)."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
+
+    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    return {m[1] for m in extract_from_file("python", path, keywords=keywords)}
+
+
+def today_in_paris() -> date:
+    return clock.now().astimezone(ZoneInfo("Europe/Paris")).date()
+
+
+def test_client_ids_are_per_patient(phone, phone_b, consented, db, world):
+    first = sync(phone, entry_body(client_id="same-id-0001", avg=2, worst=3, note="A's note"))
+    assert first.status_code == 201
+    # B's phone happens to use (or guesses) the same client id: B's own entry is stored,
+    # and nothing of A's entry comes back
+    other = sync(
+        phone_b,
+        entry_body(client_id="same-id-0001", avg=7, worst=9, day=today_in_paris().isoformat()),
+    )
+    assert other.status_code == 201 and other.json["status"] == "created"
+    assert "A's note" not in other.get_data(as_text=True)
+    course_b = patients.current_course(db, world.patient_b)["id"]
+    assert [(r["avg_nrs"], r["worst_nrs"]) for r in entries.for_course(db, course_b)] == [(7, 9)]
+    assert [(r["avg_nrs"], r["note"]) for r in entries.for_course(db, consented)] == [
+        (2, "A's note")
+    ]
+    # and each patient's retry is still a duplicate of their own entry only
+    again = sync(phone_b, entry_body(client_id="same-id-0001", avg=7, worst=9))
+    assert again.json["status"] == "duplicate" and again.json["day"] == today_in_paris().isoformat()
+    assert sync(phone, entry_body(client_id="same-id-0001")).json["status"] == "duplicate"
+
+
+def test_an_entry_queued_for_another_diary_is_refused(phone, phone_b, consented, db, world):
+    # A's phone queue stamped the entry with A's queue id; B is signed in now
+    response = sync(phone_b, entry_body(queue_id=phone.queue_id, note="A's note"))
+    assert response.status_code == 409
+    assert (
+        response.json["error"]
+        == "This entry was saved on this phone for another diary. It was not sent."
+    )
+    assert phone.queue_id != phone_b.queue_id
+    # an entry that does not say whose it is (queued by an older version) is not stored either
+    response = phone_b.post(
+        "/api/entries",
+        data=json.dumps(entry_body(client_id="client-0099")),
+        content_type="application/json",
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 409 and "older version" in response.json["error"]
+    assert db.execute("SELECT count(*) FROM diary_entries").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM entry_submissions").fetchone()[0] == 0
+    # the queue id is the patient's, not the link's: a re-issued link keeps it
+    open_link(phone, patients.issue_link(db, world.patient_a))
+    assert phone_queue_id(phone) == phone.queue_id
+    assert world.token_a not in phone.queue_id
+
+
+@pytest.mark.parametrize(
+    "device_time",
+    [
+        "0001-01-01T00:00:00+05:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T20:00:00-05:00",
+    ],  # fmt: skip
+)
+def test_a_phone_time_far_from_now_is_refused_with_400(phone, consented, db, device_time):
+    response = sync(phone, entry_body(device_time=device_time))
+    assert response.status_code == 400
+    assert response.json["field"] == "device_time"
+    assert "date and time on this phone" in response.json["error"]
+    assert entries.for_course(db, consented) == []
+    assert response.json["error"] in gettext_ids("diary/entry_rules.py")  # translatable
+
+
+def test_a_phone_clock_running_ahead_cannot_freeze_the_day(phone, consented, db, monkeypatch):
+    now = datetime.combine(today_here(), time(9), tzinfo=ZoneInfo("Europe/Rome"))
+    monkeypatch.setattr(clock, "now", lambda: now.astimezone(UTC))
+    ahead = (now + timedelta(hours=12)).isoformat()  # within the window, not believed
+    assert sync(phone, entry_body(client_id="ahead-0001", device_time=ahead)).status_code == 201
+    # a correction made on the form a minute later is applied, not taken as older
+    monkeypatch.setattr(clock, "now", lambda: (now + timedelta(minutes=1)).astimezone(UTC))
+    corrected = sync(phone, entry_body(client_id="fix-0001", avg=1, worst=2))
+    assert corrected.json["status"] == "updated"
+    assert entries.for_course(db, consented)[0]["avg_nrs"] == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"client_id": "deep-0001", "avg": 1, "worst": 1, "note": '
+        + b"[" * 50_000
+        + b"]" * 50_000
+        + b"}",
+    ],  # fmt: skip
+)
+def test_deeply_nested_json_is_a_400_without_traceback(phone, consented, db, caplog, raw):
+    caplog.set_level(logging.DEBUG)
+    response = phone.post(
+        "/api/entries",
+        data=raw,
+        content_type="application/json",
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 400
+    assert response.json == {"error": "This entry could not be read. Please try again."}
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert "Traceback" not in caplog.text
+    assert entries.for_course(db, consented) == []

@@ -16,7 +16,7 @@ import pytest
 from diary import clock, outcomes
 from diary.queries import entries, patients
 from tests.factories import give_consent
-from tests.helpers import open_link
+from tests.helpers import open_link, phone_queue_id
 
 D = date.fromisoformat
 
@@ -228,12 +228,19 @@ def test_entries_are_filed_under_the_clinics_day_across_dst(app, db, world, monk
     give_consent(db, course)
     phone = app.test_client()
     open_link(phone, patients.issue_link(db, patient))
+    queue = phone_queue_id(phone)
     for k, (moment, day) in enumerate(SAVES):
         current["now"] = moment
         response = phone.post(
             "/api/entries",
             data=json.dumps(
-                {"client_id": f"dst-entry-{k:04d}-{k:04d}", "avg": k, "worst": k, "day": day}
+                {
+                    "client_id": f"dst-entry-{k:04d}-{k:04d}",
+                    "queue_id": queue,
+                    "avg": k,
+                    "worst": k,
+                    "day": day,
+                }
             ),
             content_type="application/json",
             headers={"Sec-Fetch-Site": "same-origin"},

@@ -23,7 +23,7 @@ from diary.queries import (
     treatments,
 )
 from tests.factories import give_consent
-from tests.helpers import csrf_from, login, open_link
+from tests.helpers import csrf_from, login, open_link, queue_id_in
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY_COLUMNS = ("day", "date", "start_date", "end_date")
@@ -250,7 +250,13 @@ def test_a_day_closed_for_corrections_is_refused_with_the_rules_message(app, db,
     assert phone.get(f"/diary/entry?day={yesterday.isoformat()}").status_code == 302
     sent = phone.post(
         "/api/entries",
-        json={"client_id": "late-fix-0001", "day": yesterday.isoformat(), "avg": 1, "worst": 2},
+        json={
+            "client_id": "late-fix-0001",
+            "queue_id": queue_id_in(home),
+            "day": yesterday.isoformat(),
+            "avg": 1,
+            "worst": 2,
+        },
         headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert sent.status_code == 422

@@ -48,7 +48,8 @@ def save(
 ) -> tuple[str, dict[str, Any]]:
     """Store an entry idempotently; return (outcome, the day's entry as stored).
 
-    * a client id seen before: ``duplicate``, nothing changes (a retried send);
+    * a client id this patient sent before: ``duplicate``, nothing changes (a retried
+      send); client ids are the patient's own, so another patient's never matches;
     * no entry for the day: ``created`` (``late`` when filled in the next day);
     * an entry for the day: ``updated`` when it may still be corrected
       (:func:`diary.entry_rules.can_change`), audited; ``stale`` when this save is older
@@ -63,7 +64,8 @@ def save(
     device_time = clock.iso(entry.device_time) if entry.device_time else now
     with transaction(db):
         seen = db.execute(
-            "SELECT entry_id FROM entry_submissions WHERE client_id = ?", [entry.client_id]
+            "SELECT entry_id FROM entry_submissions WHERE patient_id = ? AND client_id = ?",
+            [patient_id, entry.client_id],
         ).fetchone()
         if seen:
             return "duplicate", _get(db, seen[0])
@@ -124,9 +126,9 @@ def save(
                     db, "entry.corrected", **who, day=entry.day.isoformat(), changed=changed
                 )
         db.execute(
-            "INSERT INTO entry_submissions (client_id, entry_id, outcome, device_time,"
-            " received_at) VALUES (?, ?, ?, ?, ?)",
-            [entry.client_id, entry_id, outcome, device_time, now],
+            "INSERT INTO entry_submissions (patient_id, client_id, entry_id, outcome,"
+            " device_time, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [patient_id, entry.client_id, entry_id, outcome, device_time, now],
         )
         if entry.allergy_signs and outcome != "stale":
             db.execute("UPDATE courses SET flagged = 1 WHERE id = ?", [course_id])

@@ -4,6 +4,8 @@ offline page)."""
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +30,7 @@ from ..db import get_db
 from ..entry_rules import EntryError
 from ..forms import ActionForm, EntryForm, ReminderForm
 from ..queries import accounts, consents, entries, patients
-from ..security import access, current_user, external_url
+from ..security import access, current_user, external_url, queue_id
 from ..sheet import SHEET_VERSION
 from .download import send_download
 
@@ -56,8 +58,11 @@ def store_entry(data: Any) -> tuple[str, dict[str, Any], entry_rules.EntryInput]
     course = _course()
     if not consents.is_active(db, course["id"], SHEET_VERSION):
         raise ConsentRequired()
-    entry = entry_rules.parse(data, default_day=clock.today(user.timezone))
-    today = entry_rules.patient_today(clock.now(), entry.device_time, user.timezone)
+    now = clock.now()
+    entry = entry_rules.parse(data, default_day=clock.today(user.timezone), now=now)
+    today = entry_rules.patient_today(now, entry.device_time, user.timezone)
+    # stored as the time of saving: a phone clock running ahead is not believed
+    entry = dataclasses.replace(entry, device_time=entry_rules.saved_at(now, entry.device_time))
     entry_rules.timing(entry.day, today)  # today or yesterday only
     if not entry_rules.diary_open(entry.day, course["end_date"]):
         raise entry_rules.course_ended_error()
@@ -120,6 +125,7 @@ def entry():
         clinic=_clinic(),
         site_effects=entry_rules.SITE_EFFECTS,
         allergy_signs=entry_rules.ALLERGY_SIGNS,
+        queue_id=queue_id(user.id),
     ), 400 if error else 200
 
 
@@ -167,22 +173,47 @@ def same_origin_request() -> bool:
 @bp.route("/api/entries", methods=["POST"])
 @access("patient")
 def sync():
-    """Receive one entry from the phone's queue (JSON). Idempotent on ``client_id``."""
+    """Receive one entry from the phone's queue (JSON). Idempotent on the patient's
+    ``client_id``; refused (409) when its ``queue_id`` is not the signed-in patient's."""
     if not same_origin_request():
         return jsonify(error=_("This request was refused.")), 403
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes: not an entry
+        data = None
     if not request.is_json or not isinstance(data, dict):
         return jsonify(error=_("This entry could not be read. Please try again.")), 400
     if not data.get("client_id"):
         return jsonify(
             error=_("This entry could not be read. Please try again."), field="client_id"
         ), 400
+    queue = data.get("queue_id")
+    if not queue or not isinstance(queue, str):
+        # queued by an older version of the app, which did not say whose diary it is for
+        return jsonify(
+            error=_(
+                "This entry was saved by an older version of the app and was not sent."
+                " Please fill in the day again."
+            ),
+            field="queue_id",
+        ), 409
+    if not hmac.compare_digest(
+        queue.encode("utf-8", "replace"), queue_id(current_user().id).encode()
+    ):
+        # saved on this phone for another patient's diary: never stored under this one
+        return jsonify(
+            error=_("This entry was saved on this phone for another diary. It was not sent."),
+            field="queue_id",
+        ), 409
     try:
         outcome, row, saved = store_entry(data)
     except ConsentRequired:
         return jsonify(error=_("Please give your consent before you use the diary.")), 403
     except EntryError as exc:
-        return jsonify(error=exc.message, field=exc.field), 422
+        # a wrong phone clock or an unreadable field: the request itself is wrong (400)
+        return jsonify(error=exc.message, field=exc.field), (
+            400 if exc.field == "device_time" else 422
+        )
     body = {
         "status": outcome,
         "day": row["day"].isoformat(),

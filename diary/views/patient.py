@@ -16,7 +16,7 @@ from ..forms import ActionForm
 from ..i18n import format_day, format_number
 from ..queries import accounts, audit, consents, patients
 from ..ratelimit import limiter, setting
-from ..security import access, current_user
+from ..security import access, current_user, queue_id
 from ..sheet import SHEET_VERSION
 from .download import send_download
 
@@ -128,6 +128,7 @@ def home():
         saved=request.args.get("saved"),
         signout_form=ActionForm(),
         format_day=format_day,
+        queue_id=queue_id(user.id),
         **context,
     )
 

@@ -2,7 +2,7 @@
 // diary opens without a network. It never stores signed-in pages or API answers.
 importScripts("/static/js/queue.js");
 
-var CACHE = "pain-diary-shell-v1";
+var CACHE = "pain-diary-shell-v2";
 var SHELL = [
   "/offline",
   "/static/css/app.css",
@@ -54,6 +54,8 @@ self.addEventListener("fetch", function (event) {
   // everything else (API, PDFs, calendar): network only, never cached
 });
 
+// Background Sync sends the entries of the diary last opened on this phone only; the
+// server refuses (409) an entry whose queue id is not the signed-in patient's.
 self.addEventListener("sync", function (event) {
   if (event.tag === "diary-sync") { event.waitUntil(self.DiaryQueue.flush()); }
 });
