@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from factories import consented_patient  # noqa: E402
 from helpers import queue_id_in  # noqa: E402
-from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
+from live_server import NO_LIMITS, Session, app_env, free_port, start_gunicorn  # noqa: E402
 
 from diary import clock, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
@@ -165,6 +165,7 @@ def main() -> int:
     tokens = build(tmp)
     port, bare_port = free_port(), free_port()
     env = app_env(tmp, "load.sqlite")
+    env.update(NO_LIMITS)
     (tmp / "bare_app.py").write_text(BARE_APP)
     workers = (os.cpu_count() or 2) * 2
     server = start_gunicorn("diary:create_app()", port, env, ROOT, workers=workers, threads=2)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from factories import consented_patient, give_consent  # noqa: E402
 from helpers import queue_id_in  # noqa: E402
-from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
+from live_server import NO_LIMITS, Session, app_env, free_port, start_gunicorn  # noqa: E402
 
 from diary import clock, create_app, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
@@ -88,6 +88,7 @@ def render_times(tmp: Path, course: int) -> tuple[float, float]:
         DIARY_DATABASE=str(tmp / "bench.sqlite"),
         DIARY_INSTANCE_PATH=str(tmp / "instance"),
         DIARY_SECRET_KEY="bench",
+        **NO_LIMITS,
     )
     code = (
         f"import time, sys; sys.path.insert(0, {str(ROOT)!r})\n"
@@ -206,6 +207,7 @@ def main() -> int:
 
     port = free_port()
     env = app_env(tmp, "bench.sqlite")
+    env.update(NO_LIMITS)
     server = start_gunicorn(
         "diary:create_app()", port, env, ROOT, workers=max(2, (os.cpu_count() or 2) * 2), threads=2
     )
