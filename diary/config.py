@@ -30,7 +30,11 @@ SETTINGS: dict[str, tuple[type, Any]] = {
     "DIARY_LOGIN_MAX_PER_ADDRESS": (int, 20),
     "DIARY_PROXY_COUNT": (int, 0),  # reverse proxies in front that set X-Forwarded-*
     "DIARY_PDF_CONCURRENCY": (int, 1),  # PDF renders at once per server process
+    "DIARY_REQUIRE_MFA": (str, "admins"),  # who must use two-step sign-in: admins / all
 }
+
+#: settings that take one of a few words
+CHOICES: dict[str, tuple[str, ...]] = {"DIARY_REQUIRE_MFA": ("admins", "all")}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -44,6 +48,11 @@ def _parse(kind: type, raw: str, name: str) -> Any:
         if value in _FALSE:
             return False
         raise ValueError(f"{name} must be one of 1/0, true/false, yes/no, on/off")
+    if name in CHOICES:
+        value = raw.strip().lower()
+        if value not in CHOICES[name]:
+            raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}")
+        return value
     if kind is int:
         try:
             return int(raw)

@@ -44,7 +44,7 @@ def _maybe_flag(value: int | None) -> bool | None:
 Decoder = dict[str, Callable[[Any], Any]]
 
 CLINIC: Decoder = {"drugs": _list, "drug_names": _dict}
-CLINICIAN: Decoder = {"is_admin": _flag, "active": _flag}
+CLINICIAN: Decoder = {"is_admin": _flag, "active": _flag, "must_change_password": _flag}
 COURSE: Decoder = {
     "start_date": _date,
     "end_date": _date,
@@ -69,6 +69,7 @@ CONSENT: Decoder = {"agreements": _dict, "signed": _flag}
 QUIZ: Decoder = {"answers": _dict, "wrong": _list, "passed": _flag}
 AUDIT: Decoder = {"detail": _dict}
 COUNTERSIGNATURE: Decoder = {}
+PASSKEY: Decoder = {"transports": _list}
 
 
 def decode(row: Row | None, decoder: Decoder) -> Row | None:
