@@ -71,8 +71,9 @@ def password_too_weak(password: str, personal: tuple[str, ...] = ()) -> bool:
     from zxcvbn import zxcvbn  # loads its dictionaries on first use
 
     words = [w for w in (*APP_WORDS, *personal) if w]
-    # zxcvbn's time grows with length; beyond 100 characters a password is long enough
-    return zxcvbn(password[:100], user_inputs=words)["score"] < MIN_STRENGTH
+    # zxcvbn refuses more than 72 characters (its time grows with length); the first 72
+    # decide: a password that is strong there stays strong with more after it
+    return zxcvbn(password[:72], user_inputs=words)["score"] < MIN_STRENGTH
 
 
 # --- opaque tokens (patient links, session ids) -------------------------------------
