@@ -62,7 +62,8 @@ TOUCH_EVERY = 60
 
 @bp.before_app_request
 def load_user() -> None:
-    """Find who is signed in from the cookie's session id; refuse ended or expired ones."""
+    """Find who is signed in from the cookie's session id; refuse ended or expired ones.
+    For a clinician, also the step of signing in still due (``User.pending``)."""
     g.user = None
     sid = session.get("sid")
     if not sid or request.endpoint == "static":
