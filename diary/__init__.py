@@ -60,9 +60,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["standard_drug_name"] = sheet.standard_drug_name
 
     from .cli import register_cli
-    from .views import admin, auth, clinic, consent, diary, pages, patient
+    from .views import admin, auth, clinic, consent, diary, mfa, pages, patient
 
-    for view in (pages, auth, patient, consent, diary, clinic, admin):
+    for view in (pages, auth, patient, consent, diary, clinic, admin, mfa):
         app.register_blueprint(view.bp)
     csrf.exempt(diary.sync)  # session + same-origin check instead; see views/diary.py
     ratelimit.init_app(app)  # after the blueprints: the signed-in user is known by then

@@ -10,11 +10,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import clock, demo, i18n, migrations
+from . import clock, demo, i18n, mfa, migrations
 from .db import connect
 from .names import has_hidden
 from .queries import accounts, patients
-from .security import hash_password
+from .queries import mfa as factors
+from .security import hash_password, password_too_weak
 
 MIN_PASSWORD = 10
 
@@ -48,7 +49,7 @@ def demo_command(today) -> None:
     db = _db()
     migrations.apply(db)
     day = today.date() if today else clock.today("Europe/Rome")
-    result = demo.build(db, day)
+    result = demo.build(db, day, current_app.config["SECRET_KEY"])
     counts = demo.summary(db, result.clinic_id)
     click.echo(
         f"Demo clinic #{result.clinic_id}: {counts['patients']} patients, "
@@ -56,10 +57,19 @@ def demo_command(today) -> None:
         f"({result.created_courses} courses added now)."
     )
     click.echo("")
-    click.echo("Clinician sign-in (a new password is set on every run):")
+    click.echo("Clinician sign-in (a new password and authenticator key on every run):")
     click.echo(f"  {current_app.config['BASE_URL'].rstrip('/')}/login")
     click.echo(f"  email:    {result.email}")
     click.echo(f"  password: {result.password}")
+    click.echo("  two-step sign-in (clinic admins need it): add this key to an authenticator")
+    click.echo("  app (TOTP, 6 digits, 30 s), or type one of the single-use recovery codes")
+    click.echo(f"  key:      {result.totp_secret}")
+    uri = mfa.provisioning_uri(result.totp_secret, result.email, demo.CLINIC_NAME)
+    click.echo(f"  uri:      {uri}")
+    code_now = f"import pyotp; print(pyotp.TOTP('{result.totp_secret}').now())"
+    click.echo(f'  code now: .venv/bin/python -c "{code_now}"')
+    click.echo(f"  recovery: {' '.join(result.recovery_codes[:5])}")
+    click.echo(f"            {' '.join(result.recovery_codes[5:])}")
     click.echo("")
     click.echo("Patient links (open on a phone or in a private window):")
     click.echo(f"  new patient, no entries yet ({demo.NEW_PATIENT_CODE}):")
@@ -129,10 +139,29 @@ def clinician_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < MIN_PASSWORD:
         raise click.UsageError(f"the password needs at least {MIN_PASSWORD} characters")
+    clinic_name = accounts.get_clinic(db, clinic_id)["name"]
+    if password_too_weak(password, (email, email.split("@")[0], *name.split(), clinic_name)):
+        raise click.UsageError(
+            "the password is too easy to guess: avoid names, dates, common words and"
+            " keyboard patterns; a few unrelated words make a strong password"
+        )
     clinician_id = accounts.create_clinician(
         db, clinic_id, email, name, hash_password(password), is_admin=admin, locale=locale
     )
     click.echo(f"clinician {clinician_id} created")
+
+
+@clinician_cli.command("reset-two-step")
+@click.option("--email", required=True)
+def clinician_reset_two_step(email: str) -> None:
+    """Remove a clinician's two-step sign-in (lost phone and recovery codes, and no other
+    admin to reset it on the team page): they set it up again at their next sign-in."""
+    db = _db()
+    clinician = accounts.get_clinician_by_email(db, email)
+    if clinician is None:
+        raise click.BadParameter("no clinician with this email", param_hint="--email")
+    factors.reset(db, clinician, actor="system", actor_id=None)
+    click.echo(f"two-step sign-in of clinician {clinician['id']} removed; sessions ended")
 
 
 patient_cli = AppGroup("patient", help="Manage patients.")

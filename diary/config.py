@@ -36,7 +36,11 @@ SETTINGS: dict[str, tuple[type, Any]] = {
     "DIARY_RATE_LIMIT_SIGNIN": (str, "30 per minute"),  # per address: sign-in, patient links
     "DIARY_RATE_LIMIT_VERIFY": (str, "30 per 15 minutes"),  # per address: consent checks
     "DIARY_LINK_UNUSED_DAYS": (int, 30),  # a patient link not used this long stops working
+    "DIARY_REQUIRE_MFA": (str, "admins"),  # who must use two-step sign-in: admins / all
 }
+
+#: settings that take one of a few words
+CHOICES: dict[str, tuple[str, ...]] = {"DIARY_REQUIRE_MFA": ("admins", "all")}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -50,6 +54,11 @@ def _parse(kind: type, raw: str, name: str) -> Any:
         if value in _FALSE:
             return False
         raise ValueError(f"{name} must be one of 1/0, true/false, yes/no, on/off")
+    if name in CHOICES:
+        value = raw.strip().lower()
+        if value not in CHOICES[name]:
+            raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}")
+        return value
     if kind is int:
         try:
             return int(raw)

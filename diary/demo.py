@@ -19,9 +19,10 @@ from typing import Any
 import sqlite_utils
 from flask_babel import force_locale
 
-from . import sheet
+from . import mfa, sheet
 from .db import transaction
 from .queries import accounts, consents, courses, patients, seed, treatments
+from .queries import mfa as factors
 from .reference import SACROILIITIS, TABLE_1
 from .security import hash_password, new_token
 
@@ -57,6 +58,8 @@ class DemoResult:
     password: str
     links: dict[str, str]  # patient code -> token
     created_courses: int
+    totp_secret: str | None = None  # the demo admin's authenticator key (two-step sign-in)
+    recovery_codes: list[str] | None = None
 
 
 @dataclass
@@ -190,11 +193,14 @@ def _create_course(
         )
 
 
-def build(db: sqlite_utils.Database, today: date) -> DemoResult:
+def build(db: sqlite_utils.Database, today: date, secret_key: str | None = None) -> DemoResult:
     """Create the demo clinic, clinician and courses if missing; issue fresh credentials.
 
     Idempotent: a second run adds nothing, but sets a new demo password and new patient
     links (tokens and passwords are stored only as hashes, so they cannot be shown again).
+    With the app's ``secret_key``, the demo clinician (a clinic admin, who needs two-step
+    sign-in) also gets a new authenticator key and recovery codes to print; without it, they
+    set up two-step sign-in at their first sign-in.
     """
     password = new_token()[:16]
     with transaction(db):
@@ -245,7 +251,18 @@ def build(db: sqlite_utils.Database, today: date) -> DemoResult:
         for code in (NEW_PATIENT_CODE, HISTORY_PATIENT_CODE):
             patient = patients.find_patient(db, clinic_id, code)
             links[code] = patients.issue_link(db, patient["id"])
-    return DemoResult(clinic_id, CLINICIAN_EMAIL, password, links, created)
+        secret = codes = None
+        if secret_key:
+            secret, codes = mfa.new_totp_secret(), mfa.new_recovery_codes()
+            factors.enrol_totp(
+                db,
+                accounts.get_clinician(db, clinician_id),
+                mfa.encrypt_secret(secret_key, clinician_id, secret),
+                0,
+                [mfa.recovery_hash(clinician_id, code) for code in codes],
+                actor="system",
+            )
+    return DemoResult(clinic_id, CLINICIAN_EMAIL, password, links, created, secret, codes)
 
 
 def summary(db: sqlite_utils.Database, clinic_id: int) -> dict[str, Any]:

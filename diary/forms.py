@@ -41,6 +41,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .i18n import LANGUAGES, WTFORMS_MESSAGES, WTFormsMessages, direction
 from .names import has_control, has_hidden
+from .security import password_too_weak
 from .sheet import COUNTERSIGN_STATEMENT
 
 
@@ -117,6 +118,52 @@ class LoginForm(Form):
             Length(max=1024, message=_l("This password is too long.")),
         ],
         render_kw={"autocomplete": "current-password"},
+    )
+    #: shown only while the account is throttled: with a code, the right password still
+    #: signs in (see diary/views/auth.py)
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"),
+        validators=[Optional(), Length(max=64, message=_l("Enter at most 64 characters."))],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "spellcheck": "false",
+            "autocapitalize": "characters",
+        },
+    )
+
+
+def code_field() -> StringField:
+    """A second-factor code: six digits from the app, or a recovery code."""
+    return StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(message=_l("Enter the code.")),
+            Length(max=64, message=_l("Enter at most 64 characters.")),
+        ],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "spellcheck": "false",
+            "autocapitalize": "characters",
+        },
+    )
+
+
+class SecondFactorForm(Form):
+    """The second step of a sign-in: a code from the app or a recovery code."""
+
+    code = code_field()
+
+
+class AuthenticatorForm(Form):
+    """Confirm a new authenticator app with its first code."""
+
+    code = StringField(
+        _l("The 6-digit code the app shows"),
+        validators=[
+            DataRequired(message=_l("Enter the code.")),
+            Length(max=16, message=_l("Enter the 6 digits.")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
 
 
@@ -681,22 +728,55 @@ class ClinicianForm(Form):
     is_admin = BooleanField(_l("Clinic admin (can change settings and the team)"))
 
 
+class StrongPassword:
+    """Refuse a password zxcvbn finds easy to guess (:func:`diary.security.password_too_weak`);
+    the form's ``personal_words`` (email, name, clinic) count as easy too."""
+
+    def __call__(self, form: FlaskForm, field) -> None:
+        if password_too_weak(field.data or "", tuple(getattr(form, "personal_words", ()))):
+            raise StopValidation(
+                _l(
+                    "This password is too easy to guess. Avoid names, dates, common words"
+                    " and keyboard patterns: a few unrelated words make a strong password."
+                )
+            )
+
+
+def new_password_field() -> PasswordField:
+    """A new password: at least 10 characters, and hard to guess."""
+    return PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(message=_l("Enter a new password.")),
+            Length(min=10, max=1024, message=_l("Use at least 10 characters.")),
+            StrongPassword(),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class NewPasswordForm(Form):
+    """Choose one's own password in place of a one-time password (first sign-in)."""
+
+    personal_words: tuple[str, ...] = ()
+    new = new_password_field()
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("new", message=_l("The two new passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class PasswordForm(Form):
     """Change one's own password."""
 
+    personal_words: tuple[str, ...] = ()
     current = PasswordField(
         _l("Current password"),
         validators=[DataRequired(message=_l("Enter your password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    new = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(message=_l("Enter a new password.")),
-            Length(min=10, max=1024, message=_l("Use at least 10 characters.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new = new_password_field()
     confirm = PasswordField(
         _l("New password again"),
         validators=[EqualTo("new", message=_l("The two new passwords are not the same."))],

@@ -391,6 +391,52 @@ def m010_limits_links_devices(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m011_multi_factor(db: sqlite_utils.Database) -> None:
+    """Two-step sign-in for clinicians: an authenticator app's key (TOTP, encrypted with a key
+    derived from the app's secret key), single-use recovery codes (SHA-256 only), passkeys
+    (WebAuthn public keys); per session, when the second step was passed, wrong codes and the
+    pending WebAuthn challenge; a one-time password that must be changed at first sign-in."""
+    db.execute(
+        "ALTER TABLE clinicians ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0"
+        " CHECK (must_change_password IN (0, 1))"
+    )
+    db.execute("ALTER TABLE auth_sessions ADD COLUMN mfa_at TEXT")
+    db.execute("ALTER TABLE auth_sessions ADD COLUMN mfa_failures INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE auth_sessions ADD COLUMN challenge TEXT")  # base64url, single use
+    db.execute(
+        """CREATE TABLE totp_keys (
+            clinician_id INTEGER PRIMARY KEY REFERENCES clinicians(id),
+            secret TEXT NOT NULL,               -- AES-GCM ciphertext, never the key itself
+            last_step INTEGER NOT NULL DEFAULT 0,  -- 30-second step of the last code used
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE recovery_codes (
+            id INTEGER PRIMARY KEY,
+            clinician_id INTEGER NOT NULL REFERENCES clinicians(id),
+            code_hash TEXT NOT NULL UNIQUE,     -- SHA-256 of the clinician id and the code
+            created_at TEXT NOT NULL,
+            used_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX recovery_codes_clinician ON recovery_codes(clinician_id)")
+    db.execute(
+        """CREATE TABLE passkeys (
+            id INTEGER PRIMARY KEY,
+            clinician_id INTEGER NOT NULL REFERENCES clinicians(id),
+            credential_id TEXT NOT NULL UNIQUE, -- base64url
+            public_key BLOB NOT NULL,           -- COSE
+            sign_count INTEGER NOT NULL DEFAULT 0,
+            transports TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            last_used_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX passkeys_clinician ON passkeys(clinician_id)")
+
+
+@migrations()
 def m012_client_ids_per_patient(db: sqlite_utils.Database) -> None:
     """A client id is unique per patient, not across the whole database: one patient's id
     can neither suppress nor reveal another patient's entry. ``entry_submissions`` is

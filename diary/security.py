@@ -17,8 +17,14 @@ from werkzeug.exceptions import Forbidden
 
 from .logs import event
 
-Role = Literal["anonymous", "patient", "clinician", "admin"]
-ROLES: tuple[Role, ...] = ("anonymous", "patient", "clinician", "admin")
+Role = Literal["anonymous", "patient", "signing_in", "clinician", "admin"]
+ROLES: tuple[Role, ...] = ("anonymous", "patient", "signing_in", "clinician", "admin")
+#: the page of each step of a clinician's sign-in (see :func:`diary.mfa.step_due`)
+STEP_ENDPOINTS = {
+    "verify": "auth.second_factor",
+    "password": "auth.new_password",
+    "enrol": "mfa.enrol",
+}
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -52,6 +58,23 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 def password_needs_rehash(stored_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's."""
     return _hasher.check_needs_rehash(stored_hash)
+
+
+#: words every clinic's staff might build a password on
+APP_WORDS = ("mesotherapy", "mesoterapia", "diary", "pain", "clinic", "clinica", "nrs")
+#: zxcvbn's score from 0 (guessed at once) to 4; 3 resists an offline attack on a slow hash
+MIN_STRENGTH = 3
+
+
+def password_too_weak(password: str, personal: tuple[str, ...] = ()) -> bool:
+    """True when zxcvbn scores the password below :data:`MIN_STRENGTH`; ``personal`` are the
+    account's own words (email, name, clinic), which count as easy to guess."""
+    from zxcvbn import zxcvbn  # loads its dictionaries on first use
+
+    words = [w for w in (*APP_WORDS, *personal) if w]
+    # zxcvbn refuses more than 72 characters (its time grows with length); the first 72
+    # decide: a password that is strong there stays strong with more after it
+    return zxcvbn(password[:72], user_inputs=words)["score"] < MIN_STRENGTH
 
 
 # --- opaque tokens (patient links, session ids) -------------------------------------
@@ -96,6 +119,8 @@ class User:
     session_id: int = 0
     name: str = ""
     timezone: str = "UTC"
+    #: a clinician's sign-in step still due ("verify", "password", "enrol"), or None
+    pending: str | None = None
 
     @property
     def role(self) -> Role:
@@ -115,9 +140,12 @@ def current_user() -> User | None:
 def access(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare who may use a view, and enforce it.
 
-    ``anonymous``: anyone. ``patient``: a signed-in patient device. ``clinician``: any
-    signed-in clinician (admins included). ``admin``: a clinic admin. The declared role
-    is kept on the view as ``view.access`` so a test can check every route declares one.
+    ``anonymous``: anyone. ``patient``: a signed-in patient device. ``signing_in``: a
+    clinician part-way through signing in (a second factor, a new password or setting up
+    two-step sign-in still due) or fully signed in: the steps' own pages. ``clinician``:
+    any signed-in clinician (admins included) with no step due. ``admin``: a clinic admin
+    with no step due. The declared role is kept on the view as ``view.access`` so a test
+    can check every route declares one.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
@@ -154,6 +182,8 @@ def require(role: Role) -> User:
             raise PatientSignedOut()
         if user is None:
             abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
+        if user.kind == "clinician" and user.pending and role in ("clinician", "admin"):
+            abort(redirect(url_for(STEP_ENDPOINTS[user.pending])))
         abort(403)
     return user
 
@@ -161,6 +191,10 @@ def require(role: Role) -> User:
 def _allowed(user: User, role: Role) -> bool:
     if role == "patient":
         return user.kind == "patient"
+    if role == "signing_in":
+        return user.kind == "clinician"
+    if user.pending:
+        return False
     if role == "clinician":
         return user.kind == "clinician"
     return user.role == "admin"

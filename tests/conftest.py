@@ -11,7 +11,7 @@ from diary import clock, create_app, migrations
 from diary.db import connect
 from diary.queries import accounts, patients
 from diary.security import hash_password
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, World
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, World, enrol_totp
 
 
 @pytest.fixture
@@ -48,9 +48,10 @@ def runner(app):
 
 
 @pytest.fixture
-def world(db) -> World:
+def world(app, db) -> World:
     """Clinic A (Italian, Rome) and clinic B (French, Paris), each with one patient whose
-    course starts today in the clinic's time zone."""
+    course starts today in the clinic's time zone. Clinic A's admin has two-step sign-in
+    (required for admins) with the authenticator key ``helpers.TOTP_SECRET``."""
     a = accounts.create_clinic(
         db, "Clinic A", phone="+39 06 1111", locale="it", timezone="Europe/Rome"
     )
@@ -61,6 +62,7 @@ def world(db) -> World:
     accounts.create_clinician(db, a, "admin@a.example", "Anna Admin", pw, is_admin=True)
     accounts.create_clinician(db, a, "doc@a.example", "Dario Doc", pw)
     accounts.create_clinician(db, b, "doc@b.example", "Bea Doc", pw)
+    enrol_totp(app, db, "admin@a.example")
     pa = patients.create_patient(db, a, "A-001", locale="it")
     pb = patients.create_patient(db, b, "B-001", locale="ar")
     patients.create_course(db, pa, "neck", clock.today("Europe/Rome"))

@@ -6,10 +6,15 @@ The fixtures themselves are in conftest.py."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyotp
+
 PASSWORD = "correct horse battery staple"
+#: the authenticator key of every account the tests set up two-step sign-in for
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 
 
@@ -35,12 +40,76 @@ class World:
     token_b: str
 
 
-def login(client, email: str, password: str = PASSWORD, **kwargs):
-    """Sign a clinician in through the real form."""
+def enrol_totp(app, db, email: str, secret: str = TOTP_SECRET) -> list[str]:
+    """Set up two-step sign-in for a clinician with a known authenticator key, through the
+    same query the enrolment page uses; returns the recovery codes."""
+    from diary import mfa
+    from diary.queries import accounts
+    from diary.queries import mfa as factors
+
+    clinician = accounts.get_clinician_by_email(db, email)
+    codes = mfa.new_recovery_codes()
+    factors.enrol_totp(
+        db,
+        clinician,
+        mfa.encrypt_secret(app.config["SECRET_KEY"], clinician["id"], secret),
+        0,
+        [mfa.recovery_hash(clinician["id"], c) for c in codes],
+    )
+    return codes
+
+
+def fresh_code(database: str, email: str, secret: str = TOTP_SECRET) -> str:
+    """A code the app would show that the account has not used yet: the current 30-second
+    step's, or the next one's (both accepted) when the current one was used."""
+    from diary.db import connect
+
+    db = connect(database)
+    try:
+        row = db.execute(
+            "SELECT k.last_step FROM totp_keys k JOIN clinicians c ON c.id = k.clinician_id"
+            " WHERE c.email = ?",
+            [email],
+        ).fetchone()
+    finally:
+        db.conn.close()
+    now = int(time.time()) // 30
+    step = max(row[0] + 1 if row else 0, now)
+    assert step <= now + 1, f"{email} signed in more than twice within 30 s: use a recovery code"
+    return pyotp.TOTP(secret).generate_otp(step)
+
+
+def login(client, email: str, password: str = PASSWORD, *, totp_secret=TOTP_SECRET, **kwargs):
+    """Sign a clinician in through the real form; when the second step follows, give it a
+    fresh code from the authenticator key (the response of the last form posted)."""
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post(
+    response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": token}, **kwargs
     )
+    if response.status_code == 302 and response.headers["Location"] == "/login/code":
+        database = client.application.config["DATABASE"]
+        return second_step(client, fresh_code(database, email, totp_secret), **kwargs)
+    return response
+
+
+def second_step(client, code: str, **kwargs):
+    """Give a code at the second step of a sign-in."""
+    token = csrf_from(client.get("/login/code", **kwargs).get_data(as_text=True))
+    return client.post("/login/code", data={"code": code, "csrf_token": token}, **kwargs)
+
+
+def browser_login(page, base: str, email: str, database: str, password: str = PASSWORD) -> None:
+    """Sign a clinician in in the browser, giving a fresh code when the second step follows
+    (``database``: the app's file, to find a code not used yet)."""
+    page.goto(base + "/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    if page.url.split("?")[0].endswith("/login/code"):
+        page.get_by_label("Code", exact=True).fill(fresh_code(database, email))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continue").click()
 
 
 def open_link(client, token: str, **kwargs):

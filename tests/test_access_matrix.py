@@ -1,5 +1,9 @@
 """Every route, called as every kind of user, answers as its declared policy says.
 
+``pending_a`` is clinic A's admin part-way through signing in (password given, the second
+step not): only the steps' own pages (``signing_in``) answer; every workspace page sends
+them back to the step (302).
+
 POLICY below declares, for each endpoint, who may use it and whether it reaches a record
 that belongs to someone (``own``: another clinic's or patient's record answers 404). A new
 route without an entry here fails the test, so nobody adds a route without deciding.
@@ -10,8 +14,9 @@ import re
 import pytest
 
 from diary.queries import accounts, consents, patients, treatments
+from diary.queries import mfa as mfa_queries
 from tests.factories import give_consent
-from tests.helpers import csrf_from, login, open_link
+from tests.helpers import PASSWORD, csrf_from, enrol_totp, login, open_link
 
 #: endpoint -> (who may use it, "own" when the URL names a record that must be theirs)
 POLICY = {
@@ -22,6 +27,15 @@ POLICY = {
     "auth.login": ("anonymous", None),
     "auth.logout": ("anonymous", None),
     "auth.patient_link": ("anonymous", None),
+    "auth.second_factor": ("signing_in", None),
+    "auth.passkey_options": ("signing_in", None),
+    "auth.passkey_signin": ("signing_in", None),
+    "auth.new_password": ("signing_in", None),
+    "mfa.enrol": ("signing_in", None),
+    "mfa.recovery_codes": ("clinician", None),
+    "mfa.passkey_options": ("clinician", None),
+    "mfa.passkey_add": ("clinician", None),
+    "mfa.passkey_remove": ("clinician", "own"),
     "diary.calendar": ("anonymous", None),
     "diary.manifest": ("anonymous", None),
     "diary.offline": ("anonymous", None),
@@ -72,9 +86,19 @@ POLICY = {
     "admin.settings": ("admin", None),
     "admin.team": ("admin", None),
     "admin.set_active": ("admin", "own"),
+    "admin.reset_two_step": ("admin", "own"),
     "clinic.erase": ("admin", "own"),
 }
-ROLES = ["anonymous", "patient_a", "patient_b", "clinician_a", "clinician_b", "admin_a", "admin_b"]
+ROLES = [
+    "anonymous",
+    "patient_a",
+    "patient_b",
+    "clinician_a",
+    "clinician_b",
+    "admin_a",
+    "admin_b",
+    "pending_a",
+]
 
 
 @pytest.fixture
@@ -91,6 +115,8 @@ def setup(app, db, world):
         "token": world.token_a,
         "calendar_token": patients.set_reminder(db, world.patient_a, "19:30"),
     }
+    member = accounts.get_clinician_by_email(db, world.clinician_a)
+    ids["passkey_id"] = mfa_queries.add_passkey(db, member, "Y3JlZA", b"key", 0, [])
     accounts.create_clinician(
         db,
         world.clinic_b,
@@ -99,6 +125,7 @@ def setup(app, db, world):
         accounts.get_clinician_by_email(db, world.admin_a)["password_hash"],
         is_admin=True,
     )
+    enrol_totp(app, db, "admin@b.example")
     clients = {role: app.test_client() for role in ROLES}
     open_link(clients["patient_a"], world.token_a)
     open_link(clients["patient_b"], world.token_b)
@@ -107,7 +134,17 @@ def setup(app, db, world):
     login(clients["clinician_b"], world.clinician_b)
     login(clients["admin_a"], world.admin_a)
     login(clients["admin_b"], "admin@b.example")
-    form_page = {"anonymous": "/login", "patient_a": "/home", "patient_b": "/home"}
+    token = csrf_from(clients["pending_a"].get("/login").get_data(as_text=True))
+    given = clients["pending_a"].post(
+        "/login", data={"email": world.admin_a, "password": PASSWORD, "csrf_token": token}
+    )
+    assert given.headers["Location"] == "/login/code"  # and no code given
+    form_page = {
+        "anonymous": "/login",
+        "patient_a": "/home",
+        "patient_b": "/home",
+        "pending_a": "/login/code",
+    }
     tokens = {
         role: csrf_from(c.get(form_page.get(role, "/clinic/account")).get_data(as_text=True))
         for role, c in clients.items()
@@ -120,6 +157,8 @@ def allowed(policy: str, role: str) -> bool:
         return True
     if policy == "patient":
         return role.startswith("patient")
+    if policy == "signing_in":
+        return role.startswith(("clinician", "admin", "pending"))
     if policy == "clinician":
         return role.startswith(("clinician", "admin"))
     return role.startswith("admin")
@@ -130,6 +169,8 @@ def expected_refusal(policy: str, role: str, path: str) -> set[int]:
         if policy == "patient":
             return {401} if path.startswith("/api/") else {403}
         return {302}
+    if role == "pending_a" and policy in ("clinician", "admin"):
+        return {302}  # to the step still due
     return {403}
 
 

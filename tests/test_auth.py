@@ -190,9 +190,9 @@ def test_next_parameter_only_goes_to_this_site(client, world):
     ]:
         fresh = client.application.test_client()
         token = csrf_from(fresh.get("/login").get_data(as_text=True))
-        response = fresh.post(
+        response = fresh.post(  # a clinician with no second step (see test_mfa.py)
             f"/login?next={target}",
-            data={"email": world.admin_a, "password": PASSWORD, "csrf_token": token},
+            data={"email": world.clinician_a, "password": PASSWORD, "csrf_token": token},
         )
         assert response.headers["Location"] == expected, target
 

@@ -2,12 +2,12 @@
 
 import pytest
 
-from tests.helpers import PASSWORD, has_horizontal_overflow, screenshot
+from tests.helpers import PASSWORD, fresh_code, has_horizontal_overflow, screenshot
 
 pytestmark = pytest.mark.browser
 
 
-def test_clinician_signs_in(live_server, page_at, world):
+def test_clinician_signs_in(app, live_server, page_at, world):
     page = page_at(1280)
     page.goto(live_server + "/")
     screenshot(page, "landing-1280-en")
@@ -15,6 +15,9 @@ def test_clinician_signs_in(live_server, page_at, world):
     page.get_by_label("Email address").fill(world.admin_a)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_server + "/login/code")  # an admin: the second step
+    page.get_by_label("Code", exact=True).fill(fresh_code(app.config["DATABASE"], world.admin_a))
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_url(live_server + "/clinic/")
     assert page.get_by_role("heading", name="Open courses").is_visible()
     assert page.get_by_role("rowheader", name="A-001").is_visible()

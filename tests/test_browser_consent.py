@@ -197,18 +197,15 @@ def test_reconsent_after_v1_countersign_and_verify(live_server, page_at, world, 
 
 
 def test_an_admin_names_a_drug_in_arabic_and_the_arabic_sheet_shows_it(
-    live_server, page_at, world, db
+    app, live_server, page_at, world, db
 ):
     """Clinic settings at desk width: the drug-names table (a labelled box per language,
     the standard name as a grey placeholder); the patient's Arabic sheet uses the name."""
     from diary.queries import accounts
-    from tests.helpers import PASSWORD
+    from tests.helpers import browser_login
 
     admin = page_at(1280, 900)
-    admin.goto(live_server + "/login?lang=en")
-    admin.get_by_label("Email address").fill(world.admin_a)
-    admin.get_by_label("Password").fill(PASSWORD)
-    admin.get_by_role("button", name="Sign in").click()
+    browser_login(admin, live_server, world.admin_a, app.config["DATABASE"])
     admin.goto(live_server + "/clinic/settings?lang=en")
     admin.get_by_label("Drugs the clinic uses (one per line)").fill("mepivacaine 1%\nTraumeel")
     admin.get_by_role("button", name="Save the settings").click()

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from diary import demo
 from diary.queries import accounts, entries, patients, seed, treatments
-from tests.helpers import login, open_link
+from tests.helpers import csrf_from, enrol_totp, login, open_link, second_step
 
 TODAY = date(2026, 11, 22)
 
@@ -52,6 +52,10 @@ def test_clinic_clinician_patient_and_link_from_the_cli(app, runner, db):
     assert link.startswith("http://localhost/p/")
     client = app.test_client()
     assert open_link(client, link.rsplit("/", 1)[1]).headers["Location"] == "/home"
+    staff = app.test_client()
+    first = login(staff, "rossi@studio.example", "a long enough password")
+    assert first.headers["Location"] == "/clinic/account/authenticator"  # admins need it
+    enrol_totp(app, db, "rossi@studio.example")
     staff = app.test_client()
     assert login(staff, "rossi@studio.example", "a long enough password").status_code == 302
     assert "R-7" in staff.get("/clinic/").get_data(as_text=True)
@@ -121,9 +125,19 @@ def test_demo_prints_working_credentials_and_is_idempotent(app, runner, db):
     email = re.search(r"email: +(\S+)", second.output).group(1)
     links = re.findall(r"http://localhost/p/(\S+)", second.output)
     assert len(links) == 2
-    assert login(app.test_client(), email, password).headers["Location"] == "/clinic/"
+    key = re.search(r"key: +(\S+)", second.output).group(1)
+    signed_in = login(app.test_client(), email, password, totp_secret=key)
+    assert signed_in.headers["Location"] == "/clinic/"
     old_password = re.search(r"password: (\S+)", first.output).group(1)
     assert login(app.test_client(), email, old_password).status_code == 200  # replaced
+    # the printed recovery codes work once; the first run's were replaced
+    new_code = re.search(r"recovery: (\S+)", second.output).group(1)
+    old_code = re.search(r"recovery: (\S+)", first.output).group(1)
+    for code, works in ((old_code, False), (new_code, True), (new_code, False)):
+        browser = app.test_client()
+        token = csrf_from(browser.get("/login").get_data(as_text=True))
+        browser.post("/login", data={"email": email, "password": password, "csrf_token": token})
+        assert (second_step(browser, code).status_code == 302) is works, code
     for token in links:
         assert open_link(app.test_client(), token).status_code == 302
 

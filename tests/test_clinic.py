@@ -8,8 +8,9 @@ import pytest
 
 from diary import clock, demo
 from diary.queries import accounts, consents, courses, patients, seed, treatments
+from diary.queries import mfa as mfa_queries
 from tests.factories import give_consent
-from tests.helpers import PASSWORD, csrf_from, login, open_link, visible
+from tests.helpers import PASSWORD, csrf_from, enrol_totp, login, open_link, visible
 
 
 @pytest.fixture
@@ -389,13 +390,13 @@ def test_allergy_flag_is_cleared_when_reviewed(staff, db, world):
 
 
 def test_cohort_with_demo_data_reproduces_paper_001(app, db):
-    result = demo.build(db, today_rome())
+    result = demo.build(db, today_rome(), app.config["SECRET_KEY"])
     client = app.test_client()
     password = "another long password"
     from diary.security import hash_password
 
     accounts.set_clinician_password(db, 1, hash_password(password))
-    login(client, demo.CLINICIAN_EMAIL, password)
+    login(client, demo.CLINICIAN_EMAIL, password, totp_secret=result.totp_secret)
     html = client.get("/clinic/cohort?area=neck").get_data(as_text=True)
     table = html.split("<tbody>")[1]
     cells = re.findall(r"<td>(.*?)</td>", table, re.S)
@@ -526,10 +527,13 @@ def test_every_clinician_route_refuses_another_clinics_data(app, db, world):
         "consent_id": consent_id,
         "clinician_id": member["id"],
     }
+    ids["passkey_id"] = mfa_queries.add_passkey(db, member, "Y3JlZA", b"key", 0, [])
+    # clinic B's admin (with the two-step sign-in admins need)
+    db.execute("UPDATE clinicians SET is_admin = 1 WHERE email = ?", [world.clinician_b])
+    enrol_totp(app, db, world.clinician_b)
     intruder = app.test_client()
     login(intruder, world.clinician_b)
     token = csrf_from(intruder.get("/clinic/account").get_data(as_text=True))
-    db.execute("UPDATE clinicians SET is_admin = 1 WHERE email = ?", [world.clinician_b])
     checked = 0
     for rule in app.url_map.iter_rules():
         if not rule.arguments or rule.endpoint == "static":

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from diary.queries import accounts, patients, treatments
+from diary.security import hash_password
 from tests.factories import give_consent
-from tests.helpers import csrf_from, login, open_link, phone_queue_id
+from tests.helpers import PASSWORD, csrf_from, login, open_link, phone_queue_id
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
@@ -103,10 +104,28 @@ def actors(app, db, world):
     open_link(newcomer, world.token_b)
     admin = app.test_client()
     login(admin, world.admin_a)
+    pending = app.test_client()  # clinic A's admin with the password given, not the code
+    token = csrf_from(pending.get("/login").get_data(as_text=True))
+    pending.post("/login", data={"email": world.admin_a, "password": PASSWORD, "csrf_token": token})
+    accounts.create_clinician(
+        db,
+        world.clinic_a,
+        "new@a.example",
+        "New",
+        hash_password(PASSWORD),
+        must_change_password=True,
+    )
+    newbie = app.test_client()  # signed in with a one-time password
+    token = csrf_from(newbie.get("/login").get_data(as_text=True))
+    newbie.post(
+        "/login", data={"email": "new@a.example", "password": PASSWORD, "csrf_token": token}
+    )
     return {
         "phone": phone,
         "newcomer": newcomer,
         "admin": admin,
+        "pending": pending,
+        "newbie": newbie,
         "anon": app.test_client(),
         "course": course,
         "session": session,
@@ -115,7 +134,10 @@ def actors(app, db, world):
 
 
 FORMS = [
-    ("anon", "/login", ["email", "password"]),
+    ("anon", "/login", ["email", "password", "code"]),
+    ("pending", "/login/code", ["code"]),
+    ("newbie", "/login/new-password", ["new", "confirm"]),
+    ("admin", "/clinic/account/authenticator", ["code"]),
     (
         "newcomer",
         "/consent/screening",
@@ -215,9 +237,13 @@ VALID = {
 def test_forms_survive_arbitrary_input(who, path, fields, actors, db):
     client = actors[who]
     path = path.format(**actors)
-    page_for_token = {"anon": "/login", "phone": "/home", "newcomer": "/home"}.get(
-        who, "/clinic/account"
-    )
+    page_for_token = {
+        "anon": "/login",
+        "phone": "/home",
+        "newcomer": "/home",
+        "pending": "/login/code",
+        "newbie": "/login/new-password",
+    }.get(who, "/clinic/account")
     token = csrf_from(client.get(page_for_token).get_data(as_text=True))
 
     mark, stored = SUCCESS_PAGES.get(path, (None, set()))

@@ -10,7 +10,7 @@ from datetime import timedelta
 from diary import clock, sheet
 from diary.queries import consents, patients, seed, treatments
 from tests.factories import give_consent
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, fresh_code
 
 Stop = tuple[str, object]
 
@@ -120,6 +120,11 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     page.locator("#email").fill(world.admin_a)
     page.locator("#password").fill(PASSWORD)
     submit(page, page.locator("main form button[type=submit]"))
+    page.wait_for_url(re.compile(r".*/login/code$"))
+    yield "second-factor", page
+    database = db.execute("PRAGMA database_list").fetchone()[2]
+    page.locator("#code").fill(fresh_code(database, world.admin_a))
+    submit(page, page.locator("form.stack button[type=submit]"))
     page.wait_for_url(re.compile(r".*/clinic/$"))
     yield "dashboard", page
     yield visit("patients", "/clinic/patients")
@@ -136,4 +141,7 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     yield visit("settings", "/clinic/settings")
     yield visit("team", "/clinic/team")
     yield visit("account", "/clinic/account")
+    submit(page, page.locator("form[action$='/recovery-codes'] button[type=submit]"))
+    yield "recovery-codes", page
+    yield visit("two-step-setup", "/clinic/account/authenticator")
     yield visit("erase", f"/clinic/patients/{world.patient_b}/erase")

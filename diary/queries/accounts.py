@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,18 +61,31 @@ def create_clinician(
     *,
     is_admin: bool = False,
     locale: str | None = None,
+    must_change_password: bool = False,
     actor: str = "system",
     actor_id: int | None = None,
 ) -> int:
     """Add a clinician and its audit event in one transaction; return the id (emails are
     unique, case-insensitively). The team page, the CLI and the demo all come here. Hash
-    the password before: hashing is slow, and the write lock is held from the start."""
+    the password before: hashing is slow, and the write lock is held from the start. A
+    one-time password (``must_change_password``) is replaced at the first sign-in."""
     now = clock.iso()
     with transaction(db):
         cursor = db.execute(
             "INSERT INTO clinicians (clinic_id, email, name, password_hash, locale, is_admin,"
-            " password_changed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [clinic_id, email.strip(), name, password_hash, locale, is_admin, now, now],
+            " must_change_password, password_changed_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                clinic_id,
+                email.strip(),
+                name,
+                password_hash,
+                locale,
+                is_admin,
+                must_change_password,
+                now,
+                now,
+            ],
         )
         audit.record(
             db,
@@ -89,14 +104,17 @@ def get_clinician_by_email(db: sqlite_utils.Database, email: str) -> dict[str, A
 
 
 def set_clinician_password(
-    db: sqlite_utils.Database, clinician_id: int, password_hash: str
+    db: sqlite_utils.Database, clinician_id: int, password_hash: str, *, chosen: bool = True
 ) -> None:
-    """Replace the password hash and end every session of this clinician."""
+    """Replace the password hash and end every session of this clinician. ``chosen``: a
+    password the clinician chose (a one-time password no longer needs changing); False for
+    a new hash of the same password."""
     now = clock.iso()
     with transaction(db):
         db.execute(
-            "UPDATE clinicians SET password_hash = ?, password_changed_at = ? WHERE id = ?",
-            [password_hash, now, clinician_id],
+            "UPDATE clinicians SET password_hash = ?, password_changed_at = ?,"
+            " must_change_password = must_change_password AND ? WHERE id = ?",
+            [password_hash, now, int(not chosen), clinician_id],
         )
         end_sessions(db, clinician_id=clinician_id)
 
@@ -118,15 +136,18 @@ def start_session(
     patient_id: int | None = None,
     token_id: int | None = None,
     device: str = "",
+    mfa_at: str | None = None,
 ) -> str:
     """Create a sign-in session and return its id for the cookie (stored only hashed);
-    ``device`` is a short description such as "Chrome · Android"."""
+    ``device`` is a short description such as "Chrome · Android"; ``mfa_at``: when this
+    sign-in passed its second step (None: not yet, or not needed)."""
     sid = new_token()
     now = clock.now()
     with transaction(db):
         db.execute(
             "INSERT INTO auth_sessions (sid_hash, clinician_id, patient_id, token_id,"
-            " created_at, last_seen_at, expires_at, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, last_seen_at, expires_at, device, mfa_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 token_hash(sid),
                 clinician_id,
@@ -136,6 +157,7 @@ def start_session(
                 clock.iso(now),
                 clock.iso(now + lifetime),
                 device[:80],
+                mfa_at,
             ],
         )
     return sid
@@ -173,12 +195,14 @@ def end_patient_sessions(
 
 SESSION_USER_SQL = """
 SELECT s.id AS session_id, s.clinician_id, s.patient_id, s.token_id, s.created_at,
-       s.last_seen_at, s.expires_at, s.ended_at,
+       s.last_seen_at, s.expires_at, s.ended_at, s.mfa_at,
        c.clinic_id AS c_clinic_id, c.locale AS c_locale, c.is_admin, c.active, c.name AS c_name,
+       c.must_change_password, tk.clinician_id IS NOT NULL AS has_totp,
        p.clinic_id AS p_clinic_id, p.locale AS p_locale,
        t.revoked_at AS token_revoked_at, k.timezone
 FROM auth_sessions s
 LEFT JOIN clinicians c ON c.id = s.clinician_id
+LEFT JOIN totp_keys tk ON tk.clinician_id = s.clinician_id
 LEFT JOIN patients p ON p.id = s.patient_id
 LEFT JOIN access_tokens t ON t.id = s.token_id
 LEFT JOIN clinics k ON k.id = coalesce(c.clinic_id, p.clinic_id)
@@ -189,6 +213,15 @@ WHERE s.sid_hash = ?
 def load_session(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:
     """The session row for a cookie's session id, joined with its clinician or patient."""
     return first(db.query(SESSION_USER_SQL, [token_hash(sid)]), CLINICIAN)
+
+
+def end_session_by_sid(db: sqlite_utils.Database, sid: str) -> None:
+    """End the session a cookie holds (an earlier sign-in in the same browser)."""
+    with transaction(db):
+        db.execute(
+            "UPDATE auth_sessions SET ended_at = ? WHERE sid_hash = ? AND ended_at IS NULL",
+            [clock.iso(), token_hash(sid)],
+        )
 
 
 def touch_session(db: sqlite_utils.Database, session_id: int, moment: datetime) -> None:
@@ -242,18 +275,66 @@ def count_failures(
     return int(row["n"]), row["oldest"]
 
 
-def record_failure(
-    db: sqlite_utils.Database, account_key: str, address: str, prune_before: datetime
-) -> None:
-    """Count one failed sign-in against the account and the address; prune old rows."""
-    now = clock.iso()
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt counted before its password is checked (:func:`reserve_attempt`):
+    ``wait`` seconds until one is allowed again (0: allowed), the scopes whose limit is
+    reached, and the ids of the rows that count it (kept as the failure, or released)."""
+
+    wait: int
+    blocked: frozenset[str]
+    rows: tuple[int, ...]
+
+
+def reserve_attempt(
+    db: sqlite_utils.Database,
+    limits: dict[str, tuple[str, int]],
+    record: dict[str, str],
+    window: timedelta,
+) -> Attempt:
+    """Check the limits and count this attempt as a failure, in one write transaction.
+
+    ``limits``: scope -> (key, failures allowed in ``window``); ``record``: scope -> key of
+    the rows to add. Parallel attempts queue for the write lock, so at most the limit get
+    through: the rest see the rows of those before them. When a limit is reached nothing is
+    added. A successful attempt releases its rows (:func:`release_attempt`)."""
+    now = clock.now()
+    since = clock.iso(now - window)
     with transaction(db):
-        db.execute(
-            "INSERT INTO login_failures (scope, key, at)"
-            " VALUES ('account', ?, ?), ('address', ?, ?)",
-            [account_key, now, address, now],
-        )
-        db.execute("DELETE FROM login_failures WHERE at < ?", [clock.iso(prune_before)])
+        wait = 0.0
+        blocked = set()
+        for scope, (key, limit) in limits.items():
+            count, oldest = db.execute(
+                "SELECT count(*), min(at) FROM login_failures"
+                " WHERE scope = ? AND key = ? AND at >= ?",
+                [scope, key, since],
+            ).fetchone()
+            if count >= limit and oldest:
+                blocked.add(scope)
+                wait = max(wait, (clock.parse(oldest) + window - now).total_seconds())
+        if blocked:
+            return Attempt(max(1, math.ceil(wait)), frozenset(blocked), ())
+        rows = []
+        for scope, key in record.items():
+            cursor = db.execute(
+                "INSERT INTO login_failures (scope, key, at) VALUES (?, ?, ?)",
+                [scope, key, clock.iso(now)],
+            )
+            rows.append(int(cursor.lastrowid))
+        db.execute("DELETE FROM login_failures WHERE at < ?", [since])
+    return Attempt(0, frozenset(), tuple(rows))
+
+
+def release_attempt(db: sqlite_utils.Database, attempt: Attempt) -> None:
+    """Un-count an attempt that succeeded."""
+    if attempt.rows:
+        with transaction(db):
+            db.execute(
+                "DELETE FROM login_failures WHERE id IN ("  # noqa: S608 - placeholders only
+                + ", ".join("?" * len(attempt.rows))
+                + ")",
+                list(attempt.rows),
+            )
 
 
 def clear_failures(db: sqlite_utils.Database, account_key: str) -> None:

@@ -44,7 +44,7 @@ def _maybe_flag(value: int | None) -> bool | None:
 Decoder = dict[str, Callable[[Any], Any]]
 
 CLINIC: Decoder = {"drugs": _list, "drug_names": _dict}
-CLINICIAN: Decoder = {"is_admin": _flag, "active": _flag}
+CLINICIAN: Decoder = {"is_admin": _flag, "active": _flag, "must_change_password": _flag}
 COURSE: Decoder = {
     "start_date": _date,
     "end_date": _date,
@@ -71,6 +71,7 @@ AUDIT: Decoder = {"detail": _dict}
 COUNTERSIGNATURE: Decoder = {}
 TOKEN: Decoder = {}
 AUTH_SESSION: Decoder = {}  # auth_sessions (timestamps stay ISO text)
+PASSKEY: Decoder = {"transports": _list}
 
 
 def decode(row: Row | None, decoder: Decoder) -> Row | None:

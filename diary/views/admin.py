@@ -1,17 +1,19 @@
-"""Clinic administration (clinic admins): settings and team. Plus every clinician's own
-account page (password change)."""
+"""Clinic administration (clinic admins): settings and team (adding members with a one-time
+password, resetting a member's two-step sign-in). Plus every clinician's own account page
+(password change, two-step sign-in)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from .. import clock
+from .. import clock, mfa
 from ..db import get_db, transaction
 from ..forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
 from ..i18n import LANGUAGES
 from ..queries import accounts, audit
+from ..queries import mfa as factors
 from ..security import (
     access,
     clear_session_keep_locale,
@@ -21,6 +23,7 @@ from ..security import (
     same_clinic_or_404,
     verify_password,
 )
+from .auth import personal_words
 
 bp = Blueprint("admin", __name__, url_prefix="/clinic")
 
@@ -107,6 +110,7 @@ def team():
                 form.name.data.strip(),
                 password_hash,
                 is_admin=form.is_admin.data,
+                must_change_password=True,
                 actor="clinician",
                 actor_id=user.id,
             )
@@ -116,8 +120,31 @@ def team():
         form=form,
         new_password=new_password,
         clinicians=accounts.list_clinicians(db, user.clinic_id),
+        enrolled=factors.enrolled_ids(db, user.clinic_id),
         action_form=ActionForm(),
     )
+
+
+@bp.route("/team/<int:clinician_id>/two-step-reset", methods=["POST"])
+@access("admin")
+def reset_two_step(clinician_id: int):
+    """A team member lost their phone and recovery codes: remove their authenticator app,
+    recovery codes and passkeys and end their sessions (never one's own: a clinician
+    signed in with it can set up a new app from "My account")."""
+    user = current_user()
+    db = get_db()
+    other = same_clinic_or_404(accounts.get_clinician(db, clinician_id))
+    if not ActionForm().validate_on_submit() or other["id"] == user.id:
+        abort(400)
+    factors.reset(db, other, actor="clinician", actor_id=user.id)
+    flash(
+        _(
+            "%(name)s's two-step sign-in is removed. They set it up again at their next sign-in.",
+            name=other["name"],
+        ),
+        "info",
+    )
+    return redirect(url_for(".team"))
 
 
 @bp.route("/team/<int:clinician_id>/active", methods=["POST"])
@@ -150,10 +177,12 @@ def set_active(clinician_id: int):
 @bp.route("/account", methods=["GET", "POST"])
 @access("clinician")
 def account():
-    """Change one's own password; every session of the account ends."""
+    """Change one's own password (every session of the account ends); two-step sign-in:
+    the authenticator app, recovery codes and passkeys."""
     user = current_user()
     db = get_db()
     form = PasswordForm()
+    form.personal_words = personal_words(accounts.get_clinician(db, user.id))
     if form.validate_on_submit():
         clinician = accounts.get_clinician(db, user.id)
         if not verify_password(clinician["password_hash"], form.current.data):
@@ -172,4 +201,13 @@ def account():
             clear_session_keep_locale()
             flash(_("Your password is changed. Please sign in with the new one."), "info")
             return redirect(url_for("auth.login"))
-    return render_template("clinic/account.html", form=form)
+    rp = mfa.relying_party(current_app.config["BASE_URL"])
+    return render_template(
+        "clinic/account.html",
+        form=form,
+        factors=factors.summary(db, user.id),
+        passkeys=factors.passkeys(db, user.id),
+        passkeys_possible=rp is not None,
+        required=mfa.required(user.is_admin, current_app.config["REQUIRE_MFA"]),
+        action_form=ActionForm(),
+    )
