@@ -119,6 +119,23 @@ def set_clinician_password(
         end_sessions(db, clinician_id=clinician_id)
 
 
+def change_own_password(
+    db: sqlite_utils.Database, clinician_id: int, clinic_id: int, password_hash: str, **detail: Any
+) -> None:
+    """A password the clinician chose, and its audit event, or neither (every session of
+    theirs ends). Hash it before calling: argon2 is slow and this holds the write lock."""
+    with transaction(db):
+        set_clinician_password(db, clinician_id, password_hash)
+        audit.record(
+            db,
+            "clinician.password_changed",
+            actor="clinician",
+            actor_id=clinician_id,
+            clinic_id=clinic_id,
+            **detail,
+        )
+
+
 def set_clinician_locale(db: sqlite_utils.Database, clinician_id: int, locale: str) -> None:
     """Save the clinician's preferred language."""
     with transaction(db):

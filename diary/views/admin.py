@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from .. import clock, mfa
-from ..db import get_db, transaction
+from ..db import get_db
 from ..forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
 from ..i18n import LANGUAGES
-from ..queries import accounts, audit
+from ..queries import accounts
 from ..queries import mfa as factors
 from ..security import (
     access,
@@ -189,15 +189,7 @@ def account():
             form.current.errors.append(_("This is not your current password."))
         else:
             password_hash = hash_password(form.new.data)  # slow: before taking the write lock
-            with transaction(db):  # the new password and its audit event, or neither
-                accounts.set_clinician_password(db, user.id, password_hash)
-                audit.record(
-                    db,
-                    "clinician.password_changed",
-                    actor="clinician",
-                    actor_id=user.id,
-                    clinic_id=user.clinic_id,
-                )
+            accounts.change_own_password(db, user.id, user.clinic_id, password_hash)
             clear_session_keep_locale()
             flash(_("Your password is changed. Please sign in with the new one."), "info")
             return redirect(url_for("auth.login"))

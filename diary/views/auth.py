@@ -35,7 +35,7 @@ from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
 from .. import clock, devices, mfa
-from ..db import get_db, transaction
+from ..db import get_db
 from ..forms import ActionForm, LoginForm, NewPasswordForm, SecondFactorForm
 from ..logs import event
 from ..queries import accounts, audit, patients
@@ -499,16 +499,9 @@ def new_password():
             form.new.errors.append(_("Choose a password of your own, not the one-time password."))
         else:
             password_hash = hash_password(form.new.data)  # slow: before taking the write lock
-            with transaction(db):  # the new password and its audit event, or neither
-                accounts.set_clinician_password(db, user.id, password_hash)  # ends sessions
-                audit.record(
-                    db,
-                    "clinician.password_changed",
-                    actor="clinician",
-                    actor_id=user.id,
-                    clinic_id=user.clinic_id,
-                    first_sign_in=True,
-                )
+            accounts.change_own_password(
+                db, user.id, user.clinic_id, password_hash, first_sign_in=True
+            )
             clinician = accounts.get_clinician(db, user.id)
             # no second factor was due before this step: either none is set up or it passed
             verified = factors.totp_key(db, user.id) is not None
