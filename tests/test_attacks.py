@@ -1,7 +1,29 @@
-"""Attacks from the security review (issue 16), each reproduced: expensive requests without
-limits, open redirects, the personal link in Referer, host-header reflection, control
-characters in staff fields, a language GET that writes to the account, security events
-without a client address, links that never expire, phones that cannot be signed out."""
+"""Attacks from the security review (issue 16), each reproduced here or, where the test
+needs another module's fixtures, in the test named below. Every one failed before its fix.
+
+Here: every PDF route waits for the render limit; per-user rate limits on PDFs, exports and
+sign-in, holding across gunicorn workers; open redirects (``next=/%09/evil.example``); the
+personal link in Referer (and ``test_browser.py::test_the_personal_link_never_leaves_in_a_
+referer``); the Host header in the calendar feed; NUL in staff fields; security events
+without a client address; unused links that never expire; phones the patient could not
+sign out. ``test_i18n.py::test_a_language_link_does_not_change_the_saved_language``: a GET
+with ``?lang=`` wrote the account's language.
+
+Elsewhere:
+* one patient's offline entries filed under another:
+  ``test_browser_diary.py::test_an_offline_entry_is_never_filed_under_another_patient``,
+  ``test_entries.py::test_an_entry_queued_for_another_diary_is_refused``;
+* client ids deduplicated across patients: ``test_entries.py::test_client_ids_are_per_patient``;
+* device times of year 1 and 9999: ``test_entries.py::test_a_phone_time_far_from_now_is_
+  refused_with_400`` and ``::test_a_phone_clock_running_ahead_cannot_freeze_the_day``;
+* deeply nested JSON: ``test_entries.py::test_deeply_nested_json_is_a_400_without_traceback``;
+* the earlier session alive after a new sign-in:
+  ``test_mfa.py::test_every_sign_in_ends_the_session_the_browser_held``;
+* 7 of 40 parallel wrong passwords checked against a limit of 5:
+  ``test_mfa.py::test_parallel_wrong_passwords_under_gunicorn_are_checked_at_most_the_limit``;
+* lockout by a third party: ``test_mfa.py::test_throttled_account_signs_in_with_password_
+  and_code_while_wrong_passwords_wait``.
+"""
 
 from __future__ import annotations
 
