@@ -73,6 +73,7 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     yield visit("link-invalid", "/p/not-a-valid-token")
     yield visit("signed-out", "/home")
     yield visit("offline", "/offline")
+    yield visit("verify-unknown", "/verify?code=ZZZZ-ZZZZ-ZZZZ")
     # patient B: the consent journey
     yield visit("continue", f"/p/{world.token_b}")
     submit(page, page.locator("main form button[type=submit]"))
@@ -114,6 +115,7 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     submit(page, page.locator("form.stack button[type=submit]"))
     yield "reminder-saved", page
     yield visit("urgent", "/diary/urgent")
+    yield visit("phones", "/me/phones")
     # the clinician
     page.context.clear_cookies()
     yield visit("login", f"/login?lang={lang}")
