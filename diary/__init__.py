@@ -9,7 +9,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, db, forms, i18n, logs, outcomes, ratelimit, security, sheet
+from . import assets, config, db, forms, i18n, logs, outcomes, ratelimit, security, sheet
 
 __version__ = "0.1.0"
 
@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     logs.init_app(app)
+    assets.init_app(app)
     security.configure_cookies(app)
     csrf.init_app(app)
     i18n.init_app(app)

@@ -13,6 +13,14 @@ Speed: opening and closing an SQLite connection costs more than a whole diary re
 for the next request. Writers take turns through :class:`WriterLock` before SQLite's own
 lock, so a waiting writer is woken the moment the previous one commits instead of
 sleeping in SQLite's busy handler.
+
+WAL size: SQLite's automatic checkpoint (PASSIVE, every :data:`AUTOCHECKPOINT_PAGES`
+pages) copies the WAL into the database without waiting for anyone, the only kind of
+checkpoint that Litestream, which keeps a read transaction open on the file, tolerates
+beside its own. The app never runs a RESTART or TRUNCATE checkpoint (they would wait for
+Litestream's reader). When a checkpoint lets the WAL start over, SQLite truncates the file
+to :data:`JOURNAL_SIZE_LIMIT`; without that limit a WAL keeps the size of its largest
+burst for good.
 """
 
 from __future__ import annotations
@@ -32,6 +40,11 @@ from flask import current_app, g
 from sqlite_utils.db import dedupe_keys
 
 BUSY_TIMEOUT_MS = 5000
+#: pages in the WAL before SQLite's automatic PASSIVE checkpoint (SQLite's default, and
+#: Litestream's ``min-checkpoint-page-count``)
+AUTOCHECKPOINT_PAGES = 1000
+#: bytes the WAL file is cut back to whenever it starts over after a checkpoint
+JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
 
 
 class Database(sqlite_utils.Database):
@@ -117,6 +130,8 @@ def connect(path: str | Path) -> Database:
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+    conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     if str(path) != ":memory:":
         db.writer_lock = WriterLock.for_file(str(path))
     return db

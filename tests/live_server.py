@@ -11,11 +11,19 @@ from urllib.parse import urlencode
 class Session:
     """One browser-like user: a connection and the session cookie."""
 
-    def __init__(self, port: int, timeout: float = 10) -> None:
+    def __init__(self, port: int, timeout: float = 10, source: str | None = None) -> None:
         self.port = port
         self.timeout = timeout
-        self.conn = HTTPConnection("127.0.0.1", port, timeout=timeout)
+        #: the loopback address to connect from (the client address a proxy sees)
+        self.source = (source, 0) if source else None
+        self.conn = self._connect()
         self.cookie = ""
+        self.headers = None  # the last response's headers
+
+    def _connect(self) -> HTTPConnection:
+        return HTTPConnection(
+            "127.0.0.1", self.port, timeout=self.timeout, source_address=self.source
+        )
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
@@ -27,8 +35,9 @@ class Session:
             data = res.read()
         except (OSError, HTTPException):
             self.conn.close()
-            self.conn = HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            self.conn = self._connect()
             raise
+        self.headers = res.headers
         for value in res.headers.get_all("Set-Cookie") or []:
             self.cookie = value.split(";", 1)[0]
         return res.status, data
@@ -66,8 +75,12 @@ def start_gunicorn(
     threads: int = 1,
     health: str = "/healthz",
     timeout: float = 20,
+    stderr=None,
 ):
-    """Start gunicorn in its own process group and wait until ``health`` answers."""
+    """Start gunicorn in its own process group and wait until ``health`` answers.
+
+    ``stderr``: a file for gunicorn's and the app's log lines (default: discarded).
+    """
     import subprocess
     import sys
     import time
@@ -86,7 +99,11 @@ def start_gunicorn(
     if threads > 1:
         command += ["--threads", str(threads)]
     process = subprocess.Popen(
-        [*command, app], cwd=cwd, env=env, start_new_session=True, stderr=subprocess.DEVNULL
+        [*command, app],
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        stderr=stderr if stderr is not None else subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -33,6 +33,9 @@ def test_every_connection_sets_the_pragmas(app):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    # PASSIVE automatic checkpoints only (Litestream tolerates them), and a bounded WAL file
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert db.execute("PRAGMA journal_size_limit").fetchone()[0] == 4 * 1024 * 1024
 
 
 def test_foreign_keys_are_enforced(db):
@@ -230,4 +233,28 @@ def test_m012_keeps_entries_and_keys_client_ids_per_patient(tmp_path):
             " received_at) VALUES (?, 'phone-id-0001', ?, 'updated', '2026-01-05')",
             [patient, entry],
         )
+    db.conn.close()
+
+
+def test_the_wal_file_is_cut_back_after_a_burst_of_writes(tmp_path):
+    """A burst larger than the limit grows the WAL; once a checkpoint lets it start over,
+    the next commit cuts the file back to ``JOURNAL_SIZE_LIMIT`` (without the pragma it kept
+    the burst's size for good)."""
+    import os
+
+    from diary.db import JOURNAL_SIZE_LIMIT
+
+    path = tmp_path / "burst.sqlite"
+    db = connect(path)
+    db.execute("CREATE TABLE scratch (b BLOB)")
+    with transaction(db):
+        for _ in range(3 * JOURNAL_SIZE_LIMIT // 40_000):
+            db.execute("INSERT INTO scratch VALUES (randomblob(40000))")
+    wal = f"{path}-wal"
+    assert os.path.getsize(wal) > 2 * JOURNAL_SIZE_LIMIT
+    # SQLite's automatic checkpoint (PASSIVE) ran after that commit; the next write starts
+    # the WAL over and cuts the file back
+    with transaction(db):
+        db.execute("INSERT INTO scratch VALUES (x'00')")
+    assert os.path.getsize(wal) <= JOURNAL_SIZE_LIMIT
     db.conn.close()

@@ -60,3 +60,24 @@ def test_rendered_pages_have_no_inline_style_or_script(client, world):
         html = client.get(path).get_data(as_text=True)
         assert not re.search(r"\sstyle\s*=", html), f"style attribute in {path}"
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), f"inline script in {path}"
+
+
+def test_pages_link_static_files_by_a_digest_of_their_content(app, client, tmp_path):
+    """Static URLs carry ``?v=<digest>``, so the proxy may cache them as immutable; a file
+    whose content changes gets a new URL."""
+    import hashlib
+
+    from diary import assets
+
+    page = client.get("/login").get_data(as_text=True)
+    css = (Path(app.static_folder) / "css" / "app.css").read_bytes()
+    digest = hashlib.sha256(css).hexdigest()[:12]
+    assert f'href="/static/css/app.css?v={digest}"' in page
+    assert re.search(r'href="/static/icons/icon\.svg\?v=[0-9a-f]{12}"', page)
+    assert client.get(f"/static/css/app.css?v={digest}").data == css
+    copy = tmp_path / "app.css"
+    copy.write_bytes(css)
+    before = assets.version_of(str(tmp_path), "app.css")
+    copy.write_bytes(css + b"\n/* changed */\n")
+    assert assets.version_of(str(tmp_path), "app.css") not in (before, None)
+    assert assets.version_of(str(tmp_path), "missing.css") is None

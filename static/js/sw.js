@@ -37,13 +37,14 @@ self.addEventListener("fetch", function (event) {
   }
   if (url.pathname.indexOf("/static/") === 0) {
     // App shell files: answer from the cache, refresh it in the background. A cache
-    // deleted at sign-out is not recreated here.
+    // deleted at sign-out is not recreated here. Pages ask for versioned URLs
+    // ("?v=<digest>"); the cache keeps one copy per file, under its plain path.
     event.respondWith(caches.has(CACHE).then(function (present) {
       if (!present) { return fetch(request); }
       return caches.open(CACHE).then(function (cache) {
         return cache.match(request, { ignoreSearch: true }).then(function (hit) {
           var fresh = fetch(request).then(function (res) {
-            if (res.ok) { cache.put(request, res.clone()); }
+            if (res.ok) { cache.put(url.pathname, res.clone()); }
             return res;
           });
           return hit || fresh;
