@@ -215,10 +215,11 @@ def test_the_personal_link_is_never_sent_as_referer(client, world):
     assert client.get("/home").headers["Referrer-Policy"] == "same-origin"
 
 
-def test_the_calendar_feed_address_ignores_the_host_header(app, client, world):
+def test_the_calendar_feed_address_ignores_the_host_header(app, client, db, world):
     """Requests whose Host header says evil.example (a misrouted proxy, a forged request):
     the feed address the patient copies into their calendar, and the reminder's link to
     the diary, are still on DIARY_BASE_URL."""
+    give_consent(db, patients.current_course(db, world.patient_a)["id"])  # a diary to remind of
     evil = "http://evil.example"
     page = client.get(f"/p/{world.token_a}", base_url=evil).get_data(as_text=True)
     client.post(f"/p/{world.token_a}", data={"csrf_token": csrf_from(page)}, base_url=evil)

@@ -2,16 +2,18 @@
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
 from flask_babel import force_locale
+from icalendar import Calendar
 
 from diary import clock, entry_rules
 from diary.entry_rules import EntryError, patient_today, timing
-from diary.queries import entries, patients, seed
+from diary.queries import consents, entries, patients, seed
 from tests.factories import give_consent
 from tests.helpers import csrf_from, login, open_link, phone_queue_id
 
@@ -386,6 +388,62 @@ def test_ics_download_and_calendar_feed(phone, consented, app, db, world):
     stop = phone.get("/diary/reminder").get_data(as_text=True)
     phone.post("/diary/reminder/stop", data={"csrf_token": csrf_from(stop)})
     assert app.test_client().get(f"/cal/{feed}.ics").status_code == 404
+
+
+def _feed(phone, app) -> tuple[str, Callable[[], Calendar]]:
+    """Subscribe at 19:30; the page, and a function reading the feed as parsed."""
+    page = phone.get("/diary/reminder").get_data(as_text=True)
+    html = phone.post(
+        "/diary/reminder", data={"csrf_token": csrf_from(page), "time": "19:30"}
+    ).get_data(as_text=True)
+    token = html.split("/cal/")[1].split(".ics")[0]
+    return html, lambda: Calendar.from_ical(app.test_client().get(f"/cal/{token}.ics").data)
+
+
+def test_the_feed_follows_the_course(phone, consented, app, db, world):
+    """Daily reminder plus the next expected visit; a VTIMEZONE for the zone it names; the
+    series ends on the course's end date; an empty calendar after withdrawal."""
+    today = today_here()
+    last = today - timedelta(days=3)
+    from diary.queries import treatments
+
+    treatments.add_session(db, consented, last.isoformat(), nrs_before=7)
+    html, read = _feed(phone, app)
+    cal = read()
+    [daily] = [e for e in cal.walk("VEVENT") if "RRULE" in e]
+    [visit] = [e for e in cal.walk("VEVENT") if "RRULE" not in e]
+    assert daily.decoded("dtstart").tzinfo.key == "Europe/Rome"
+    assert daily["dtstart"].params["TZID"] == "Europe/Rome"
+    zones = [str(z["TZID"]) for z in cal.walk("VTIMEZONE")]
+    assert zones == ["Europe/Rome"]
+    assert visit.decoded("dtstart") == last + timedelta(days=7)  # the clinic's interval
+    # the titles say nothing of health, and are what the page promises
+    titles = {str(daily["SUMMARY"]), str(visit["SUMMARY"])}
+    assert titles == {"Daily diary", "Visit"}
+    assert "“Daily diary”" in html and "“Visit”" in html
+    # a closing date ends the series there (UNTIL in UTC, at the reminder's time)
+    end = today + timedelta(days=3)  # the day before the expected visit
+    db.execute("UPDATE courses SET end_date = ? WHERE id = ?", [end.isoformat(), consented])
+    [daily] = [e for e in read().walk("VEVENT") if "RRULE" in e]
+    until = daily["RRULE"]["UNTIL"][0]
+    assert until.tzinfo is not None and until.utcoffset() == timedelta(0)
+    rome = until.astimezone(ZoneInfo("Europe/Rome"))
+    assert (rome.date(), rome.strftime("%H:%M")) == (end, "19:30")
+    # a visit after the end is not announced; a course closed in the past: nothing at all
+    assert [e for e in read().walk("VEVENT") if "RRULE" not in e] == []
+    db.execute("UPDATE courses SET end_date = NULL WHERE id = ?", [consented])
+    consents.withdraw(db, consented, locale="en", text="w", user_agent="pytest")
+    after = read()
+    assert list(after.walk("VEVENT")) == [] and str(after["X-WR-CALNAME"])
+    assert list(Calendar.from_ical(phone.get("/diary/reminder.ics").data).walk("VEVENT")) == []
+
+
+def test_the_feed_is_empty_for_a_closed_course(phone, consented, app, db):
+    _html, read = _feed(phone, app)
+    assert len(list(read().walk("VEVENT"))) == 1
+    yesterday = (today_here() - timedelta(days=1)).isoformat()
+    db.execute("UPDATE courses SET end_date = ? WHERE id = ?", [yesterday, consented])
+    assert list(read().walk("VEVENT")) == []
 
 
 def test_manifest_and_service_worker(client):

@@ -29,7 +29,7 @@ from .. import calendar_feed, clock, entry_rules
 from ..db import get_db
 from ..entry_rules import EntryError
 from ..forms import ActionForm, EntryForm, ReminderForm
-from ..queries import accounts, consents, entries, patients
+from ..queries import accounts, consents, entries, patients, treatments
 from ..security import access, current_user, external_url, queue_id
 from ..sheet import SHEET_VERSION
 from .download import send_download
@@ -264,6 +264,8 @@ def reminder():
         feed_url=feed_url,
         has_feed=patients.has_calendar_feed(db, user.id),
         stop_form=ActionForm(),
+        reminder_title=calendar_feed.TITLE,
+        visit_title=calendar_feed.VISIT_TITLE,
     )
 
 
@@ -275,13 +277,34 @@ def reminder_ics():
     patient = patients.get_patient(get_db(), user.id)
     if not patient["reminder_time"]:
         return redirect(url_for(".reminder"))
-    body = calendar_feed.reminder_calendar(
-        patient["reminder_time"],
-        user.timezone,
-        external_url("diary.entry"),
-        uid_seed=f"patient-{user.id}",
-    )
+    body = _reminders(user.id, patient["reminder_time"], user.timezone, None)
     return send_download(body, "text/calendar", "pain-diary.ics")
+
+
+def _reminders(patient_id: int, at: str, timezone: str, locale: str | None) -> bytes:
+    """The patient's reminder calendar as their course stands today: the daily reminder
+    while the diary is open (until the course's end date), the next expected visit, and
+    nothing once consent is withdrawn or the course is closed."""
+    db = get_db()
+    course = patients.current_course(db, patient_id)
+    latest = consents.latest(db, course["id"]) if course else None
+    active = latest is not None and latest["kind"] == "consent"
+    until = course["end_date"] if course else None
+    visits = []
+    sessions = treatments.for_course(db, course["id"]) if course else []
+    if sessions:
+        clinic = accounts.get_clinic(db, patients.get_patient(db, patient_id)["clinic_id"])
+        visits = [sessions[-1]["date"] + timedelta(days=clinic["session_interval_days"])]
+    return calendar_feed.reminder_calendar(
+        at,
+        timezone,
+        external_url("diary.entry"),
+        uid_seed=f"patient-{patient_id}",
+        locale=locale,
+        active=active,
+        until=until,
+        visits=visits,
+    )
 
 
 @bp.route("/diary/reminder/stop", methods=["POST"])
@@ -300,12 +323,8 @@ def calendar(token: str):
     found = patients.find_calendar(get_db(), token) if len(token) <= 128 else None
     if found is None or not found["reminder_time"]:
         abort(404)
-    body = calendar_feed.reminder_calendar(
-        found["reminder_time"],
-        found["timezone"],
-        external_url("diary.entry"),
-        uid_seed=f"patient-{found['patient_id']}",
-        locale=found["locale"],
+    body = _reminders(
+        found["patient_id"], found["reminder_time"], found["timezone"], found["locale"]
     )
     return Response(body, mimetype="text/calendar")
 
