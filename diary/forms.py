@@ -694,6 +694,13 @@ class ClinicSettingsForm(Form):
             NoHiddenCharacters(),
         ],
     )
+    no_entry_days = IntegerField(
+        _l("Days without a diary entry before a course needs attention"),
+        validators=[
+            InputRequired(message=_l("Enter a number of days.")),
+            NumberRange(min=1, max=30, message=_l("Enter 1 to 30 days.")),
+        ],
+    )
     retention_days = IntegerField(
         _l("Keep closed courses for (days; empty: no automatic purge)"),
         validators=[

@@ -496,3 +496,26 @@ def m012_client_ids_per_patient(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE diary_entries_new RENAME TO diary_entries")
     db.execute("ALTER TABLE entry_submissions_new RENAME TO entry_submissions")
     db.execute("CREATE INDEX entry_submissions_entry ON entry_submissions(entry_id)")
+
+
+@migrations()
+def m013_follow_up(db: sqlite_utils.Database) -> None:
+    """The clinic's follow-up list: "seen" marks (who, when, for which reason and evidence;
+    append-only) and the clinic's number of days without a diary entry that asks for a look."""
+    db.execute(
+        """CREATE TABLE attention_seen (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL REFERENCES courses(id),
+            reason TEXT NOT NULL,               -- diary.attention.REASONS
+            evidence TEXT NOT NULL,             -- what changes when the reason is new again
+            clinician_id INTEGER NOT NULL REFERENCES clinicians(id),
+            seen_at TEXT NOT NULL,
+            UNIQUE (course_id, reason, evidence)
+        )"""
+    )
+    for statement in (*_append_only("attention_seen"), _no_reuse("attention_seen", "id")):
+        db.execute(statement)
+    db.execute(
+        "ALTER TABLE clinics ADD COLUMN no_entry_days INTEGER NOT NULL DEFAULT 3"
+        " CHECK (no_entry_days BETWEEN 1 AND 30)"
+    )

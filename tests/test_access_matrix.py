@@ -68,6 +68,8 @@ POLICY = {
     "clinic.enrol": ("clinician", None),
     "clinic.cohort": ("clinician", None),
     "clinic.cohort_export": ("clinician", None),
+    "clinic.follow_up": ("clinician", None),
+    "clinic.attention_seen": ("clinician", "own"),
     "admin.account": ("clinician", None),
     "clinic.course": ("clinician", "own"),
     "clinic.course_export": ("clinician", "own"),

@@ -426,10 +426,12 @@ def test_settings_are_saved_and_used_in_the_sheet(admin, app, db, world):
             "paper_size": "Letter",
             "drugs": "lidocaine\n\nketorolac\n",
             "needle": "13 mm 30 G",
+            "no_entry_days": "4",
         },
     )
     assert response.status_code == 302
     clinic = accounts.get_clinic(db, world.clinic_a)
+    assert clinic["no_entry_days"] == 4
     assert (clinic["name"], clinic["session_interval_days"], clinic["paper_size"]) == (
         "Studio Nuovo",
         10,

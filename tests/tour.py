@@ -130,6 +130,7 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     page.wait_for_url(re.compile(r".*/clinic/$"))
     yield "dashboard", page
     yield visit("patients", "/clinic/patients")
+    yield visit("attention", "/clinic/attention")
     yield visit("enrol", "/clinic/patients/new")
     page.locator("#code").fill(f"T-{lang}")
     page.locator("#locale").select_option(lang)

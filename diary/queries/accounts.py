@@ -385,6 +385,7 @@ CLINIC_SETTINGS = (
     "drug_names",
     "needle",
     "retention_days",
+    "no_entry_days",
 )
 
 

@@ -15,11 +15,14 @@ from .rows import COURSE, ENTRY, SESSION, Decoder, decode, decode_all, encode_da
 
 COURSE_SQL = """
 SELECT c.*, p.code AS patient_code, p.locale AS patient_locale, p.clinic_id,
-       k.kind AS consent_kind, k.sheet_version AS consent_version, k.created_at AS consent_at,
+       k.id AS consent_id, k.kind AS consent_kind, k.sheet_version AS consent_version,
+       k.created_at AS consent_at,
        (SELECT min(created_at) FROM consents WHERE course_id = c.id AND kind = 'consent')
             AS first_consent_at,
        EXISTS (SELECT 1 FROM consent_countersignatures WHERE consent_id = k.id)
             AS countersigned,
+       (SELECT max(id) FROM audit_events WHERE course_id = c.id
+            AND action = 'safety.allergy_reported') AS allergy_report,
        (SELECT count(*) FROM screening_answers s WHERE s.id IN (
             SELECT max(id) FROM screening_answers WHERE course_id = c.id GROUP BY question)
             AND s.answer != 'no') AS screening_flags
@@ -190,3 +193,50 @@ def unreviewed_allergy_entries(
         ),
         ENTRY,
     )
+
+
+def seen_attention(db: sqlite_utils.Database, clinic_id: int) -> set[tuple[int, str, str]]:
+    """The (course, reason, evidence) a clinician of the clinic marked as seen."""
+    return {
+        (row["course_id"], row["reason"], row["evidence"])
+        for row in db.query(
+            "SELECT a.course_id, a.reason, a.evidence FROM attention_seen a"
+            " JOIN courses c ON c.id = a.course_id JOIN patients p ON p.id = c.patient_id"
+            " WHERE p.clinic_id = ?",
+            [clinic_id],
+        )
+    }
+
+
+def mark_attention_seen(
+    db: sqlite_utils.Database,
+    course: dict[str, Any],
+    reason: str,
+    evidence: str,
+    *,
+    clinician_id: int,
+) -> bool:
+    """Record that a clinician saw a reason on the follow-up list (audited); False when it
+    was marked already."""
+    with transaction(db):
+        if db.execute(
+            "SELECT 1 FROM attention_seen WHERE course_id = ? AND reason = ? AND evidence = ?",
+            [course["id"], reason, evidence],
+        ).fetchone():
+            return False
+        db.execute(
+            "INSERT INTO attention_seen (course_id, reason, evidence, clinician_id, seen_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [course["id"], reason, evidence, clinician_id, clock.iso()],
+        )
+        audit.record(
+            db,
+            "attention.seen",
+            actor="clinician",
+            actor_id=clinician_id,
+            clinic_id=course["clinic_id"],
+            patient_id=course["patient_id"],
+            course_id=course["id"],
+            reason=reason,
+        )
+    return True

@@ -63,6 +63,7 @@ def settings():
                 "drug_names": _drug_names(form, drugs),
                 "needle": (form.needle.data or "").strip(),
                 "retention_days": form.retention_days.data,
+                "no_entry_days": form.no_entry_days.data,
             },
             clinician_id=user.id,
         )

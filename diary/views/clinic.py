@@ -21,9 +21,11 @@ from flask import (
 )
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .. import (
+    attention,
     charts,
     clock,
     comprehension,
@@ -172,6 +174,84 @@ def dashboard():
         today=today,
         current_version=sheet.SHEET_VERSION,
     )
+
+
+# --- the follow-up list -----------------------------------------------------------------
+
+#: what each reason of the follow-up list says (diary.attention)
+REASON_LABELS = {
+    "allergy": _l("Possible allergic reaction, not yet reviewed"),
+    "rising": _l("Pain rose by 2 points or more over the last week"),
+    "withdrawn": _l("Consent withdrawn"),
+    "no_entry": _l("No diary entry for several days"),
+    "overdue": _l("Session overdue by more than a week"),
+    "countersign": _l("Consent not yet countersigned"),
+}
+
+
+def _follow_up(db, clinic: dict[str, Any], today: date) -> list[tuple[dict, attention.Item]]:
+    """The open courses' reasons for attention not yet marked as seen, most urgent first."""
+    seen = courses.seen_attention(db, clinic["id"])
+    by_entries = courses.entries_by_course(db, clinic["id"], active_only=True)
+    by_sessions = courses.sessions_by_course(db, clinic["id"], active_only=True)
+    rows = []
+    for course in courses.list_courses(db, clinic["id"], active_only=True):
+        latest = (
+            {"kind": course["consent_kind"], "sheet_version": course["consent_version"]}
+            if course["consent_kind"]
+            else None
+        )
+        first_consent = (
+            clock.local_day(course["first_consent_at"], clinic["timezone"])
+            if course["first_consent_at"]
+            else None
+        )
+        for item in attention.reasons(
+            entries=by_entries.get(course["id"], []),
+            sessions=by_sessions.get(course["id"], []),
+            today=today,
+            consent=consents.state(latest, sheet.SHEET_VERSION),
+            consent_id=course["consent_id"],
+            countersigned=bool(course["countersigned"]),
+            allergy_report=course["allergy_report"] if course["flagged"] else None,
+            diary_from=outcomes.diary_start(course["start_date"], first_consent),
+            no_entry_days=clinic["no_entry_days"],
+            interval_days=clinic["session_interval_days"],
+        ):
+            if (course["id"], item.reason, item.evidence) not in seen:
+                rows.append((course, item))
+    rows.sort(key=lambda row: (attention.REASONS.index(row[1].reason), row[0]["patient_code"]))
+    return rows
+
+
+@bp.route("/attention")
+@access("clinician")
+def follow_up():
+    """Needs attention: each open course's reasons not yet seen, with a link to the course
+    and "Mark as seen" (who and when, audited)."""
+    db = get_db()
+    clinic = accounts.get_clinic(db, current_user().clinic_id)
+    return render_template(
+        "clinic/attention.html",
+        rows=_follow_up(db, clinic, clinic_today()),
+        labels=REASON_LABELS,
+        no_entry_days=clinic["no_entry_days"],
+        form=ActionForm(),
+    )
+
+
+@bp.route("/attention/<int:course_id>/seen", methods=["POST"])
+@access("clinician")
+def attention_seen(course_id: int):
+    """Mark one reason of a course as seen (until its evidence changes)."""
+    course = _course_or_404(course_id)
+    reason, evidence = request.form.get("reason", ""), request.form.get("evidence", "")
+    valid = reason in attention.REASONS and 0 < len(evidence) <= 40
+    if not ActionForm().validate_on_submit() or not valid:
+        abort(400)
+    courses.mark_attention_seen(get_db(), course, reason, evidence, clinician_id=current_user().id)
+    flash(_("Marked as seen."), "info")
+    return redirect(url_for(".follow_up"))
 
 
 # --- patients and enrolment -----------------------------------------------------------
