@@ -17,6 +17,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 from unicodedata import east_asian_width
 
@@ -88,6 +89,38 @@ def _segments(points: list[tuple[date, float]]) -> list[list[tuple[date, float]]
 
 
 def trend_svg(
+    entries: Sequence[dict[str, Any]],
+    sessions: Sequence[dict[str, Any]],
+    start: date,
+    end: date,
+    text: ChartText,
+    **options: Any,
+) -> Markup:
+    """An accessible SVG of daily NRS from ``start`` to ``end`` with sessions and goal lines
+    (options: see :func:`draw`). Drawn once for the same data, words and language: the
+    patient's home shows the same chart on every visit until the data changes."""
+    days = tuple((e["day"], e["avg_nrs"], e["worst_nrs"]) for e in entries)
+    visits = tuple((s["date"], s["number"]) for s in sessions)
+    key = tuple(sorted(options.items()))
+    return _drawn(days, visits, start, end, text, key, str(get_locale()))
+
+
+@lru_cache(maxsize=512)
+def _drawn(
+    days: tuple[tuple[date, int, int], ...],
+    visits: tuple[tuple[date, int], ...],
+    start: date,
+    end: date,
+    text: ChartText,
+    options: tuple[tuple[str, Any], ...],
+    _locale: str,  # part of the key: the words and dates are in it
+) -> Markup:
+    entries = [{"day": d, "avg_nrs": a, "worst_nrs": w} for d, a, w in days]
+    sessions = [{"date": d, "number": n} for d, n in visits]
+    return draw(entries, sessions, start, end, text, **dict(options))
+
+
+def draw(
     entries: Sequence[dict[str, Any]],
     sessions: Sequence[dict[str, Any]],
     start: date,

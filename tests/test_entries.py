@@ -360,7 +360,8 @@ def test_home_shows_trend_chart_summary_and_week(phone, consented, db):
     # now: yesterday's 8, the latest measurement after the baseline session
     yesterday = format_date(today - timedelta(days=1), "long", locale="en")
     assert f"Your pain went from 8 at the start to 8 on {yesterday}." in html
-    assert "Last 7 days: 5 days filled in out of 7." in html
+    # the diary is 6 days old (today, not filled in yet, is not counted): not "out of 7"
+    assert "Since your diary started: 5 of 5 days filled in." in html
     assert "Next session expected around" in html
     assert "S1" in html
 

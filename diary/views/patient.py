@@ -51,7 +51,9 @@ def diary_summary(
     return {
         "summary": text,
         "chart": chart,
-        "days_filled": days_filled(rows, course["start_date"], today),
+        "days_filled": days_filled(
+            rows, outcomes.chart_start(course["start_date"], rows, sessions), today
+        ),
         "next_session": next_session,
         "has_sessions": bool(sessions),
         "has_baseline": base is not None,
@@ -82,10 +84,11 @@ def summary_sentence(result: outcomes.CourseOutcome, first_session: date | None)
     return _("No pain ratings yet.")
 
 
-def days_filled(rows: list[dict[str, Any]], course_start: date, today: date) -> str:
-    """The diary days filled in over the last 7 days, or since the course started when that
-    was less than a week ago (today counts once it is filled in, as everywhere)."""
-    since = max(course_start, today - timedelta(days=6))
+def days_filled(rows: list[dict[str, Any]], first_day: date, today: date) -> str:
+    """The diary days filled in over the last 7 days, or since the diary's first day (the
+    course start, or an earlier entry or session) when that was less than a week ago
+    (today counts once it is filled in, as everywhere)."""
+    since = max(first_day, today - timedelta(days=6))
     filled = outcomes.completeness(rows, since, today, today)
     if since > today - timedelta(days=6):  # the diary is less than a week old
         if filled.days == 0:
@@ -156,7 +159,6 @@ def home():
         consent_state=state,
         today=today,
         saved=request.args.get("saved"),
-        signout_form=ActionForm(),
         format_day=format_day,
         queue_id=queue_id(user.id),
         **context,
