@@ -17,7 +17,7 @@ from babel.dates import DateTimePattern
 from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, current_app, g, request, session
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, get_locale
 from markupsafe import Markup
 from wtforms.i18n import messages_path
 
@@ -133,16 +133,20 @@ def _date_pattern(locale: str, fmt: str) -> DateTimePattern:
 def format_moment(
     value: str | datetime | None, fmt: str = "medium", timezone: str | None = None
 ) -> str:
-    """A stored UTC timestamp in the user's locale and time zone, or in ``timezone`` (a
-    clinic's, for a page anyone can open)."""
+    """A stored UTC timestamp as a person says it: the day in the locale's ``fmt`` style
+    and the time to the minute, in the user's time zone or in ``timezone`` (a clinic's, for
+    a page anyone can open): "November 23, 2026, 10:05 AM", "23 novembre 2026, 10:05".
+    No seconds and no UTC offset ("+0100"): the zone is the clinic's, as everywhere."""
     if not value:
         return ""
     moment = clock.parse(value) if isinstance(value, str) else value
-    if timezone:
-        return babel_dates.format_datetime(
-            moment, fmt, tzinfo=ZoneInfo(timezone), locale=get_locale()
-        )
-    return format_datetime(moment, fmt)
+    zone = ZoneInfo(timezone) if timezone else flask_babel.get_timezone()
+    local = moment.astimezone(zone)
+    locale = get_locale()
+    day = babel_dates.format_date(local, fmt, locale=locale)
+    time = babel_dates.format_time(local, "short", tzinfo=zone, locale=locale)
+    pattern = babel_dates.get_datetime_format(fmt, locale=locale)
+    return str(pattern).replace("'", "").replace("{0}", time).replace("{1}", day)
 
 
 def format_number(value: float | int | None, digits: int = 1) -> str:

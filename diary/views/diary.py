@@ -234,6 +234,7 @@ def history():
         rows=rows,
         corrections=entries.corrections(db, course["id"]),
         site_effects=entry_rules.SITE_EFFECTS,
+        allergy_signs=entry_rules.ALLERGY_SIGNS,
     )
 
 

@@ -146,6 +146,7 @@ def home():
         context.update(
             today_entry=by_day.get(today),
             yesterday=yesterday.isoformat(),
+            yesterday_day=yesterday,
             yesterday_entry=by_day.get(yesterday),
             diary_closed=not entry_rules.diary_open(today, course["end_date"]),
             yesterday_open=entry_rules.diary_open(yesterday, course["end_date"])
