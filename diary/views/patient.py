@@ -149,8 +149,7 @@ def home():
             yesterday_day=yesterday,
             yesterday_entry=by_day.get(yesterday),
             diary_closed=not entry_rules.diary_open(today, course["end_date"]),
-            yesterday_open=yesterday >= course["start_date"]
-            and entry_rules.diary_open(yesterday, course["end_date"])
+            yesterday_open=entry_rules.diary_open(yesterday, course["end_date"])
             and entry_rules.can_change(yesterday, today, by_day.get(yesterday)),
         )
     return render_template(
