@@ -148,7 +148,7 @@ def lighthouse(url: str, chrome_port: int, *, repeat: bool) -> dict:
         "--quiet",
         "--output=json",
         "--output-path=stdout",
-        f"--only-audits={AUDITS}",
+        "--only-categories=performance" if DETAILS else f"--only-audits={AUDITS}",
         "--max-wait-for-load=30000",
         *THROTTLING,
     ]
@@ -165,7 +165,16 @@ def lighthouse(url: str, chrome_port: int, *, repeat: bool) -> dict:
     if DETAILS:
         print(f"{url}{' (repeat)' if repeat else ''}")
         for r in requests:
-            print(f"  {r.get('transferSize') or 0:>7} {r['url']}")
+            print(
+                f"  {r.get('transferSize') or 0:>7} {r['url']} {r.get('priority')}"
+                f" {r.get('networkRequestTime', 0):.0f}-{r.get('networkEndTime', 0):.0f} ms"
+            )
+        observed = audits["metrics"]["details"]["items"][0]
+        print(
+            "  observed FCP/LCP:",
+            observed.get("observedFirstContentfulPaint"),
+            observed.get("observedLargestContentfulPaint"),
+        )
     return {
         "lcp": audits["largest-contentful-paint"]["numericValue"],
         "fcp": audits["first-contentful-paint"]["numericValue"],

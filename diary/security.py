@@ -193,15 +193,19 @@ CACHEABLE_ENDPOINTS = frozenset({"static", "diary.manifest"})
 
 
 def set_security_headers(response: Response) -> Response:
-    """Headers every response carries (``after_request``)."""
+    """Headers every response carries (``after_request``). A script, stylesheet, PNG or
+    the manifest is never a document, so it goes without the document-only headers (CSP,
+    frames, permissions, opener): 550 bytes less per file on a slow phone network. An SVG
+    can be opened as a document and keeps them."""
     h = response.headers
-    h.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
     h["X-Content-Type-Options"] = "nosniff"
     # a personal link's path is a secret: pages under it send no Referer at all
     h["Referrer-Policy"] = "no-referrer" if is_secret_path(request.path) else "same-origin"
-    h["Permissions-Policy"] = PERMISSIONS_POLICY
-    h["X-Frame-Options"] = "DENY"
-    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.endpoint not in CACHEABLE_ENDPOINTS or response.mimetype == "image/svg+xml":
+        h.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
+        h["Permissions-Policy"] = PERMISSIONS_POLICY
+        h["X-Frame-Options"] = "DENY"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.is_secure:
         h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if request.endpoint not in CACHEABLE_ENDPOINTS or "Cache-Control" not in h:
