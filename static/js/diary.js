@@ -62,6 +62,8 @@
       form.dataset.sending = on ? "1" : "";
       if (save) { save.disabled = on; }
     }
+    // back to this page from the next one (the browser's page cache): usable again
+    window.addEventListener("pageshow", function (event) { if (event.persisted) { busy(false); } });
 
     form.addEventListener("submit", function (event) {
       if (form.dataset.sending) { event.preventDefault(); return; }
