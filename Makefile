@@ -114,10 +114,17 @@ test: install-test compile-translations chromium deploy-tools
 drill: install-test compile-translations
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_litestream.py
 
-## Benchmarks: print figures (page weight; later: render and load figures).
-bench: install-test compile-translations
+## Lighthouse (npm) for the phone-network figures, in a local folder (Node 20 here:
+## Lighthouse 13 needs Node 22, so 12.2.3 is pinned).
+LIGHTHOUSE := .tools/node_modules/.bin/lighthouse
+$(LIGHTHOUSE):
+	npm install --prefix .tools --no-audit --no-fund --save-exact lighthouse@12.2.3
+
+## Benchmarks: page weight, PDF render time, Lighthouse on a slow phone network, load.
+bench: install-test compile-translations chromium $(LIGHTHOUSE)
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/lighthouse_bench.py
 	$(BIN)/python bench/load_bench.py
 
 ## Long fuzzing run (thousands of examples per form and for the sync endpoint).
@@ -145,4 +152,4 @@ lint: install-test
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) test-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools test-output .pytest_cache .ruff_cache

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, config, db, forms, i18n, logs, outcomes, ratelimit, security, sheet
+from . import assets, charts, config, db, forms, i18n, logs, outcomes, ratelimit, security, sheet
 
 __version__ = "0.1.0"
 
@@ -54,11 +54,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app)
     app.teardown_appcontext(db.close_db)
+    assets.init_app(app)  # before the headers: its after_request must run after theirs
     app.after_request(security.set_security_headers)
     app.jinja_env.globals["printed_percent"] = outcomes.printed_percent
     app.jinja_env.globals["error_list"] = forms.error_list
     app.jinja_env.globals["needs_new_consent"] = sheet.needs_new_consent
     app.jinja_env.globals["standard_drug_name"] = sheet.standard_drug_name
+    app.jinja_env.globals["chart_key"] = charts.legend_key
 
     from .cli import register_cli
     from .views import admin, auth, clinic, consent, diary, mfa, pages, patient

@@ -791,6 +791,21 @@ class PasswordForm(Form):
     )
 
 
+#: what ends a sentence, in the languages we write
+SENTENCE_END = tuple(".!?。！？؟…")
+
+
+def _sentence(label: str, errors: list) -> str:
+    """One line of the error summary. A label that is a sentence of its own (a consent
+    box: "I agree ... Demo Pain Clinic.") is not followed by ": message", which read
+    ".: Tick this box"; its message says which box, and the line links to it."""
+    message = " ".join(map(str, errors))
+    if str(label).rstrip().endswith(SENTENCE_END):
+        return message
+    # Translators: a line of a form's error summary: the field's name, then what is wrong
+    return str(_l("%(field)s: %(error)s", field=label, error=message))
+
+
 def error_list(form: FlaskForm) -> list[tuple[str, str]]:
     """Every error of a form as (id of the field to focus, sentence), for the error summary.
 
@@ -802,7 +817,7 @@ def error_list(form: FlaskForm) -> list[tuple[str, str]]:
         if field.name == "csrf_token" or not field.errors:
             continue
         if not isinstance(field, FieldList):
-            found.append((field.id, f"{field.label.text}: {' '.join(map(str, field.errors))}"))
+            found.append((field.id, _sentence(field.label.text, field.errors)))
             continue
         for row, entry in enumerate(field.entries, start=1):
             for sub in entry.form:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import flask_babel
 from babel import Locale, support
 from babel import dates as babel_dates
 from babel.dates import DateTimePattern
 from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, current_app, g, request, session
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, get_locale
 from markupsafe import Markup
 from wtforms.i18n import messages_path
 
@@ -131,16 +133,20 @@ def _date_pattern(locale: str, fmt: str) -> DateTimePattern:
 def format_moment(
     value: str | datetime | None, fmt: str = "medium", timezone: str | None = None
 ) -> str:
-    """A stored UTC timestamp in the user's locale and time zone, or in ``timezone`` (a
-    clinic's, for a page anyone can open)."""
+    """A stored UTC timestamp as a person says it: the day in the locale's ``fmt`` style
+    and the time to the minute, in the user's time zone or in ``timezone`` (a clinic's, for
+    a page anyone can open): "November 23, 2026, 10:05 AM", "23 novembre 2026, 10:05".
+    No seconds and no UTC offset ("+0100"): the zone is the clinic's, as everywhere."""
     if not value:
         return ""
     moment = clock.parse(value) if isinstance(value, str) else value
-    if timezone:
-        return babel_dates.format_datetime(
-            moment, fmt, tzinfo=ZoneInfo(timezone), locale=get_locale()
-        )
-    return format_datetime(moment, fmt)
+    zone = ZoneInfo(timezone) if timezone else flask_babel.get_timezone()
+    local = moment.astimezone(zone)
+    locale = get_locale()
+    day = babel_dates.format_date(local, fmt, locale=locale)
+    time = babel_dates.format_time(local, "short", tzinfo=zone, locale=locale)
+    pattern = babel_dates.get_datetime_format(fmt, locale=locale)
+    return str(pattern).replace("'", "").replace("{0}", time).replace("{1}", day)
 
 
 def format_number(value: float | int | None, digits: int = 1) -> str:
@@ -192,12 +198,85 @@ def language_name(code: str) -> str:
     return names.get(code) or Locale.parse(code).get_display_name(code) or code
 
 
+def translations() -> support.NullTranslations:
+    """The current locale's catalogue (see :func:`_keep_per_request`): one look at the
+    request's globals when it is kept already (templates call this 40 times a page)."""
+    try:
+        babel_context = g._get_current_object().__dict__.get("_flask_babel")
+    except RuntimeError:  # no application context
+        return flask_babel.get_translations()
+    if babel_context is not None:
+        kept = babel_context.__dict__.get("diary_translations")
+        if kept is not None and kept[0] is babel_context.__dict__.get("babel_locale"):
+            return kept[1]
+    return flask_babel.get_domain().get_translations()
+
+
+def _keep_per_request(
+    find: Callable[[], support.NullTranslations],
+) -> Callable[[], support.NullTranslations]:
+    """Flask-Babel finds the catalogue again on every call (context, domain, locale,
+    cache: about 20 us), and a page makes 40 to 60 calls, lazy labels included. This keeps
+    it for the request beside Flask-Babel's own locale, so ``force_locale`` (a PDF in the
+    patient's language) still gets its own catalogue."""
+
+    def get_translations() -> support.NullTranslations:
+        try:
+            babel_context = getattr(g, "_flask_babel", None)
+        except RuntimeError:  # no application context
+            return find()
+        locale = getattr(babel_context, "babel_locale", None)
+        kept = getattr(babel_context, "diary_translations", None)
+        if kept is not None and locale is not None and kept[0] is locale:
+            return kept[1]
+        found = find()
+        babel_context = getattr(g, "_flask_babel", None)
+        if babel_context is not None:
+            babel_context.diary_translations = (getattr(babel_context, "babel_locale", None), found)
+        return found
+
+    return get_translations
+
+
+def _template_gettext(string: str, **variables: object) -> Markup:
+    return Markup(translations().ugettext(string)) % variables  # noqa: S704 - our catalogue
+
+
+def _template_ngettext(singular: str, plural: str, num: int, **variables: object) -> Markup:
+    variables.setdefault("num", num)
+    text = translations().ungettext(singular, plural, num)
+    return Markup(text) % variables  # noqa: S704 - our catalogue
+
+
+def language_menu() -> tuple[tuple[str, str, str], ...]:
+    """The switcher's languages as (code, HTML lang value, own name), built once."""
+    names = current_app.config.get("LANGUAGES", LANGUAGES)
+    return _language_menu(tuple(names.items()))
+
+
+@lru_cache(maxsize=8)
+def _language_menu(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    return tuple(
+        (code, bcp47(code), name or Locale.parse(code).get_display_name(code) or code)
+        for code, name in items
+    )
+
+
 def init_app(app: Flask) -> None:
     """Configure Flask-Babel with the top-level ``translations/`` folder and the filters."""
     root = Path(app.root_path).parent
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(root / "translations"))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
-    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel = Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    with app.app_context():  # the domain is made on first use, from the app's settings
+        domain = babel.domain_instance
+    domain.get_translations = _keep_per_request(domain.get_translations)  # type: ignore[method-assign]
+    # Templates' gettext without a context: Jinja's (newstyle) is context-bound, and in a
+    # block with {% set %} variables every call copied the whole context (27 copies on
+    # the patient's home). Same results: the catalogue's text marked safe (autoescape is
+    # on for every template), placeholders filled and escaped by Markup's %.
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
+    app.jinja_env.globals.update(ngettext=_template_ngettext)
     app.jinja_env.filters.update(
         day=format_day,
         moment=format_moment,
@@ -209,6 +288,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         supported_languages=supported,
+        language_menu=language_menu,
         lang_url=lang_url,
         here_without_lang=here_without_lang,
         language_name=language_name,

@@ -519,3 +519,30 @@ def m013_follow_up(db: sqlite_utils.Database) -> None:
         "ALTER TABLE clinics ADD COLUMN no_entry_days INTEGER NOT NULL DEFAULT 3"
         " CHECK (no_entry_days BETWEEN 1 AND 30)"
     )
+
+
+@migrations()
+def m014_unchanged_resends(db: sqlite_utils.Database) -> None:
+    """A save identical to the stored entry (a double tap on Save, a form sent twice) is
+    recorded as ``unchanged``, not as a correction: ``entry_submissions`` is rebuilt for the
+    wider CHECK (SQLite cannot alter one), rows kept in order."""
+    db.execute(
+        """CREATE TABLE entry_submissions_new (
+            patient_id INTEGER NOT NULL REFERENCES patients(id),
+            client_id TEXT NOT NULL,            -- generated on the device for each save
+            entry_id INTEGER NOT NULL REFERENCES diary_entries(id),
+            outcome TEXT NOT NULL
+                CHECK (outcome IN ('created', 'updated', 'unchanged', 'stale')),
+            device_time TEXT,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (patient_id, client_id)
+        )"""
+    )
+    db.execute(
+        "INSERT INTO entry_submissions_new (patient_id, client_id, entry_id, outcome,"
+        " device_time, received_at) SELECT patient_id, client_id, entry_id, outcome,"
+        " device_time, received_at FROM entry_submissions ORDER BY rowid"
+    )
+    db.execute("DROP TABLE entry_submissions")
+    db.execute("ALTER TABLE entry_submissions_new RENAME TO entry_submissions")
+    db.execute("CREATE INDEX entry_submissions_entry ON entry_submissions(entry_id)")

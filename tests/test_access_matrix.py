@@ -40,6 +40,7 @@ POLICY = {
     "diary.manifest": ("anonymous", None),
     "diary.offline": ("anonymous", None),
     "diary.service_worker": ("anonymous", None),
+    "diary.apple_touch_icon": ("anonymous", None),
     "patient.home": ("patient", None),
     "patient.export_json": ("patient", None),
     "patient.export_csv": ("patient", None),

@@ -1,5 +1,6 @@
 """The diary in Debian's Chromium at phone width: entry, correction, offline entry and sync."""
 
+import re
 import time
 
 import pytest
@@ -97,7 +98,7 @@ def test_offline_entry_is_kept_and_sent_exactly_once(signed_in_phone, live_serve
     context.set_offline(True)
     page.reload()
     assert page.locator("h1").inner_text() == "You are offline"
-    assert page.locator("link[rel=stylesheet]").count() == 1
+    assert page.locator("link[rel=stylesheet]").count() == 0  # the stylesheet is inline
     assert page.evaluate("getComputedStyle(document.body).display") == "flex"  # CSS from cache
     screenshot(page, "diary-offline-360-en")
     pick(page, "avg", 7)
@@ -239,3 +240,243 @@ def test_entries_of_another_diary_can_be_deleted_from_the_phone(signed_in_phone,
     page.locator("[data-queue-status]").filter(has_text="were deleted").wait_for()
     assert page.locator("[data-queue-foreign]").is_hidden()
     assert page.evaluate("DiaryQueue.all()") == []
+
+
+# --- issue 17: a phone on a poor network -------------------------------------------------
+
+
+SAVE = "form.entry-form button[type=submit]"
+
+
+def test_double_tap_on_save_sends_one_entry(signed_in_phone, live_server, db):
+    """Save is disabled from the first tap until the entry is sent; a second tap (here a
+    second submit while the first is held on the network) sends nothing."""
+    page, course = signed_in_phone
+    page.goto(live_server + "/diary/entry")
+    pick(page, "avg", 4)
+    pick(page, "worst", 6)
+    held = []
+    page.route("**/api/entries", lambda route: held.append(route))
+    page.locator(SAVE).click()
+    page.wait_for_function(f"document.querySelector({SAVE!r}).disabled")
+    assert page.locator(SAVE).is_disabled()
+    page.locator("form.entry-form").evaluate("f => f.requestSubmit()")  # the second tap
+    page.locator(SAVE).click(force=True, no_wait_after=True)  # and a third
+    page.wait_for_timeout(300)  # what a second request would need to reach the route
+    assert len(held) == 1
+    with page.expect_navigation():
+        held[0].continue_()
+    page.wait_for_url(live_server + "/home?saved=1")
+    [row] = entries.for_course(db, course)
+    assert (row["avg_nrs"], row["worst_nrs"]) == (4, 6)
+    assert db.execute(
+        "SELECT count(*) FROM entry_submissions WHERE entry_id = ?", [row["id"]]
+    ).fetchone() == (1,)
+    assert entries.corrections(db, course) == {}
+    page.goto(live_server + "/diary/history")
+    assert page.locator(".history-item .tag").filter(has_text="changed").count() == 0
+
+
+def test_offline_entries_say_kept_then_sent_live(signed_in_phone, live_server, db):
+    """The entry form offline: "saved on this phone", listed as waiting; when the network
+    returns, the same screen says "sent to the clinic" without a reload."""
+    page, course = signed_in_phone
+    page.goto(live_server + "/diary/entry")
+    page.context.set_offline(True)
+    pick(page, "avg", 5)
+    pick(page, "worst", 7)
+    page.get_by_role("button", name="Save").click()
+    status = page.locator("[data-entry-status]")
+    status.filter(has_text="Saved on this phone").wait_for()
+    waiting = page.locator("[data-queue-list] li")
+    waiting.filter(has_text="saved on this phone, not sent yet").wait_for()
+    assert waiting.count() == 1 and waiting.get_attribute("data-entry-state") == "kept"
+    assert page.locator(SAVE).is_enabled()  # kept: the form may be used again
+    screenshot(page, "diary-entry-kept-offline-360-en")
+    assert entries.for_course(db, course) == []
+    page.context.set_offline(False)  # the browser fires "online"
+    status.filter(has_text="Sent to the clinic").wait_for()
+    waiting.filter(has_text="sent to the clinic").wait_for()
+    assert waiting.get_attribute("data-entry-state") == "sent"
+    assert "will be sent when you are online" not in page.locator("main").inner_text()
+    assert [(r["avg_nrs"], r["worst_nrs"]) for r in entries.for_course(db, course)] == [(5, 7)]
+    screenshot(page, "diary-entry-sent-after-reconnect-360-en")
+
+
+def test_the_offline_page_says_what_waits_and_leaves_when_online(signed_in_phone, live_server, db):
+    page, course = signed_in_phone
+    page.context.set_offline(True)
+    page.reload()
+    assert page.locator("h1").inner_text() == "You are offline"
+    pick(page, "avg", 2)
+    pick(page, "worst", 3)
+    page.get_by_role("button", name="Save").click()
+    page.locator("[data-entry-status]").filter(has_text="Saved on this phone").wait_for()
+    page.reload()  # later, still offline: the page says an entry is already waiting
+    assert page.locator("h1").inner_text() == "You are offline"
+    page.locator("[data-queue-status]").filter(
+        has_text="Entries waiting on this phone: 1"
+    ).wait_for()
+    page.locator("[data-queue-list] li").filter(has_text="not sent yet").wait_for()
+    screenshot(page, "diary-offline-waiting-360-en")
+    page.context.set_offline(False)
+    # nothing typed on this page: it sends what waits and opens the page asked for
+    page.wait_for_url(live_server + "/home")
+    page.locator("h1").filter(has_text="My pain diary").wait_for()
+    assert wait_for(lambda: len(entries.for_course(db, course)) == 1)
+    assert page.evaluate("DiaryQueue.all()") == []
+
+
+def test_the_offline_page_with_a_half_filled_form_says_it_is_online_again(
+    signed_in_phone, live_server
+):
+    page, _course = signed_in_phone
+    page.context.set_offline(True)
+    page.reload()
+    pick(page, "avg", 2)  # something typed: the page stays, and says the network is back
+    page.context.set_offline(False)
+    page.locator("h1").filter(has_text="You are online again").wait_for()
+    assert page.get_by_role("link", name="Open my diary").is_visible()
+    assert page.locator("#avg-2").is_checked()
+
+
+def test_the_diary_asks_for_storage_that_is_kept(live_server, page_at, world, db):
+    """navigator.storage.persist(), so the queue survives the browser's clean-ups (stubbed
+    here: a headless browser decides without asking anyone)."""
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
+    give_consent(db, patients.current_course(db, world.patient_a)["id"])
+    page = page_at(360, 740)
+    page.add_init_script(
+        """window.persistCalls = 0;
+        if (navigator.storage) {
+          navigator.storage.persisted = () => Promise.resolve(false);
+          navigator.storage.persist = () => {
+            window.persistCalls++;
+            return Promise.resolve(true);
+          };
+        }"""
+    )
+    open_link_in(page, live_server, world.token_a)
+    assert wait_for(lambda: page.evaluate("window.persistCalls") >= 1)
+    help_box = page.locator("details.install")
+    help_box.locator("summary").click()
+    assert "Add to Home Screen" in help_box.inner_text()  # the iPhone steps
+    assert "7 days" in help_box.inner_text()
+
+
+def test_history_shows_what_the_patient_entered(signed_in_phone, live_server, db):
+    page, course = signed_in_phone
+    page.goto(live_server + "/diary/entry")
+    pick(page, "avg", 3)
+    pick(page, "worst", 5)
+    page.locator("label[for=allergy_signs-hives]").click()
+    page.locator("label[for=medication_taken-0]").click()
+    page.locator("#medication").fill("paracetamol 1 g")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(live_server + "/diary/urgent")
+    page.goto(live_server + "/diary/history")
+    item = page.locator(".history-item").first.inner_text()
+    assert "Signs of an allergic reaction: Hives or an itchy rash" in item
+    assert "Pain medicine: paracetamol 1 g" in item
+    assert not has_horizontal_overflow(page)
+    screenshot(page, "diary-history-360-en")
+
+
+CHART_TEXT = """() => {
+  const svg = document.querySelector('svg.chart');
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  const base = parseFloat(svg.getAttribute('font-size'));
+  return Array.from(svg.querySelectorAll('text')).map(t => ({
+    text: t.textContent,
+    px: parseFloat(t.getAttribute('font-size') || base) * scale,
+    y: t.getAttribute('y'),
+  }));
+}"""
+
+LEGEND = """() => Array.from(document.querySelectorAll('.legend li')).map(li => {
+  const key = li.querySelector('svg.key').getBoundingClientRect();
+  const label = li.querySelector('span').getBoundingClientRect();
+  const line = li.querySelector('svg.key line');
+  return {
+    label: li.querySelector('span').textContent,
+    dash: line.getAttribute('stroke-dasharray'),
+    keyMiddle: key.top + key.height / 2, labelTop: label.top, labelBottom: label.bottom,
+    gap: Math.min(Math.abs(label.left - key.right), Math.abs(key.left - label.right)),
+    px: parseFloat(getComputedStyle(li).fontSize),
+  };
+})"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "zh_Hans"])
+def test_home_chart_reads_on_a_360_px_phone(lang, live_server, page_at, world, db):
+    """12 weeks of entries and sessions: every word and number of the chart is 12 px or
+    more at 360 px; each legend key sits beside its own label, drawn as its own line."""
+    from datetime import timedelta
+
+    from diary import clock
+    from diary.queries import seed, treatments
+
+    db.execute("UPDATE patients SET locale = ? WHERE id = ?", [lang, world.patient_a])
+    course = patients.current_course(db, world.patient_a)["id"]
+    give_consent(db, course, locale=lang)
+    today = clock.today("Europe/Rome")
+    start = today - timedelta(days=84)
+    db.execute("UPDATE courses SET start_date = ? WHERE id = ?", [start.isoformat(), course])
+    for k in range(84):
+        day = start + timedelta(days=k)
+        seed.insert_entry(db, course, day.isoformat(), f"c-{k}", 8 - k // 14, 9 - k // 14)
+        if k % 7 == 0:
+            treatments.add_session(db, course, day.isoformat(), nrs_before=8 - k // 14)
+    page = page_at(360, 740)
+    open_link_in(page, live_server, world.token_a)
+    texts = page.evaluate(CHART_TEXT)
+    small = [t for t in texts if t["px"] < 12]
+    assert small == [], small
+    legend = page.evaluate(LEGEND)
+    assert len(legend) == 5
+    for item in legend:
+        assert item["labelTop"] <= item["keyMiddle"] <= item["labelBottom"], item
+        assert item["gap"] < 16, item  # beside it, not across a line break
+        assert item["px"] >= 12, item
+    # the keys are the chart's own lines: dotted baseline, long-dashed goal
+    dashes = {
+        line.get_attribute("stroke-dasharray")
+        for line in page.locator("svg.chart line[stroke='#8a5a00']").all()
+    }
+    assert [item["dash"] for item in legend[2:4]] == ["1 4", "10 5"]
+    assert {"1 4", "10 5"} <= dashes
+    axis = [t["text"] for t in texts if t["y"] == str(230 - 8)]
+    assert len(axis) == 2
+    if lang == "zh_Hans":  # month then day, as Chinese writes it (not "23 11月")
+        assert all(re.fullmatch(r"\d{1,2}月\d{1,2}日", a) for a in axis), axis
+    assert not has_horizontal_overflow(page)
+    screenshot(page, f"diary-home-chart-360-{lang}")
+
+
+def test_a_repeat_visit_asks_the_network_for_no_static_file(signed_in_phone, live_server, app):
+    """Static files have content-hashed URLs: the service worker answers them from its
+    precache (and the browser's cache keeps them for a year), so pages opened again send
+    the server no request for a static file, not even to revalidate one."""
+    page, _course = signed_in_phone
+    asked = []
+    serve = app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["PATH_INFO"].startswith("/static/"):
+            asked.append(environ["PATH_INFO"])
+        return serve(environ, start_response)
+
+    app.wsgi_app = counting
+    try:
+        for path in ("/home", "/diary/entry", "/home", "/diary/history"):
+            page.goto(live_server + path)
+            page.wait_for_load_state("networkidle")
+    finally:
+        app.wsgi_app = serve
+    assert asked == []
+    keys = page.evaluate("caches.keys()")
+    assert len(keys) == 1 and keys[0].startswith("pain-diary-shell-")
+    cached = page.evaluate(
+        f"caches.open({keys[0]!r}).then(c => c.keys()).then(k => k.map(r => r.url))"
+    )
+    assert any(re.search(r"/static/js/patient\.[0-9a-f]{10}\.js$", url) for url in cached)

@@ -258,3 +258,26 @@ def test_the_wal_file_is_cut_back_after_a_burst_of_writes(tmp_path):
         db.execute("INSERT INTO scratch VALUES (x'00')")
     assert os.path.getsize(wal) <= JOURNAL_SIZE_LIMIT
     db.conn.close()
+
+
+def test_m014_keeps_submissions_and_allows_unchanged_resends(tmp_path):
+    db = connect(tmp_path / "old.sqlite")
+    migrations.migrations.apply(db, stop_before="m014_unchanged_resends")
+    _clinic, patient, course = _course(db)
+    entry = seed.insert_entry(db, course, "2026-01-05", "phone-id-0001", 3, 5)
+    insert = (
+        "INSERT INTO entry_submissions (patient_id, client_id, entry_id, outcome, received_at)"
+        " VALUES (?, ?, ?, ?, '2026-01-05T10:00:01+00:00')"
+    )
+    db.execute(insert, [patient, "phone-id-0001", entry, "created"])
+    with pytest.raises(sqlite3.IntegrityError):  # not a value the old table knew
+        db.execute(insert, [patient, "phone-id-0002", entry, "unchanged"])
+    assert migrations.apply(db) == ["m014_unchanged_resends"]
+    assert db.execute(
+        "SELECT patient_id, client_id, outcome FROM entry_submissions"
+    ).fetchall() == [(patient, "phone-id-0001", "created")]
+    db.execute(insert, [patient, "phone-id-0002", entry, "unchanged"])
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute(insert, [patient, "phone-id-0003", entry, "whatever"])
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

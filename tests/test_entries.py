@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -362,7 +363,8 @@ def test_home_shows_trend_chart_summary_and_week(phone, consented, db):
     # now: yesterday's 8, the latest measurement after the baseline session
     yesterday = format_date(today - timedelta(days=1), "long", locale="en")
     assert f"Your pain went from 8 at the start to 8 on {yesterday}." in html
-    assert "Last 7 days: 5 days filled in out of 7." in html
+    # the diary is 6 days old (today, not filled in yet, is not counted): not "out of 7"
+    assert "Since your diary started: 5 of 5 days filled in." in html
     assert "Next session expected around" in html
     assert "S1" in html
 
@@ -600,3 +602,97 @@ def test_deeply_nested_json_is_a_400_without_traceback(phone, consented, db, cap
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     assert "Traceback" not in caplog.text
     assert entries.for_course(db, consented) == []
+
+
+# --- issue 17: what a patient sees ----------------------------------------------------------
+
+
+def test_an_identical_resend_is_not_a_correction(phone, consented, db):
+    """A double tap on Save (two client ids, the same answers) stores one entry: the second
+    is "unchanged", not audited as a correction, and the history shows no "changed"."""
+    first = sync(phone, entry_body(note="same"))
+    again = sync(phone, entry_body(client_id="client-0002", note="same"))
+    assert first.json["status"] == "created"
+    assert again.status_code == 200 and again.json["status"] == "unchanged"
+    [row] = entries.for_course(db, consented)
+    assert entries.corrections(db, consented) == {}
+    actions = [
+        r["action"]
+        for r in db.query(
+            "SELECT action FROM audit_events WHERE course_id = ? AND action LIKE 'entry.%'",
+            [consented],
+        )
+    ]
+    assert actions == ["entry.created"]
+    outcomes = [
+        r[0] for r in db.execute("SELECT outcome FROM entry_submissions ORDER BY received_at")
+    ]
+    assert outcomes == ["created", "unchanged"]
+    assert ">changed<" not in phone.get("/diary/history").get_data(as_text=True)
+    # a real change is still a correction
+    changed = sync(phone, entry_body(client_id="client-0003", note="different"))
+    assert changed.json["status"] == "updated"
+    assert entries.corrections(db, consented) == {row["id"]: 1}
+
+
+def test_the_same_form_sent_twice_without_javascript_is_one_entry(phone, consented, db):
+    for _ in range(2):
+        html = phone.get("/diary/entry").get_data(as_text=True)
+        response = phone.post(
+            "/diary/entry", data={"csrf_token": csrf_from(html), "avg": "3", "worst": "5"}
+        )
+        assert response.status_code == 302
+    assert entries.corrections(db, consented) == {}
+    assert ">changed<" not in phone.get("/diary/history").get_data(as_text=True)
+
+
+def test_history_shows_allergy_signs_and_pain_medicine(phone, consented, db):
+    today = today_here()
+    yesterday = today - timedelta(days=1)
+    sync(
+        phone,
+        entry_body(
+            allergy_signs=["face_swelling"],
+            medication_taken="yes",
+            medication="ibuprofen 400 mg",
+        ),
+    )
+    seed.insert_entry(db, consented, yesterday.isoformat(), "seed-y", 3, 4, medication_taken=False)
+    html = phone.get("/diary/history").get_data(as_text=True)
+    assert "Signs of an allergic reaction: Swelling of the face, lips or tongue" in html
+    assert "Pain medicine: ibuprofen 400 mg" in html
+    assert "No pain medicine" in html
+
+
+def test_a_missed_yesterday_comes_first_on_home(phone, consented, db):
+    yesterday = today_here() - timedelta(days=1)
+    html = phone.get("/home").get_data(as_text=True)
+    assert html.index("Yesterday is not filled in") < html.index('id="today-heading"')
+    assert f'href="/diary/entry?day={yesterday.isoformat()}"' in html
+    assert "It will be marked as filled in late." in html
+    late = phone.get(f"/diary/entry?day={yesterday.isoformat()}").get_data(as_text=True)
+    assert "filled in late" in late
+    late_save = sync(phone, entry_body(client_id="client-late-01", day=yesterday.isoformat()))
+    assert late_save.json.get("late"), late_save.json
+    assert "Yesterday is not filled in" not in phone.get("/home").get_data(as_text=True)
+
+
+def test_day_one_says_what_a_person_would(phone, consented, db):
+    """The first day: no "0 days filled in out of 7", no "went from 6 to 6"."""
+    html = phone.get("/home").get_data(as_text=True)
+    assert "Your diary starts today." in html and "out of 7" not in html
+    from diary.queries import treatments
+
+    treatments.add_session(db, consented, today_here().isoformat(), nrs_before=6)
+    sync(phone, entry_body(avg=6, worst=7))
+    html = phone.get("/home").get_data(as_text=True)
+    assert "Your pain at the start: 6." in html
+    assert "went from" not in html
+    assert "Since your diary started: 1 of 1 day filled in." in html
+
+
+def test_consent_times_carry_no_utc_offset_or_seconds(phone, consented):
+    html = phone.get("/consent/").get_data(as_text=True)
+    sentence = re.search(r"You gave your consent on ([^<]+)\.", html).group(1)
+    assert not re.search(r"[+-]\d{4}|\d:\d\d:\d\d", sentence), sentence
+    assert re.search(r"\d{1,2}:\d\d\s[AP]M$", sentence), sentence

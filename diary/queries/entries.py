@@ -52,8 +52,10 @@ def save(
       send); client ids are the patient's own, so another patient's never matches;
     * no entry for the day: ``created`` (``late`` when filled in the next day);
     * an entry for the day: ``updated`` when it may still be corrected
-      (:func:`diary.entry_rules.can_change`), audited; ``stale`` when this save is older
-      than the stored one (sent out of order), nothing changes;
+      (:func:`diary.entry_rules.can_change`), audited; ``unchanged`` when every answer is
+      the stored one (a double tap on Save, a form sent twice: not a correction), nothing
+      changes; ``stale`` when this save is older than the stored one (sent out of order),
+      nothing changes;
     * a possible allergic reaction flags the course for the clinician.
 
     ``today`` is the patient's today by the rules (:func:`diary.entry_rules.patient_today`);
@@ -110,10 +112,12 @@ def save(
             entry_id, row = existing["id"], existing
             if not entry_rules.can_change(entry.day, today, existing):
                 raise DayClosed(entry.day)
+            changed = sorted(k for k, v in values.items() if existing[k] != v)
             if existing["device_time"] and device_time < existing["device_time"]:
                 outcome = "stale"
+            elif not changed:
+                outcome = "unchanged"
             else:
-                changed = sorted(k for k, v in values.items() if existing[k] != v)
                 corrected = {**stored, "device_time": device_time, "updated_at": now}
                 db.execute(
                     "UPDATE diary_entries SET"  # noqa: S608 - fixed column names
@@ -130,7 +134,7 @@ def save(
             " device_time, received_at) VALUES (?, ?, ?, ?, ?, ?)",
             [patient_id, entry.client_id, entry_id, outcome, device_time, now],
         )
-        if entry.allergy_signs and outcome != "stale":
+        if entry.allergy_signs and outcome not in ("stale", "unchanged"):
             db.execute("UPDATE courses SET flagged = 1 WHERE id = ?", [course_id])
             audit.record(
                 db,

@@ -66,8 +66,10 @@ def load_user() -> None:
     """Find who is signed in from the cookie's session id; refuse ended or expired ones.
     For a clinician, also the step of signing in still due (``User.pending``)."""
     g.user = None
+    if request.endpoint == "static":  # not even a look at the cookie: no "Vary: Cookie"
+        return
     sid = session.get("sid")
-    if not sid or request.endpoint == "static":
+    if not sid:
         return
     db = get_db()
     row = accounts.load_session(db, sid)

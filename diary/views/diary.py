@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import json
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,18 +15,16 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from .. import calendar_feed, clock, entry_rules
+from .. import assets, calendar_feed, clock, entry_rules
 from ..db import get_db
 from ..entry_rules import EntryError
 from ..forms import ActionForm, EntryForm, ReminderForm
@@ -235,6 +234,7 @@ def history():
         rows=rows,
         corrections=entries.corrections(db, course["id"]),
         site_effects=entry_rules.SITE_EFFECTS,
+        allergy_signs=entry_rules.ALLERGY_SIGNS,
     )
 
 
@@ -338,7 +338,7 @@ def manifest():
     """The web app manifest (name and colours; start page is the diary home)."""
     icons = [
         {
-            "src": url_for("static", filename=f"icons/{name}-{size}.png"),
+            "src": assets.url(f"icons/{name}-{size}.png"),
             "sizes": f"{size}x{size}",
             "type": "image/png",
             "purpose": purpose,
@@ -360,14 +360,42 @@ def manifest():
     }
     response = jsonify(body)
     response.mimetype = "application/manifest+json"
+    if request.args.get("v") == assets.release():
+        # the page links it with the release and the language in the URL: it cannot change
+        response.headers["Cache-Control"] = assets.IMMUTABLE
     return response
+
+
+@bp.route("/apple-touch-icon.png")
+@access("anonymous")
+def apple_touch_icon():
+    """The home-screen icon where iOS looks for it (no <link> for it on every page: other
+    phones would download it for nothing)."""
+    return redirect(assets.url("icons/icon-192.png"))
+
+
+#: what the service worker precaches (under their hashed URLs) besides the offline page
+SHELL_FILES = (
+    "js/patient.js",
+    "icons/icon.svg",
+    "icons/icon-192.png",
+)
 
 
 @bp.route("/sw.js")
 @access("anonymous")
 def service_worker():
-    """The service worker, served from the root so that its scope is the whole site."""
-    response = send_from_directory(current_app.static_folder, "js/sw.js", max_age=0)
+    """The service worker, served from the root so that its scope is the whole site, with
+    the release's shell URLs (content-hashed) above it: a new release is a new worker."""
+    found = assets.manifest()
+    build = {
+        "version": found.version,
+        "queue": assets.url("js/queue.js"),
+        "shell": [url_for(".offline"), *(assets.url(name) for name in SHELL_FILES)],
+    }
+    script = found.by_name["js/sw.js"].body or b""
+    body = b"var BUILD = " + json.dumps(build).encode() + b";\n" + script
+    response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
     return response

@@ -30,24 +30,7 @@ def diary_summary(
     clinician's course page and the PDF (:func:`diary.report.course_figures`)."""
     rows, sessions, result = figures.diary, figures.sessions, figures.result
     base = result.baseline
-    week = outcomes.completeness(rows, today - timedelta(days=6), today)
-    if base is not None and result.current is not None:
-        text = _(
-            "Your pain went from %(start)s at the start to %(now)s on %(date)s.",
-            start=format_number(base),
-            now=format_number(result.current),
-            date=format_day(result.current_date, "long"),
-        )
-    elif result.current is not None:  # no baseline (not measured, no diary before it)
-        text = _(
-            "Your latest pain rating: %(now)s on %(date)s.",
-            now=format_number(result.current),
-            date=format_day(result.current_date, "long"),
-        )
-    elif base is not None:
-        text = _("Your pain at the start: %(start)s.", start=format_number(base))
-    else:
-        text = _("No pain ratings yet.")
+    text = summary_sentence(result, sessions[0]["date"] if sessions else None)
     chart = (
         charts.trend_svg(
             rows,
@@ -56,6 +39,7 @@ def diary_summary(
             today,
             charts.ChartText(_("Your daily pain since the start"), text),
             baseline=base,
+            frame=charts.PHONE,
         )
         if rows
         else None
@@ -67,10 +51,59 @@ def diary_summary(
     return {
         "summary": text,
         "chart": chart,
-        "week": week,
+        "days_filled": days_filled(
+            rows, outcomes.chart_start(course["start_date"], rows, sessions), today
+        ),
         "next_session": next_session,
         "has_sessions": bool(sessions),
+        "has_baseline": base is not None,
     }
+
+
+def summary_sentence(result: outcomes.CourseOutcome, first_session: date | None) -> str:
+    """How the pain went, as a person would say it. A change is told only once there is a
+    measurement after the start: on the first session's day (or before any session, when
+    the start is the diary's own last days) there is nothing to compare yet, so "from 6 to
+    6" is never said."""
+    base, now, on = result.baseline, result.current, result.current_date
+    if base is not None and now is not None and first_session and on and on > first_session:
+        return _(
+            "Your pain went from %(start)s at the start to %(now)s on %(date)s.",
+            start=format_number(base),
+            now=format_number(now),
+            date=format_day(on, "long"),
+        )
+    if base is not None and first_session is not None:
+        return _("Your pain at the start: %(start)s.", start=format_number(base))
+    if now is not None:
+        return _(
+            "Your latest pain rating: %(now)s on %(date)s.",
+            now=format_number(now),
+            date=format_day(on, "long"),
+        )
+    return _("No pain ratings yet.")
+
+
+def days_filled(rows: list[dict[str, Any]], first_day: date, today: date) -> str:
+    """The diary days filled in over the last 7 days, or since the diary's first day (the
+    course start, or an earlier entry or session) when that was less than a week ago
+    (today counts once it is filled in, as everywhere)."""
+    since = max(first_day, today - timedelta(days=6))
+    filled = outcomes.completeness(rows, since, today, today)
+    if since > today - timedelta(days=6):  # the diary is less than a week old
+        if filled.days == 0:
+            return _("Your diary starts today.")
+        return ngettext(
+            "Since your diary started: %(filled)d of %(num)d day filled in.",
+            "Since your diary started: %(filled)d of %(num)d days filled in.",
+            filled.days,
+            filled=filled.recorded,
+        )
+    return ngettext(
+        "Last 7 days: %(num)d day filled in out of 7.",
+        "Last 7 days: %(num)d days filled in out of 7.",
+        filled.recorded,
+    )
 
 
 @bp.route("/me/export.json")
@@ -113,6 +146,7 @@ def home():
         context.update(
             today_entry=by_day.get(today),
             yesterday=yesterday.isoformat(),
+            yesterday_day=yesterday,
             yesterday_entry=by_day.get(yesterday),
             diary_closed=not entry_rules.diary_open(today, course["end_date"]),
             yesterday_open=entry_rules.diary_open(yesterday, course["end_date"])
@@ -126,7 +160,6 @@ def home():
         consent_state=state,
         today=today,
         saved=request.args.get("saved"),
-        signout_form=ActionForm(),
         format_day=format_day,
         queue_id=queue_id(user.id),
         **context,

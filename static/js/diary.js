@@ -1,5 +1,6 @@
 // The diary pages: save entries through the offline queue, send them when the network
-// is back, show urgent advice at once, register the service worker.
+// is back (and say so, entry by entry), show urgent advice at once, register the service
+// worker, ask for storage that is kept, offer to add the app to the home screen.
 // Whose diary a page is for: the signed-in pages carry the patient's queue id
 // (data-queue-id); the offline page has none and uses the one last opened on this phone.
 (function () {
@@ -54,8 +55,19 @@
     Array.prototype.forEach.call(allergy, function (el) { el.addEventListener("change", toggleUrgent); });
     toggleUrgent();
 
+    var save = form.querySelector("button[type=submit]");
+    // Save is disabled from the first tap until this entry is saved (and sent, or kept):
+    // a second tap sends nothing (the server also takes an identical entry as no change)
+    function busy(on) {
+      form.dataset.sending = on ? "1" : "";
+      if (save) { save.disabled = on; }
+    }
+    // back to this page from the next one (the browser's page cache): usable again
+    window.addEventListener("pageshow", function (event) { if (event.persisted) { busy(false); } });
+
     form.addEventListener("submit", function (event) {
-      if (!Q || !window.indexedDB || !window.fetch) { return; }  // plain form post
+      if (form.dataset.sending) { event.preventDefault(); return; }
+      if (!Q || !window.indexedDB || !window.fetch) { busy(true); return; }  // plain form post
       event.preventDefault();
       var avg = checked(form, "avg"), worst = checked(form, "worst");
       if (avg === "" || worst === "") { status.textContent = form.dataset.msgMissing; return; }
@@ -76,10 +88,12 @@
         medication: (form.querySelector("[name='medication']") || {}).value || "",
         note: (form.querySelector("[name='note']") || {}).value || ""
       };
+      busy(true);
       status.textContent = form.dataset.msgSending;
       queueId().then(function (id) {
         if (!id) {  // nobody has opened a diary on this phone: it is nobody's entry
           status.textContent = form.dataset.msgNoDiary;
+          busy(false);
           return;
         }
         entry.queue_id = id;
@@ -88,11 +102,12 @@
         }).then(function (result) {
           if (result.sent.indexOf(entry.client_id) >= 0) {
             window.location.href = result.urgent ? "/diary/urgent" : "/home?saved=1";
-            return;
+            return;  // Save stays disabled: the page is leaving
           }
+          busy(false);
           if (result.error) {  // 401 or 409: kept on this phone, and why it was not sent
             status.textContent = result.error;
-            return;
+            return showQueue(document.querySelector("[data-queue]"), id, result);
           }
           return Q.rejected(id).then(function (rejected) {
             var mine = rejected.filter(function (r) { return r.client_id === entry.client_id; })[0];
@@ -100,11 +115,17 @@
               status.textContent = mine.error;
               return Q.forgetRejected(id);
             }
+            // kept on this phone: the line changes to "sent" when the network is back
             status.textContent = form.dataset.msgQueued;
+            status.dataset.waitingFor = entry.client_id;
             askForBackgroundSync();
+            keepStorage();
+            return showQueue(document.querySelector("[data-queue]"), id, null);
           });
         }).catch(function () {
+          busy(false);
           status.textContent = form.dataset.msgQueued;
+          status.dataset.waitingFor = entry.client_id;
         });
       });
     });
@@ -120,12 +141,45 @@
 
   // What waits on this phone: this diary's unsent entries, why they were not sent, the
   // refusals, and the entries of another diary (not sent; they can be deleted here).
+  // Each entry this page has seen waiting, by client id: {day, sent}. An entry stays
+  // listed once sent, marked "sent to the clinic", until the page is left.
+  var seen = {};
+
+  function dayName(day) {
+    var parts = String(day || "").split("-");
+    if (parts.length !== 3 || !window.Intl) { return day; }
+    var date = new Date(Number(parts[0]), Number(parts[1]) - 1, Number(parts[2]));
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+        { weekday: "long", day: "numeric", month: "long" }).format(date);
+    } catch (e) { return day; }
+  }
+
+  function showEntries(box, pending, result) {
+    var list = box.querySelector("[data-queue-list]");
+    if (!list) { return; }
+    pending.forEach(function (item) { seen[item.client_id] = { day: item.day, sent: false }; });
+    ((result && result.sent) || []).forEach(function (cid) { if (seen[cid]) { seen[cid].sent = true; } });
+    list.textContent = "";
+    Object.keys(seen).forEach(function (cid) {
+      var li = document.createElement("li");
+      var info = seen[cid];
+      li.className = info.sent ? "entry-sent" : "entry-kept";
+      li.setAttribute("data-entry-state", info.sent ? "sent" : "kept");
+      li.textContent = (info.sent ? box.dataset.msgEntrySent : box.dataset.msgEntryKept)
+        .replace("{day}", dayName(info.day));
+      list.appendChild(li);
+    });
+    list.hidden = list.children.length === 0;
+  }
+
   function showQueue(box, id, result) {
     if (!box || !Q) { return Promise.resolve(); }
     var status = box.querySelector("[data-queue-status]");
     var foreign = box.querySelector("[data-queue-foreign]");
     return Promise.all([Q.mine(id), Q.rejected(id), Q.others(id)]).then(function (lists) {
       var pending = lists[0], rejected = lists[1], others = lists[2], parts = [];
+      showEntries(box, pending, result);
       if (pending.length && result && result.error) {  // 401 or 409: kept, and why
         parts.push(box.dataset.msgKept.replace("{n}", pending.length), result.error);
       } else if (pending.length) {
@@ -159,18 +213,90 @@
     });
   }
 
+  // The form's own line ("Saved on this phone...") once its entry has left the phone.
+  function markSent(result) {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-entry-status]"), function (line) {
+      var cid = line.dataset.waitingFor;
+      if (cid && result && result.sent.indexOf(cid) >= 0) {
+        line.textContent = line.closest("form").dataset.msgSent;
+        line.dataset.waitingFor = "";
+      }
+    });
+  }
+
   function sendQueued() {
-    if (!Q || !window.indexedDB) { return; }
+    if (!Q || !window.indexedDB) { return Promise.resolve(); }
     var box = document.querySelector("[data-queue]");
-    queueId().then(function (id) {
+    return queueId().then(function (id) {
       return Q.flush(id).then(function (result) {
+        markSent(result);
         return showQueue(box, id, result).then(function () {
           if (result.sent.length && box && box.hasAttribute("data-reload")) {
             window.setTimeout(function () { window.location.reload(); }, 1500);
           }
+          return result;
         });
       }, function () { return showQueue(box, id, null); });
     }).catch(function () {});
+  }
+
+  // What is waiting on this phone, shown at once, even with no network (the offline page
+  // says so too): nothing is sent here, only listed.
+  function listQueued() {
+    var box = document.querySelector("[data-queue]");
+    if (!box || !Q || !window.indexedDB) { return; }
+    queueId().then(function (id) { return showQueue(box, id, null); }).catch(function () {});
+  }
+
+  // The offline page once the network is back: it says so, sends what waits, and, when
+  // nothing has been typed into its form, opens the page that was asked for.
+  function setUpOfflinePage() {
+    var page = document.querySelector("[data-offline-page]");
+    if (!page) { return; }
+    var form = document.querySelector("[data-entry-form]");
+    var typed = false;
+    if (form) {
+      form.addEventListener("input", function () { typed = true; });
+      form.addEventListener("change", function () { typed = true; });
+    }
+    function online() {
+      page.querySelector("[data-offline-title]").textContent = page.dataset.msgOnline;
+      page.querySelector("[data-offline-lead]").textContent = page.dataset.msgOnlineLead;
+      page.querySelector("[data-offline-back]").hidden = false;
+      sendQueued().then(function () {
+        if (!typed && !(form && form.dataset.sending)) { window.location.reload(); }
+      });
+    }
+    window.addEventListener("online", online);
+  }
+
+  // Entries kept on the phone must survive the browser's clean-ups when storage runs low:
+  // ask once for persistent storage (browsers grant it to an installed app, or decide
+  // from how the site is used; nothing is shown when they refuse).
+  function keepStorage() {
+    if (!navigator.storage || !navigator.storage.persist) { return; }
+    navigator.storage.persisted().then(function (already) {
+      if (!already) { return navigator.storage.persist(); }
+    }).catch(function () {});
+  }
+
+  // "Add to home screen": where the browser offers to install the app, a button does it;
+  // the written steps (Android, iPhone) are always on the page.
+  function setUpInstall() {
+    var button = document.querySelector("[data-install]");
+    if (!button) { return; }
+    var offer = null;
+    window.addEventListener("beforeinstallprompt", function (event) {
+      event.preventDefault();
+      offer = event;
+      button.hidden = false;
+    });
+    button.addEventListener("click", function () {
+      if (!offer) { return; }
+      offer.prompt();
+      offer = null;
+      button.hidden = true;
+    });
   }
 
   // Signing out of this phone: unsent entries would otherwise be sent for whoever signs
@@ -208,16 +334,21 @@
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-entry-form]"), setUpForm);
     setUpSignOut();
+    setUpOfflinePage();
+    setUpInstall();
     if (Q && window.indexedDB) {
       queueId();  // a signed-in page records whose diary this phone last opened
       setUpDiscard(document.querySelector("[data-queue]"));
+      if (pageQueueId()) { keepStorage(); }
     }
     if ("serviceWorker" in navigator) {
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function (reg) {
         if (reg.active && navigator.onLine) { reg.active.postMessage("refresh-offline"); }
       }).catch(function () {});
     }
-    if (navigator.onLine !== false) { sendQueued(); }
-    window.addEventListener("online", sendQueued);
+    if (navigator.onLine !== false) { sendQueued(); } else { listQueued(); }
+    if (!document.querySelector("[data-offline-page]")) {
+      window.addEventListener("online", sendQueued);
+    }
   });
 })();

@@ -1,16 +1,13 @@
 // Service worker: keeps the app shell (CSS, JS, icons, the offline entry page) so the
 // diary opens without a network. It never stores signed-in pages or API answers.
-importScripts("/static/js/queue.js");
+// The server puts BUILD above this file: the release's version and the shell's
+// content-hashed URLs. A release changes BUILD, so the phone installs the new worker,
+// which precaches the new URLs and drops every older cache.
+importScripts(BUILD.queue);
 
-var CACHE = "pain-diary-shell-v2";
-var SHELL = [
-  "/offline",
-  "/static/css/app.css",
-  "/static/js/queue.js",
-  "/static/js/diary.js",
-  "/static/icons/icon.svg",
-  "/static/icons/icon-192.png"
-];
+var CACHE = "pain-diary-shell-" + BUILD.version;
+var SHELL = BUILD.shell;
+var HASHED = /\.[0-9a-f]{10}\.[a-z0-9]+$/;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); })
@@ -36,18 +33,17 @@ self.addEventListener("fetch", function (event) {
     return;
   }
   if (url.pathname.indexOf("/static/") === 0) {
-    // App shell files: answer from the cache, refresh it in the background. A cache
-    // deleted at sign-out is not recreated here. Pages ask for versioned URLs
-    // ("?v=<digest>"); the cache keeps one copy per file, under its plain path.
+    // App shell files: a hashed URL never changes, so the cached copy is answered without
+    // asking the network; other static files are kept once fetched. A cache deleted at
+    // sign-out is not recreated here.
     event.respondWith(caches.has(CACHE).then(function (present) {
       if (!present) { return fetch(request); }
       return caches.open(CACHE).then(function (cache) {
-        return cache.match(request, { ignoreSearch: true }).then(function (hit) {
-          var fresh = fetch(request).then(function (res) {
-            if (res.ok) { cache.put(url.pathname, res.clone()); }
+        return cache.match(request).then(function (hit) {
+          return hit || fetch(request).then(function (res) {
+            if (res.ok && HASHED.test(url.pathname)) { cache.put(request, res.clone()); }
             return res;
           });
-          return hit || fresh;
         });
       });
     }));

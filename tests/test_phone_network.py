@@ -1,0 +1,152 @@
+"""Issue 17, part 1: what a phone on a poor network downloads. Pages come compressed from
+the app itself; static files have content-hashed URLs, are kept for a year and come
+precompressed; the service worker precaches those URLs; the manifest is versioned."""
+
+import gzip
+import hashlib
+import json
+import re
+
+import brotli
+
+from diary import assets
+from tests.factories import give_consent
+from tests.helpers import csrf_from, login, open_link
+
+PHONE = {"Accept-Encoding": "gzip, deflate, br"}
+
+
+def _patient(client, db, world):
+    from diary.queries import patients
+
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
+    give_consent(db, patients.current_course(db, world.patient_a)["id"])
+    open_link(client, world.token_a)
+
+
+def test_pages_come_compressed(client, db, world):
+    _patient(client, db, world)
+    for path in ["/", "/home", "/diary/entry", "/diary/history", "/offline"]:
+        plain = client.get(path)
+        packed = client.get(path, headers=PHONE)
+        assert packed.headers["Content-Encoding"] == "br", path
+        assert "Accept-Encoding" in packed.headers["Vary"] and "Cookie" in packed.headers["Vary"]
+        assert packed.headers["Cache-Control"] == "no-store", path
+        body = brotli.decompress(packed.data)
+        # the same page (the CSRF token differs between two renders)
+        strip = re.compile(rb'value="[^"]{40,}"')
+        assert strip.sub(b"", body) == strip.sub(b"", plain.data), path
+        assert len(packed.data) < len(plain.data) / 3, path
+    only_gzip = client.get("/home", headers={"Accept-Encoding": "gzip"})
+    assert only_gzip.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(only_gzip.data).startswith(b"<!doctype html>")
+
+
+def test_static_files_have_hashed_urls_kept_for_a_year(client, db, world, app):
+    _patient(client, db, world)
+    html = client.get("/home").get_data(as_text=True)
+    [script] = re.findall(r'<script src="(/static/js/patient\.([0-9a-f]{10})\.js)" defer>', html)
+    url, digest = script
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert hashlib.sha256(response.data).hexdigest()[:10] == digest  # the name is the content
+    assert b"DiaryQueue" in response.data and b"setUpForm" in response.data  # one bundle
+    # precompressed: brotli, else gzip, else the file
+    br = client.get(url, headers=PHONE)
+    assert br.headers["Content-Encoding"] == "br" and brotli.decompress(br.data) == response.data
+    gz = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert gz.headers["Content-Encoding"] == "gzip" and gzip.decompress(gz.data) == response.data
+    assert "Accept-Encoding" in br.headers["Vary"] and "Cookie" not in br.headers["Vary"]
+    # revalidated by ETag
+    again = client.get(url, headers={**PHONE, "If-None-Match": br.headers["ETag"]})
+    assert again.status_code == 304
+    # the plain name still answers, for pages cached before a release, but is revalidated
+    plain = client.get("/static/js/diary.js")
+    assert plain.status_code == 200 and plain.headers["Cache-Control"] == "no-cache"
+    assert client.get("/static/js/diary.0123456789.js").status_code == 404
+    assert client.get("/static/js/nothing.js").status_code == 404
+    # url_for("static") gives the hashed name too
+    with app.test_request_context():
+        from flask import url_for
+
+        assert re.fullmatch(
+            r"/static/css/clinic\.[0-9a-f]{10}\.css", url_for("static", filename="css/clinic.css")
+        )
+
+
+def test_patient_pages_make_no_render_blocking_request(client, db, world):
+    """The patient stylesheet is inline (allowed by its hash), the script deferred, the tab
+    icon a data: URL; clinic pages add their own stylesheet."""
+    _patient(client, db, world)
+    for path in ["/", "/home", "/diary/entry", "/offline"]:
+        html = client.get(path).get_data(as_text=True)
+        assert '<link rel="stylesheet"' not in html, path
+        assert "<style>" in html and ".nrs-scale{" in html
+        assert re.findall(r"<script [^>]*>", html) in ([], [f'<script src="{_url(html)}" defer>'])
+        assert 'rel="icon" href="data:image/svg+xml;base64,' in html
+    staff = client.application.test_client()
+    login(staff, world.clinician_a)
+    clinic = staff.get("/clinic/").get_data(as_text=True)
+    assert re.search(
+        r'<link rel="stylesheet" href="/static/css/clinic\.[0-9a-f]{10}\.css">', clinic
+    )
+
+
+def _url(html: str) -> str:
+    found = re.search(r'<script src="([^"]+)"', html)
+    return found.group(1) if found else ""
+
+
+def test_the_service_worker_precaches_the_hashed_shell(client, app):
+    response = client.get("/sw.js")
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    first = response.get_data(as_text=True).split("\n", 1)[0]
+    build = json.loads(first.removeprefix("var BUILD = ").removesuffix(";"))
+    with app.app_context():
+        assert build["version"] == assets.manifest().version
+    assert build["shell"][0] == "/offline"
+    assert re.fullmatch(r"/static/js/queue\.[0-9a-f]{10}\.js", build["queue"])
+    for url in build["shell"][1:]:
+        assert re.fullmatch(r"/static/[a-z0-9/-]+\.[0-9a-f]{10}\.[a-z0-9]+", url), url
+        assert client.get(url).headers["Cache-Control"].endswith("immutable")
+    assert any("/static/js/patient." in url for url in build["shell"])
+
+
+def test_the_manifest_is_versioned_and_cached(client):
+    html = client.get("/").get_data(as_text=True)
+    href = re.search(r'<link rel="manifest" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert re.fullmatch(r"/manifest\.webmanifest\?lang=en&v=[0-9a-f]{10}", href)
+    cached = client.get(href)
+    assert cached.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert cached.json["lang"] == "en"
+    assert client.get("/manifest.webmanifest").headers["Cache-Control"] == "no-store"
+    assert client.get("/manifest.webmanifest?v=old").headers["Cache-Control"] == "no-store"
+    # iOS looks for its home-screen icon at the root
+    icon = client.get("/apple-touch-icon.png")
+    assert icon.status_code == 302
+    assert re.fullmatch(r"/static/icons/icon-192\.[0-9a-f]{10}\.png", icon.headers["Location"])
+
+
+def test_the_consent_error_summary_reads_as_sentences(client, db, world):
+    """A consent box's label is a sentence ending "...Demo Pain Clinic."; the summary said
+    "...Clinic.: Tick this box"."""
+    from diary import sheet
+    from diary.queries import consents, patients
+
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
+    course = patients.current_course(db, world.patient_a)["id"]
+    consents.record_screening(
+        db, course, sheet.SHEET_VERSION, {key: ("no", "") for key in sheet.SCREENING}
+    )
+    consents.record_quiz(db, course, sheet.SHEET_VERSION, {}, [])
+    open_link(client, world.token_a)
+    page = client.get("/consent/agree").get_data(as_text=True)
+    response = client.post("/consent/agree", data={"csrf_token": csrf_from(page)})
+    html = response.get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary".*?</div>', html, flags=re.S).group(0)
+    lines = re.findall(r'<li><a href="#[^"]+">(.*?)</a></li>', summary)
+    assert "Tick this box if you agree to the treatment." in lines
+    assert not any(".:" in line for line in lines), lines
+    assert any(line.startswith("Full name") or ": " in line for line in lines), lines
