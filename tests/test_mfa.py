@@ -576,7 +576,7 @@ def test_passkey_is_added_then_signs_in_in_place_of_a_code(app, db, world):
     phone = app.test_client()
     assert password_only(phone, world.admin_a).headers["Location"] == "/login/code"
     page = phone.get("/login/code").get_data(as_text=True)
-    assert 'data-passkey="signin"' in page and "passkeys.js" in page
+    assert 'data-passkey="signin"' in page and re.search(r"js/passkeys\.[0-9a-f]{10}\.js", page)
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
     # an answer signed for another site (a phishing page relaying it) is refused
     options = _json(phone, "/login/passkey/options", csrf).get_json()
