@@ -154,13 +154,17 @@ def lighthouse(url: str, chrome_port: int, *, repeat: bool) -> dict:
     ]
     if repeat:
         command.append("--disable-storage-reset")
-    for _attempt in range(3):  # Lighthouse now and then fails to record a trace (NO_NAVSTART)
+    audits: dict = {}
+    for _attempt in range(3):  # Lighthouse now and then fails to record a trace (NO_NAVSTART,
+        # NO_LCP): such a run is taken again
         done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-        if done.returncode == 0:
+        if done.returncode != 0:
+            continue
+        audits = json.loads(done.stdout)["audits"]
+        if repeat or "numericValue" in audits["largest-contentful-paint"]:
             break
     else:
         raise RuntimeError(f"lighthouse failed on {url}: {done.stderr[-800:]}")
-    audits = json.loads(done.stdout)["audits"]
     requests = audits["network-requests"]["details"]["items"]
     if DETAILS:
         print(f"{url}{' (repeat)' if repeat else ''}")
@@ -169,16 +173,17 @@ def lighthouse(url: str, chrome_port: int, *, repeat: bool) -> dict:
                 f"  {r.get('transferSize') or 0:>7} {r['url']} {r.get('priority')}"
                 f" {r.get('networkRequestTime', 0):.0f}-{r.get('networkEndTime', 0):.0f} ms"
             )
-        observed = audits["metrics"]["details"]["items"][0]
-        print(
-            "  observed FCP/LCP:",
-            observed.get("observedFirstContentfulPaint"),
-            observed.get("observedLargestContentfulPaint"),
-        )
+        if "metrics" in audits:
+            observed = audits["metrics"]["details"]["items"][0]
+            print(
+                "  observed FCP/LCP:",
+                observed.get("observedFirstContentfulPaint"),
+                observed.get("observedLargestContentfulPaint"),
+            )
     return {
-        "lcp": audits["largest-contentful-paint"]["numericValue"],
-        "fcp": audits["first-contentful-paint"]["numericValue"],
-        "bytes": audits["total-byte-weight"]["numericValue"],
+        "lcp": audits["largest-contentful-paint"].get("numericValue", 0.0),
+        "fcp": audits["first-contentful-paint"].get("numericValue", 0.0),
+        "bytes": audits["total-byte-weight"].get("numericValue", 0.0),
         "requests": len(requests),
         # a static file answered by the network (the service worker's and the HTTP
         # cache's answers transfer nothing)

@@ -13,6 +13,11 @@ Text files (CSS, JavaScript, SVG) are compressed once, at start-up, with brotli 
 11) and gzip (level 9), and sent in the best encoding the browser accepts, so no proxy is
 needed for that. Pages are compressed per response by Flask-Compress (see
 :func:`init_app`).
+
+Fewer requests before a phone can paint: the patient stylesheet is put inline in every
+page (minified, allowed by its SHA-256 in the CSP: :func:`inline_style`), the diary's two
+scripts are served as one file (:data:`BUNDLES`), JavaScript loses its comment lines and
+indentation (:func:`slim_js`), and the tab icon is a ``data:`` URL.
 """
 
 from __future__ import annotations

@@ -64,6 +64,7 @@ POLICY = {
     "diary.reminder_ics": ("patient", None),
     "diary.reminder_stop": ("patient", None),
     "diary.urgent": ("patient", None),
+    "diary.install": ("patient", None),
     "clinic.dashboard": ("clinician", None),
     "clinic.patients_list": ("clinician", None),
     "clinic.enrol": ("clinician", None),

@@ -24,6 +24,7 @@ PATIENT_PAGES = {
     "entry",
     "entry-with-errors",
     "history",
+    "install",
     "reminder",
     "reminder-saved",
     "urgent",

@@ -358,10 +358,13 @@ def test_the_diary_asks_for_storage_that_is_kept(live_server, page_at, world, db
     )
     open_link_in(page, live_server, world.token_a)
     assert wait_for(lambda: page.evaluate("window.persistCalls") >= 1)
-    help_box = page.locator("details.install")
-    help_box.locator("summary").click()
+    page.get_by_role("link", name="Add the diary to your home screen").click()
+    page.wait_for_url(live_server + "/diary/install")
+    help_box = page.locator(".install")
     assert "Add to Home Screen" in help_box.inner_text()  # the iPhone steps
     assert "7 days" in help_box.inner_text()
+    assert not has_horizontal_overflow(page)
+    screenshot(page, "diary-install-help-360-en")
 
 
 def test_history_shows_what_the_patient_entered(signed_in_phone, live_server, db):

@@ -110,6 +110,7 @@ def tour(open_page: Callable, base: str, world, db, lang: str, width: int = 360)
     page.locator("[data-entry-status]").filter(has_text="0").wait_for()
     yield "entry-with-errors", page
     yield visit("history", "/diary/history")
+    yield visit("install", "/diary/install")
     yield visit("reminder", "/diary/reminder")
     page.locator("#time").fill("19:30")
     submit(page, page.locator("form.stack button[type=submit]"))

@@ -238,6 +238,14 @@ def history():
     )
 
 
+@bp.route("/diary/install")
+@access("patient")
+def install():
+    """How to add the diary to the home screen (Android, iPhone), and a button where the
+    browser offers to install it."""
+    return render_template("diary/install.html")
+
+
 # --- reminders ------------------------------------------------------------------------
 
 

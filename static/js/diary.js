@@ -189,6 +189,8 @@
       rejected.forEach(function (r) { parts.push(box.dataset.msgRejected + " " + r.day + ": " + r.error); });
       status.textContent = parts.join(" ");
       status.hidden = parts.length === 0;
+      // only good news (everything sent): shown as such, not as a warning
+      status.classList.toggle("queue-ok", !pending.length && !rejected.length);
       if (rejected.length) { Q.forgetRejected(id); }
       foreign.querySelector("[data-queue-foreign-text]").textContent =
         box.dataset.msgForeign.replace("{n}", others.length);
