@@ -269,7 +269,9 @@ def init_app(app: Flask) -> None:
     # little (HTML compresses about 5:1 even so). Static files are skipped (sent as files
     # or compressed already).
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
-    app.config.setdefault("COMPRESS_BR_LEVEL", 3)  # 0.1 ms for a 25 KB page; 4 takes 2x
+    # level 4: a 30 KB page in 0.25 ms, 7 % smaller than level 3 (0.12 ms); a first visit
+    # to the patient home stays under 15 KB with it
+    app.config.setdefault("COMPRESS_BR_LEVEL", 4)
     app.config.setdefault("COMPRESS_BR_WINDOW", 18)  # pages are far below 256 KB
     app.config.setdefault("COMPRESS_LEVEL", 6)
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
