@@ -11,7 +11,6 @@ most twice the p95 without. Bounded: a fixed number of requests and a time cap.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -19,7 +18,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,8 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from factories import consented_patient, give_consent  # noqa: E402
-from helpers import queue_id_in  # noqa: E402
-from live_server import NO_LIMITS, Session, app_env, free_port, start_gunicorn  # noqa: E402
+from live_server import NO_LIMITS, Phone, Session, app_env, free_port, start_gunicorn  # noqa: E402
 
 from diary import clock, create_app, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
@@ -130,12 +127,6 @@ def render_times(tmp: Path, course: int) -> tuple[float, float]:
     return statistics.median(warm), statistics.median(fresh)
 
 
-def patient_session(port: int, token: str) -> Session:
-    s = Session(port, timeout=30)
-    s.form(f"/p/{token}", {})
-    return s
-
-
 def clinician_session(port: int) -> Session:
     s = Session(port, timeout=30)
     s.form("/login", {"email": "bench@clinic.example", "password": PASSWORD})
@@ -151,29 +142,14 @@ def post_load(port: int, tokens: list[str]) -> list[float]:
     errors = []
 
     def client(index: int) -> None:
-        s = patient_session(port, tokens[index % len(tokens)])
-        queue = queue_id_in(s.request("GET", "/home")[1].decode())
+        s = Phone(port, tokens[index % len(tokens)], timeout=30)
         while time.monotonic() < deadline:
             with lock:
                 if budget["left"] <= 0:
                     return
                 budget["left"] -= 1
-            body = json.dumps(
-                {
-                    "client_id": uuid.uuid4().hex,
-                    "queue_id": queue,
-                    "avg": 4,
-                    "worst": 6,
-                    "device_time": clock.iso(),
-                }
-            ).encode()
             t = time.perf_counter()
-            status, _ = s.request(
-                "POST",
-                "/api/entries",
-                body,
-                {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"},
-            )
+            _client_id, status = s.send_entry(None, avg=4, worst=6)
             elapsed = time.perf_counter() - t
             if status >= 300:
                 errors.append(status)

@@ -3,9 +3,15 @@ and helpers to start gunicorn on a free port (tests and benchmarks)."""
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
+from datetime import date
 from http.client import HTTPConnection, HTTPException
 from urllib.parse import urlencode
+
+from diary import clock
+from tests.helpers import queue_id_in
 
 
 class Session:
@@ -54,6 +60,32 @@ class Session:
         return self.request(
             "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"}
         )
+
+
+class Phone(Session):
+    """A patient's phone: signed in through the personal link, it sends diary entries to the
+    sync endpoint as the offline queue does (a new client id each, stamped with the queue id)."""
+
+    def __init__(self, port: int, token: str, timeout: float = 10) -> None:
+        super().__init__(port, timeout)
+        self.form(f"/p/{token}", {})
+        self.queue = queue_id_in(self.request("GET", "/home")[1].decode())
+
+    def send_entry(self, day: date | None, avg: int, worst: int = 10) -> tuple[str, int]:
+        """POST one entry for ``day`` (today when None); return its client id and the status.
+        Raises ``OSError``/``HTTPException`` when the server dies mid-request."""
+        client_id = uuid.uuid4().hex
+        entry = {"client_id": client_id, "queue_id": self.queue, "avg": avg, "worst": worst}
+        if day is not None:
+            entry["day"] = day.isoformat()
+        entry["device_time"] = clock.iso()
+        status, _ = self.request(
+            "POST",
+            "/api/entries",
+            json.dumps(entry).encode(),
+            {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"},
+        )
+        return client_id, status
 
 
 def free_port() -> int:

@@ -421,3 +421,28 @@ def test_device_descriptions():
     firefox = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:132.0) Gecko/20100101 Firefox/132.0"
     assert describe(firefox) == "Firefox · macOS"
     assert describe("curl/8.5") == "" and describe(None) == ""
+
+
+def test_phones_signed_in_for_a_patient_coded_in_arabic(app, db, world):
+    patient = patients.create_patient(db, world.clinic_a, "مريض-1", locale="ar")
+    course = patients.create_course(db, patient, "knee", clock.now().date().isoformat())
+    give_consent(db, course)
+    token = patients.issue_link(db, patient)
+    mine, lost = app.test_client(), app.test_client()
+    mine.environ_base["HTTP_USER_AGENT"] = ANDROID_CHROME
+    lost.environ_base["HTTP_USER_AGENT"] = IPHONE_SAFARI
+    open_link(mine, token)
+    open_link(lost, token)
+    page = mine.get("/me/phones").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in page
+    # each device name is a Latin run isolated inside the Arabic heading
+    assert '<bdi dir="ltr" translate="no">Chrome · Android</bdi>' in page
+    assert '<bdi dir="ltr" translate="no">Safari · iPhone</bdi>' in page
+    [lost_session] = [
+        d for d in accounts.open_patient_sessions(db, patient) if d["device"].endswith("iPhone")
+    ]
+    done = mine.post(
+        f"/me/phones/{lost_session['id']}/signout", data={"csrf_token": csrf_from(page)}
+    )
+    assert done.status_code == 302
+    assert lost.get("/home").status_code == 403 and mine.get("/home").status_code == 200

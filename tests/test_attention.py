@@ -163,3 +163,28 @@ def test_the_clinic_sets_the_days_without_an_entry(app, db, world):
     assert ("no_entry", "A-001") not in _rows(admin)
     page = visible(admin.get("/clinic/attention?lang=en").get_data(as_text=True))
     assert "no diary entry for 5 days or more" in page
+
+
+@pytest.mark.parametrize("lang", ["ar", "zh_Hans"])
+def test_codes_in_other_scripts_are_listed_isolated_and_marked_seen(app, db, world, staff, lang):
+    today = clock.today("Europe/Rome")
+    courses = {}
+    for code in ("李-1", "مريض-1"):
+        patient = patients.create_patient(db, world.clinic_a, code, locale="ar")
+        courses[code] = patients.create_course(db, patient, "knee", today.isoformat())
+        give_consent(db, courses[code])
+        seed.insert_entry(db, courses[code], (today - timedelta(days=5)).isoformat(), "c", 5, 6)
+    html = staff.get(f"/clinic/attention?lang={lang}").get_data(as_text=True)
+    assert f'lang="{lang.replace("_", "-")}"' in html
+    rows = _rows(staff)
+    for code, direction in (("李-1", "ltr"), ("مريض-1", "rtl")):
+        assert ("no_entry", code) in rows
+        # the code is its own isolated run inside the RTL or CJK text, linked to its course
+        link = f'<a href="/clinic/courses/{courses[code]}"><bdi dir="{direction}">{code}</bdi>'
+        assert link in html
+    evidence = (today - timedelta(days=5)).isoformat()
+    form = {"csrf_token": csrf_from(html), "reason": "no_entry", "evidence": evidence}
+    seen = staff.post(f"/clinic/attention/{courses['مريض-1']}/seen", data=form)
+    assert seen.status_code == 302
+    rows = _rows(staff)
+    assert ("no_entry", "مريض-1") not in rows and ("no_entry", "李-1") in rows

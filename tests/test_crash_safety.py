@@ -2,14 +2,12 @@
 restart every entry whose request was answered with success is there exactly once, and
 the database passes its integrity check."""
 
-import json
 import os
 import signal
 import sqlite3
 import subprocess
 import threading
 import time
-import uuid
 from datetime import timedelta
 from http.client import HTTPException
 from pathlib import Path
@@ -20,8 +18,7 @@ from diary import clock, migrations
 from diary.db import connect
 from diary.queries import accounts
 from tests.factories import consented_patient
-from tests.helpers import queue_id_in
-from tests.live_server import NO_LIMITS, Session, app_env, free_port, start_gunicorn
+from tests.live_server import NO_LIMITS, Phone, Session, app_env, free_port, start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONES = 24
@@ -61,36 +58,18 @@ def test_entries_answered_with_success_survive_sigkill(crash_db):
             failures.append(f"phone {n}: {error!r}")
 
     def send_entries(n: int) -> None:
-        s = Session(port, timeout=5)
-        s.form(f"/p/{tokens[n]}", {})
-        queue = queue_id_in(s.request("GET", "/home")[1].decode())
+        s = Phone(port, tokens[n], timeout=5)
         k = 0
         while not stop.is_set() and k < 400:
-            day = (today - timedelta(days=k % 2)).isoformat()
-            client_id = uuid.uuid4().hex
-            body = json.dumps(
-                {
-                    "client_id": client_id,
-                    "queue_id": queue,
-                    "avg": k % 11,
-                    "worst": 10,
-                    "day": day,
-                    "device_time": clock.iso(),
-                }
-            ).encode()
+            day = today - timedelta(days=k % 2)
             try:
-                status, _ = s.request(
-                    "POST",
-                    "/api/entries",
-                    body,
-                    {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"},
-                )
+                client_id, status = s.send_entry(day, avg=k % 11)
             except (OSError, HTTPException):  # the server was killed mid-request
                 s.close()
                 return
             if status in (200, 201):
                 with lock:
-                    acknowledged.append((client_id, n, day))
+                    acknowledged.append((client_id, n, day.isoformat()))
             k += 1
         s.close()
 

@@ -29,8 +29,7 @@ from diary import clock, migrations
 from diary.db import JOURNAL_SIZE_LIMIT, connect
 from diary.queries import accounts, patients, seed
 from tests.factories import consented_patient, give_consent
-from tests.helpers import queue_id_in
-from tests.live_server import Session, app_env, free_port, start_gunicorn
+from tests.live_server import Phone, app_env, free_port, start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "deploy" / "litestream.yml"
@@ -128,33 +127,15 @@ class Load:
 
     def phone(self, token: str) -> None:
         try:
-            s = Session(self.port, timeout=5)
-            s.form(f"/p/{token}", {})
-            queue = queue_id_in(s.request("GET", "/home")[1].decode())
+            s = Phone(self.port, token, timeout=5)
         except BaseException as exc:  # noqa: BLE001 - reported by finish()
             self.errors.append(exc)
             return
         k = 0
         while not self.stop.is_set():
-            day = (clock.now().date() - timedelta(days=k % 2)).isoformat()
-            client_id = uuid.uuid4().hex
-            body = json.dumps(
-                {
-                    "client_id": client_id,
-                    "queue_id": queue,
-                    "avg": k % 11,
-                    "worst": 10,
-                    "day": day,
-                    "device_time": clock.iso(),
-                }
-            ).encode()
+            day = clock.now().date() - timedelta(days=k % 2)
             try:
-                status, _ = s.request(
-                    "POST",
-                    "/api/entries",
-                    body,
-                    {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"},
-                )
+                client_id, status = s.send_entry(day, avg=k % 11)
             except (OSError, HTTPException):  # the server was killed mid-request
                 break
             answered = time.monotonic()

@@ -47,24 +47,29 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
 
+  // The credential as JSON, with its byte fields (named in `fields`) in base64url.
+  function asJSON(cred, fields) {
+    var r = cred.response;
+    var response = {};
+    fields.forEach(function (name) { if (r[name]) { response[name] = toText(r[name]); } });
+    return {
+      id: cred.id,
+      rawId: toText(cred.rawId),
+      type: cred.type,
+      response: response,
+      clientExtensionResults: cred.getClientExtensionResults(),
+      authenticatorAttachment: cred.authenticatorAttachment || undefined
+    };
+  }
+
   function register(options) {
     options.challenge = toBytes(options.challenge);
     options.user.id = toBytes(options.user.id);
     options.excludeCredentials = descriptors(options.excludeCredentials);
     return navigator.credentials.create({ publicKey: options }).then(function (cred) {
-      var r = cred.response;
-      return {
-        id: cred.id,
-        rawId: toText(cred.rawId),
-        type: cred.type,
-        response: {
-          clientDataJSON: toText(r.clientDataJSON),
-          attestationObject: toText(r.attestationObject),
-          transports: r.getTransports ? r.getTransports() : []
-        },
-        clientExtensionResults: cred.getClientExtensionResults(),
-        authenticatorAttachment: cred.authenticatorAttachment || undefined
-      };
+      var answer = asJSON(cred, ["clientDataJSON", "attestationObject"]);
+      answer.response.transports = cred.response.getTransports ? cred.response.getTransports() : [];
+      return answer;
     });
   }
 
@@ -72,20 +77,7 @@ document.addEventListener("DOMContentLoaded", function () {
     options.challenge = toBytes(options.challenge);
     options.allowCredentials = descriptors(options.allowCredentials);
     return navigator.credentials.get({ publicKey: options }).then(function (cred) {
-      var r = cred.response;
-      return {
-        id: cred.id,
-        rawId: toText(cred.rawId),
-        type: cred.type,
-        response: {
-          clientDataJSON: toText(r.clientDataJSON),
-          authenticatorData: toText(r.authenticatorData),
-          signature: toText(r.signature),
-          userHandle: r.userHandle ? toText(r.userHandle) : undefined
-        },
-        clientExtensionResults: cred.getClientExtensionResults(),
-        authenticatorAttachment: cred.authenticatorAttachment || undefined
-      };
+      return asJSON(cred, ["clientDataJSON", "authenticatorData", "signature", "userHandle"]);
     });
   }
 
