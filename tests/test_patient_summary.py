@@ -200,3 +200,50 @@ def test_days_of_a_side_effect_as_runs(app):
         # runs: 3-5, 9, 11, 13-14 and 20: the first four printed, 20 is 1 more day
         assert days_text(days) == "Dec 3 to Dec 5, Dec 9, Dec 11, Dec 13 to Dec 14 and 1 more day"
         assert days_text(days[:4]) == "Dec 3 to Dec 5, Dec 9"
+
+
+def test_phone_downloads_the_summary_from_home_in_arabic(live_server, page_at, world, db):
+    """At 360 px in Arabic (right to left): the link is a 44 px target, the file arrives
+    under its neutral name and is a one-page PDF."""
+    from tests.helpers import has_horizontal_overflow, screenshot
+
+    db.execute("UPDATE patients SET code = ? WHERE id = ?", ["مريض-1", world.patient_b])
+    page = page_at(360, 740)
+    page.goto(f"{live_server}/p/{world.token_b}")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(live_server + "/home")
+    link = page.locator("a[href='/me/summary.pdf']")
+    box = link.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44
+    assert not has_horizontal_overflow(page)
+    link.scroll_into_view_if_needed()
+    screenshot(page, "patient-home-summary-360-ar")
+    with page.expect_download() as waiting:
+        link.click()
+    download = waiting.value
+    day = clock.today("Europe/Paris").isoformat()
+    assert download.suggested_filename == f"pain-diary-summary-{day}.pdf"
+    reader = PdfReader(download.path())
+    assert len(reader.pages) == 1 and reader.trailer["/Root"]["/Lang"] == "ar"
+
+
+def test_summary_is_plain_language(app, db, world, long_course):
+    """The summary's own sentences (headings, captions, footer: not the dates and numbers)
+    read at Flesch-Kincaid grade 8 or below, like the information sheet."""
+    from flask_babel import force_locale
+
+    from diary import patient_report
+    from tests.readability import grade
+
+    with app.test_request_context(), force_locale("en"):
+        html = patient_report.summary_html(db, world.patient_a, "en")
+    body = html.split("<body>", 1)[1]
+    body = re.sub(r"<(th|td|h1|h2|li)\b", r". <\1", body)  # cells end
+    text = re.sub(r"<[^>]+>|&[#\w]+;", " ", body)
+    text = re.sub(r"[\d/+–·⚠:,()]+", " ", text)
+    text = re.sub(r"(\s*\.)+", ".", re.sub(r"[ \t]+", " ", text)).strip(". \n")
+    words = len(text.split())
+    score = grade(text, "en")
+    print(f"{words} words, grade {score:.1f}")
+    assert words > 150
+    assert score <= 8, f"grade {score:.1f}"
