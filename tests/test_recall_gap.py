@@ -135,3 +135,33 @@ def test_course_page_without_diary_before_any_session_has_no_recall_table(client
     html = client.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True)
     assert "Pain at the clinic and in the diary" not in html
     assert "recall-gap" not in html
+
+
+# --- in the clinician's PDF summary -------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_pdf_session_table_shows_the_recall_gap_on_page_2(app, db, gap_course, locale):
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from diary import report
+
+    course, _start = gap_course
+    with app.test_request_context():
+        data = report.render_summary(db, course, locale)
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 2  # page 1 (the overview) stays one page
+    page1 = re.sub(r"\s+", " ", reader.pages[0].extract_text())
+    page2 = re.sub(r"\s+", " ", reader.pages[1].extract_text())
+    assert "7 of 7" not in page1
+    if locale == "en":
+        assert "Diary, 7 days before" in page2
+        # session 2: diary 4 over 7 of 7 days against 6, flagged; session 3: 3 of 7 days
+        assert re.search(r"\b4 \(7 of 7\) ⚑ 2 points or more apart", page2), page2
+        assert re.search(r"\b4 \(3 of 7\)", page2)
+        assert page2.count("points or more apart") == 1
+    else:
+        assert page2.count("⚑") == 1
