@@ -141,6 +141,7 @@ def test_english_summary_holds_start_now_sessions_and_side_effects(
     assert "A sign of a possible allergic reaction." in flat
     assert "and 38 more days" in flat  # 42 single days: 4 printed, 38 more
     assert "tell us in the note" not in flat
+    assert "Questions about this treatment? Call the clinic: Clinic A, +39 06 1111." in flat
     today = clock.today("Europe/Rome")
     assert f"Made on {today.strftime('%B')} {today.day}, {today.year}" in flat
 
