@@ -50,6 +50,7 @@ ACTION_LABELS = {
     "session.edited": _l("Session edited"),
     "clinic.settings_changed": _l("Clinic settings changed"),
     "report.generated": _l("PDF summary generated"),
+    "report.patient_downloaded": _l("Pain summary downloaded by the patient"),
     "export.course_csv": _l("Course exported as CSV"),
     "export.cohort_csv": _l("Cohort exported as CSV"),
     "export.fhir": _l("Course exported as FHIR"),

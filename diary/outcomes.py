@@ -44,6 +44,12 @@ Definitions (see ../shared/CLINICAL.md):
   ``screening``: a screening answer other than "no" awaits review.
 * Chart start (:func:`chart_start`): the earliest of the course start, the first diary
   day and the first session.
+* Recall gap (:func:`recall_gap`): at a session, the NRS the clinic measured before it
+  (``nrs_before``) minus the mean daily average NRS of the diary over the
+  :data:`RECALL_DAYS` calendar days before the session day (the day itself not included),
+  with how many of those days had an entry. Nothing to show when none had; no gap when the
+  clinic measured nothing. Flagged when the two differ by :data:`RECALL_GAP_POINTS` points
+  or more either way, compared exactly (2 flags, 1.99 does not).
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ BASELINE_DAYS = 3
 EXACT_DENOMINATOR = 10**6  # means of up to a million whole ratings stay exact
 NO_ENTRY_DAYS = 3  # dashboard flag: this many days without a diary entry
 RISE_POINTS = 2  # dashboard flag: last 7 days this many points above baseline
+RECALL_DAYS = 7  # recall gap: the diary days before a session compared with its NRS
+RECALL_GAP_POINTS = 2  # recall gap: flagged at this many points apart or more
 
 Band = Literal["none", "minimal", "moderate", "substantial"]
 GoalStatus = Literal["not_assessable", "reached", "not_maintained", "not_yet", "not_reached"]
@@ -280,6 +288,44 @@ def latest_measurement(
         return None
     day, _kind, value = max(found)
     return float(value), day
+
+
+@dataclass(frozen=True)
+class RecallGap:
+    """A session's clinic-measured NRS beside the diary of the days before it."""
+
+    session: Row
+    measured: int | None  # the session's nrs_before
+    mean: Fraction  # mean daily average NRS of the diary days before the session
+    days: int  # how many of the RECALL_DAYS days had an entry (1 or more)
+    gap: Fraction | None  # measured - mean; None when nothing was measured
+    flagged: bool  # |gap| >= RECALL_GAP_POINTS
+
+
+def recall_gap(session: Row, entries: Iterable[Row]) -> RecallGap | None:
+    """The recall gap at ``session`` (definition above); None when none of the
+    :data:`RECALL_DAYS` days before the session day has a diary entry."""
+    first = session["date"] - timedelta(days=RECALL_DAYS)
+    values = [exact(e["avg_nrs"]) for e in entries if first <= e["day"] < session["date"]]
+    if not values:
+        return None
+    mean = sum(values, Fraction(0)) / len(values)
+    measured = session["nrs_before"]
+    gap = exact(measured) - mean if measured is not None else None
+    return RecallGap(
+        session=session,
+        measured=measured,
+        mean=mean,
+        days=len(values),
+        gap=gap,
+        flagged=gap is not None and abs(gap) >= RECALL_GAP_POINTS,
+    )
+
+
+def recall_gaps(sessions: Iterable[Row], entries: Sequence[Row]) -> dict[int, RecallGap]:
+    """:func:`recall_gap` of every session that has one, by session number."""
+    found = {s["number"]: recall_gap(s, entries) for s in sessions}
+    return {number: gap for number, gap in found.items() if gap is not None}
 
 
 def days_since_last_entry(entries: Sequence[Row], today: date) -> int | None:

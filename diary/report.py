@@ -63,6 +63,7 @@ def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]
         "result": result,
         "intervals": list(zip(result.intervals, effects_by_interval, strict=True)),
         "sessions": sessions,
+        "recall": outcomes.recall_gaps(sessions, diary),
         "regimens": session_rules.regimens(sessions),
         "needles": sorted({s["needle"] for s in sessions if s["needle"]}),
         "ultrasound_sessions": [s["number"] for s in sessions if s["ultrasound"]],

@@ -44,6 +44,7 @@ POLICY = {
     "patient.home": ("patient", None),
     "patient.export_json": ("patient", None),
     "patient.export_csv": ("patient", None),
+    "patient.summary_pdf": ("patient", None),
     "patient.phones": ("patient", None),
     "patient.sign_out_other_phones": ("patient", None),
     "patient.sign_out_phone": ("patient", "own"),

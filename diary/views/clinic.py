@@ -427,6 +427,7 @@ def _course_page(course_id: int, countersign_form: CountersignForm | None = None
         result=result,
         chart=chart,
         sessions=sessions,
+        recall=outcomes.recall_gaps(sessions, diary),
         is_mixture=session_rules.is_mixture,
         mixture_warning=session_rules.mixture_warning(),
         diary=sorted(diary, key=lambda e: e["day"], reverse=True),

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
-from .. import charts, clock, entry_rules, exports, outcomes, report
+from .. import charts, clock, entry_rules, exports, outcomes, patient_report, report
 from ..db import get_db
 from ..forms import ActionForm
 from ..i18n import format_day, format_number
@@ -124,6 +124,27 @@ def export_csv():
     """Everything stored about me, as CSV (column names in my language)."""
     data = exports.patient_data(get_db(), current_user().id)
     return send_download(exports.patient_csv(data), "text/csv", "my-pain-diary.csv")
+
+
+@bp.route("/me/summary.pdf")
+@access("patient")
+@limiter.shared_limit(setting("PDF"), scope="pdf")
+def summary_pdf():
+    """My one-page summary to show a doctor, in my language; named by date only (a phone's
+    Downloads folder is not private), audited like every download."""
+    user = current_user()
+    db = get_db()
+    body = patient_report.render_summary(db, user.id, str(get_locale()))
+    if body is None:
+        abort(404)
+    course = patients.current_course(db, user.id)
+    name = f"pain-diary-summary-{clock.today(user.timezone).isoformat()}.pdf"
+    response = send_download(body, "application/pdf", name)
+    audit.record(
+        db, "report.patient_downloaded", actor="patient", actor_id=user.id,
+        clinic_id=user.clinic_id, patient_id=user.id, course_id=course["id"],
+    )  # fmt: skip
+    return response
 
 
 @bp.route("/home")
