@@ -130,9 +130,9 @@ def compose(
     domain = parseaddr(sender)[1].rpartition("@")[2] or None
     message["Message-ID"] = make_msgid("digest", domain=domain)
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = i18n.bcp47(locale)
     message.set_content(plain + "\n")
     message.add_alternative(html, subtype="html")
+    message["Content-Language"] = i18n.bcp47(locale)  # after: parts take Content-* headers
     return message
 
 
