@@ -22,7 +22,14 @@ from diary.db import connect
 from diary.queries import accounts, digests, patients, seed
 from diary.security import hash_password
 from tests.factories import give_consent
-from tests.helpers import PASSWORD, csrf_from, login
+from tests.helpers import (
+    PASSWORD,
+    browser_login,
+    csrf_from,
+    has_horizontal_overflow,
+    login,
+    screenshot,
+)
 
 ROME = ZoneInfo("Europe/Rome")
 MONDAY = date(2026, 11, 30)
@@ -347,3 +354,25 @@ def test_the_settings_are_read_and_checked(monkeypatch):
     assert read["DIGEST_HOUR"] == 6
     with pytest.raises(ValueError, match="DIARY_DIGEST_HOUR"):
         config.from_environ({"DIARY_DIGEST_HOUR": "24"})
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "lang"), [(360, "ar"), (1280, "en")])
+def test_the_setting_in_the_browser(app, db, world, live_server, page_at, width, lang):
+    """Ticked and saved in Chromium, right to left in Arabic at 360 px: no overflow, no
+    console errors (strict CSP)."""
+    page = page_at(width)
+    browser_login(page, live_server, world.clinician_a, app.config["DATABASE"])
+    page.goto(f"{live_server}/clinic/account?lang={lang}")
+    assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+    assert page.locator("[data-digest=off]").is_visible()
+    box = page.locator("#digest")
+    assert not box.is_checked()
+    page.locator("label[for=digest]").click()
+    with page.expect_navigation():
+        page.locator("form[action$='/account/digest'] button[type=submit]").click()
+    assert page.url.endswith("/clinic/account")
+    assert page.locator("#digest").is_checked()
+    assert accounts.get_clinician_by_email(db, world.clinician_a)["digest"] is True
+    assert not has_horizontal_overflow(page)
+    screenshot(page, f"clinic-account-digest-{lang}-{width}")
