@@ -27,7 +27,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from .outcomes import mean_over
+import sqlite_utils
+
+from . import clock, sheet
+from .outcomes import diary_start, mean_over
+from .queries import consents, courses
 
 Reason = Literal["no_entry", "allergy", "rising", "withdrawn", "countersign", "overdue"]
 REASONS: tuple[Reason, ...] = (
@@ -102,3 +106,42 @@ def reasons(
     if active and not countersigned:
         found.append(Item("countersign", str(consent_id), None))
     return found
+
+
+def open_items(
+    db: sqlite_utils.Database, clinic: Mapping[str, Any], today: date
+) -> list[tuple[dict[str, Any], Item]]:
+    """The clinic's list: each open course's reasons (:func:`reasons`) not yet marked as
+    seen, most urgent first, as (course row, item). The page and the daily digest both
+    read it from here."""
+    seen = courses.seen_attention(db, clinic["id"])
+    by_entries = courses.entries_by_course(db, clinic["id"], active_only=True)
+    by_sessions = courses.sessions_by_course(db, clinic["id"], active_only=True)
+    rows = []
+    for course in courses.list_courses(db, clinic["id"], active_only=True):
+        latest = (
+            {"kind": course["consent_kind"], "sheet_version": course["consent_version"]}
+            if course["consent_kind"]
+            else None
+        )
+        first_consent = (
+            clock.local_day(course["first_consent_at"], clinic["timezone"])
+            if course["first_consent_at"]
+            else None
+        )
+        for item in reasons(
+            entries=by_entries.get(course["id"], []),
+            sessions=by_sessions.get(course["id"], []),
+            today=today,
+            consent=consents.state(latest, sheet.SHEET_VERSION),
+            consent_id=course["consent_id"],
+            countersigned=bool(course["countersigned"]),
+            allergy_report=course["allergy_report"] if course["flagged"] else None,
+            diary_from=diary_start(course["start_date"], first_consent),
+            no_entry_days=clinic["no_entry_days"],
+            interval_days=clinic["session_interval_days"],
+        ):
+            if (course["id"], item.reason, item.evidence) not in seen:
+                rows.append((course, item))
+    rows.sort(key=lambda row: (REASONS.index(row[1].reason), row[0]["patient_code"]))
+    return rows

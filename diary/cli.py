@@ -321,6 +321,27 @@ def audit_verify() -> None:
     raise SystemExit(1)
 
 
+digest_cli = AppGroup("digest", help="The daily email digest.")
+
+
+@digest_cli.command("send")
+def digest_send() -> None:
+    """Send the daily digests that are due now (safe to run often: each clinician gets one
+    a day, at or after DIARY_DIGEST_HOUR in their clinic)."""
+    from . import digest
+
+    result = digest.send_due(_db(), clock.now(), current_app.config)
+    if not result["enabled"]:
+        click.echo("digest off: set DIARY_SMTP_HOST and DIARY_SMTP_FROM to send it")
+        return
+    click.echo(
+        f"digests sent: {result['sent']}, nothing to report: {result['empty']}, "
+        f"failed (retried later): {result['failed']}, before the hour: {result['waiting']}"
+    )
+    if result["failed"]:
+        raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
     for command in (
@@ -334,5 +355,6 @@ def register_cli(app: Flask) -> None:
         report_command,
         purge_command,
         audit_cli,
+        digest_cli,
     ):
         app.cli.add_command(command)

@@ -37,10 +37,21 @@ SETTINGS: dict[str, tuple[type, Any]] = {
     "DIARY_RATE_LIMIT_VERIFY": (str, "30 per 15 minutes"),  # per address: consent checks
     "DIARY_LINK_UNUSED_DAYS": (int, 30),  # a patient link not used this long stops working
     "DIARY_REQUIRE_MFA": (str, "admins"),  # who must use two-step sign-in: admins / all
+    # the daily email digest (diary.digest): off while DIARY_SMTP_HOST or _FROM is unset
+    "DIARY_SMTP_HOST": (str, None),
+    "DIARY_SMTP_PORT": (int, 587),
+    "DIARY_SMTP_USER": (str, None),  # no login when unset
+    "DIARY_SMTP_PASSWORD": (str, None),  # never logged
+    "DIARY_SMTP_STARTTLS": (bool, True),
+    "DIARY_SMTP_FROM": (str, None),  # the digest's From address
+    "DIARY_DIGEST_HOUR": (int, 7),  # clinic-local hour from which the day's digest goes out
 }
 
 #: settings that take one of a few words
 CHOICES: dict[str, tuple[str, ...]] = {"DIARY_REQUIRE_MFA": ("admins", "all")}
+
+#: whole-number settings with bounds (inclusive)
+RANGES: dict[str, tuple[int, int]] = {"DIARY_DIGEST_HOUR": (0, 23), "DIARY_SMTP_PORT": (1, 65535)}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -61,9 +72,13 @@ def _parse(kind: type, raw: str, name: str) -> Any:
         return value
     if kind is int:
         try:
-            return int(raw)
+            number = int(raw)
         except ValueError:
             raise ValueError(f"{name} must be a whole number") from None
+        low, high = RANGES.get(name, (number, number))
+        if not low <= number <= high:
+            raise ValueError(f"{name} must be between {low} and {high}")
+        return number
     return raw
 
 

@@ -791,6 +791,12 @@ class PasswordForm(Form):
     )
 
 
+class DigestForm(Form):
+    """One's own choice of the daily email digest (off by default)."""
+
+    digest = BooleanField(_l("Send me a daily summary by email"))
+
+
 #: what ends a sentence, in the languages we write
 SENTENCE_END = tuple(".!?。！？؟…")
 

@@ -61,3 +61,14 @@ ACTION_LABELS = {
     "clinician.deactivated": _l("Team member deactivated"),
     "clinician.password_changed": _l("Password changed"),
 }
+
+
+#: what each reason of the follow-up list says (diary.attention)
+REASON_LABELS = {
+    "allergy": _l("Possible allergic reaction, not yet reviewed"),
+    "rising": _l("Pain rose by 2 points or more over the last week"),
+    "withdrawn": _l("Consent withdrawn"),
+    "no_entry": _l("No diary entry for several days"),
+    "overdue": _l("Session overdue by more than a week"),
+    "countersign": _l("Consent not yet countersigned"),
+}

@@ -546,3 +546,26 @@ def m014_unchanged_resends(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE entry_submissions")
     db.execute("ALTER TABLE entry_submissions_new RENAME TO entry_submissions")
     db.execute("CREATE INDEX entry_submissions_entry ON entry_submissions(entry_id)")
+
+
+@migrations()
+def m016_email_digest(db: sqlite_utils.Database) -> None:
+    """The daily email digest: each clinician's choice (off by default) and one row per
+    clinician and clinic-local day, claimed before the mail goes out (``sending``), then
+    ``sent``; ``empty`` when nothing needed attention (no mail). A failed send deletes its
+    claim so that a later run tries again."""
+    db.execute(
+        "ALTER TABLE clinicians ADD COLUMN digest INTEGER NOT NULL DEFAULT 0"
+        " CHECK (digest IN (0, 1))"
+    )
+    db.execute(
+        """CREATE TABLE digests_sent (
+            id INTEGER PRIMARY KEY,
+            clinician_id INTEGER NOT NULL REFERENCES clinicians(id),
+            day TEXT NOT NULL,                  -- the clinic's local day (YYYY-MM-DD)
+            status TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'empty')),
+            claimed_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (clinician_id, day)
+        )"""
+    )

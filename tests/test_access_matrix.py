@@ -74,6 +74,7 @@ POLICY = {
     "clinic.follow_up": ("clinician", None),
     "clinic.attention_seen": ("clinician", "own"),
     "admin.account": ("clinician", None),
+    "admin.digest_choice": ("clinician", None),
     "clinic.course": ("clinician", "own"),
     "clinic.course_export": ("clinician", "own"),
     "clinic.course_fhir": ("clinician", "own"),

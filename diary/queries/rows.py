@@ -44,7 +44,12 @@ def _maybe_flag(value: int | None) -> bool | None:
 Decoder = dict[str, Callable[[Any], Any]]
 
 CLINIC: Decoder = {"drugs": _list, "drug_names": _dict}
-CLINICIAN: Decoder = {"is_admin": _flag, "active": _flag, "must_change_password": _flag}
+CLINICIAN: Decoder = {
+    "is_admin": _flag,
+    "active": _flag,
+    "must_change_password": _flag,
+    "digest": _flag,
+}
 COURSE: Decoder = {
     "start_date": _date,
     "end_date": _date,

@@ -4,15 +4,19 @@ password, resetting a member's two-step sign-in). Plus every clinician's own acc
 
 from __future__ import annotations
 
+from datetime import time
+
+from babel.dates import format_time
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from .. import clock, mfa
+from .. import clock, digest, mfa
 from ..db import get_db
-from ..forms import ActionForm, ClinicianForm, ClinicSettingsForm, PasswordForm
+from ..forms import ActionForm, ClinicianForm, ClinicSettingsForm, DigestForm, PasswordForm
 from ..i18n import LANGUAGES
-from ..queries import accounts
+from ..queries import accounts, digests
 from ..queries import mfa as factors
 from ..security import (
     access,
@@ -203,4 +207,31 @@ def account():
         passkeys_possible=rp is not None,
         required=mfa.required(user.is_admin, current_app.config["REQUIRE_MFA"]),
         action_form=ActionForm(),
+        **_digest_context(accounts.get_clinician(db, user.id)),
     )
+
+
+def _digest_context(clinician: dict) -> dict:
+    """The account page's "Daily summary by email" box (templates/clinic/_digest.html)."""
+    hour = time(current_app.config["DIGEST_HOUR"])
+    return {
+        "digest_form": DigestForm(digest=clinician["digest"], formdata=None),
+        "digest_available": digest.enabled(current_app.config),
+        "digest_hour": format_time(hour, "short", locale=get_locale()),
+        "digest_email": clinician["email"],
+    }
+
+
+@bp.route("/account/digest", methods=["POST"])
+@access("clinician")
+def digest_choice():
+    """Turn one's own daily email digest on or off."""
+    form = DigestForm()
+    if not form.validate_on_submit():
+        abort(400)
+    digests.set_choice(get_db(), current_user().id, bool(form.digest.data))
+    if form.digest.data:
+        flash(_("The daily summary by email is on."), "info")
+    else:
+        flash(_("The daily summary by email is off."), "info")
+    return redirect(url_for(".account"))

@@ -21,7 +21,6 @@ from flask import (
 )
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .. import (
@@ -47,7 +46,7 @@ from ..forms import (
     SearchForm,
     SessionForm,
 )
-from ..labels import ACTION_LABELS, AREA_LABELS
+from ..labels import ACTION_LABELS, AREA_LABELS, REASON_LABELS
 from ..queries import (
     accounts,
     audit,
@@ -178,51 +177,6 @@ def dashboard():
 
 # --- the follow-up list -----------------------------------------------------------------
 
-#: what each reason of the follow-up list says (diary.attention)
-REASON_LABELS = {
-    "allergy": _l("Possible allergic reaction, not yet reviewed"),
-    "rising": _l("Pain rose by 2 points or more over the last week"),
-    "withdrawn": _l("Consent withdrawn"),
-    "no_entry": _l("No diary entry for several days"),
-    "overdue": _l("Session overdue by more than a week"),
-    "countersign": _l("Consent not yet countersigned"),
-}
-
-
-def _follow_up(db, clinic: dict[str, Any], today: date) -> list[tuple[dict, attention.Item]]:
-    """The open courses' reasons for attention not yet marked as seen, most urgent first."""
-    seen = courses.seen_attention(db, clinic["id"])
-    by_entries = courses.entries_by_course(db, clinic["id"], active_only=True)
-    by_sessions = courses.sessions_by_course(db, clinic["id"], active_only=True)
-    rows = []
-    for course in courses.list_courses(db, clinic["id"], active_only=True):
-        latest = (
-            {"kind": course["consent_kind"], "sheet_version": course["consent_version"]}
-            if course["consent_kind"]
-            else None
-        )
-        first_consent = (
-            clock.local_day(course["first_consent_at"], clinic["timezone"])
-            if course["first_consent_at"]
-            else None
-        )
-        for item in attention.reasons(
-            entries=by_entries.get(course["id"], []),
-            sessions=by_sessions.get(course["id"], []),
-            today=today,
-            consent=consents.state(latest, sheet.SHEET_VERSION),
-            consent_id=course["consent_id"],
-            countersigned=bool(course["countersigned"]),
-            allergy_report=course["allergy_report"] if course["flagged"] else None,
-            diary_from=outcomes.diary_start(course["start_date"], first_consent),
-            no_entry_days=clinic["no_entry_days"],
-            interval_days=clinic["session_interval_days"],
-        ):
-            if (course["id"], item.reason, item.evidence) not in seen:
-                rows.append((course, item))
-    rows.sort(key=lambda row: (attention.REASONS.index(row[1].reason), row[0]["patient_code"]))
-    return rows
-
 
 @bp.route("/attention")
 @access("clinician")
@@ -233,7 +187,7 @@ def follow_up():
     clinic = accounts.get_clinic(db, current_user().clinic_id)
     return render_template(
         "clinic/attention.html",
-        rows=_follow_up(db, clinic, clinic_today()),
+        rows=attention.open_items(db, clinic, clinic_today()),
         labels=REASON_LABELS,
         no_entry_days=clinic["no_entry_days"],
         form=ActionForm(),
