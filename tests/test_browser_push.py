@@ -191,3 +191,50 @@ def test_turning_off_unsubscribes_the_browser_and_the_server(
     assert page.evaluate("localStorage.getItem('fake-push')") is None
     assert stored(db) == []
     assert page.get_by_role("button", name="Turn on notifications").is_visible()
+
+
+def test_the_service_worker_shows_a_pushed_message_as_a_notification(reminder_page, live_server):
+    """A message delivered to the service worker (Chromium's DevTools protocol) becomes a
+    visible notification with the message's words, tagged so that a later one replaces
+    it, and leading to the diary entry page; an unreadable message still shows one."""
+    page = reminder_page
+    page.context.grant_permissions(["notifications"], origin=live_server)
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(
+            r["registrationId"] for r in event["registrations"] if not r["isDeleted"]
+        ),
+    )
+    cdp.send("ServiceWorker.enable")
+    for _ in range(50):  # events arrive while Playwright is called
+        if registrations:
+            break
+        page.wait_for_timeout(100)
+    assert registrations
+
+    def deliver(data: str) -> None:
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": live_server + "/", "registrationId": registrations[0], "data": data},
+        )
+
+    def shown_becomes(expected: list) -> bool:
+        for _ in range(50):
+            shown = page.evaluate(
+                """() => navigator.serviceWorker.ready.then(reg => reg.getNotifications())
+                    .then(list => list.map(n => [n.title, n.body, n.tag, n.data]))"""
+            )
+            if shown == expected:
+                return True
+            page.wait_for_timeout(100)
+        raise AssertionError(f"notifications shown: {shown}, registrations {registrations}")
+
+    # unreadable: shown anyway, in the words the service worker carries
+    deliver("not json")
+    fallback = ["Your pain diary", "How was your pain today? It takes a minute."]
+    assert shown_becomes([[*fallback, "diary-reminder", {"url": "/diary/entry"}]])
+    # the message's own words; the same tag replaces the earlier notification
+    deliver(json.dumps({"title": "T", "body": "B", "url": "/diary/entry"}))
+    assert shown_becomes([["T", "B", "diary-reminder", {"url": "/diary/entry"}]])
