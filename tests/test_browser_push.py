@@ -204,7 +204,9 @@ def test_the_service_worker_shows_a_pushed_message_as_a_notification(reminder_pa
     cdp.on(
         "ServiceWorker.workerRegistrationUpdated",
         lambda event: registrations.extend(
-            r["registrationId"] for r in event["registrations"] if not r["isDeleted"]
+            r["registrationId"]
+            for r in event["registrations"]
+            if not r["isDeleted"] and r["scopeURL"] == live_server + "/"
         ),
     )
     cdp.send("ServiceWorker.enable")
@@ -221,7 +223,7 @@ def test_the_service_worker_shows_a_pushed_message_as_a_notification(reminder_pa
         )
 
     def shown_becomes(expected: list) -> bool:
-        for _ in range(50):
+        for _ in range(150):
             shown = page.evaluate(
                 """() => navigator.serviceWorker.ready.then(reg => reg.getNotifications())
                     .then(list => list.map(n => [n.title, n.body, n.tag, n.data]))"""
