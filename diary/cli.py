@@ -342,6 +342,48 @@ def digest_send() -> None:
         raise SystemExit(1)
 
 
+reminders_cli = AppGroup("reminders", help="Daily reminders (Web Push).")
+
+
+def _send_reminders() -> dict[str, dict]:
+    """Run every sender of :data:`diary.reminders.SENDERS` once; their counts by name."""
+    from . import reminders
+
+    db = _db()
+    now = clock.now()
+    return {name: send(db, now, current_app.config) for name, send in reminders.SENDERS}
+
+
+def _report(results: dict[str, dict]) -> str:
+    return "; ".join(
+        f"{name}: " + ", ".join(f"{key} {value}" for key, value in counts.items())
+        for name, counts in results.items()
+    )
+
+
+@reminders_cli.command("send")
+def reminders_send() -> None:
+    """Send the reminders due now (idempotent per patient and day: run it every few
+    minutes from a timer)."""
+    click.echo(_report(_send_reminders()))
+
+
+@reminders_cli.command("run")
+@click.option(
+    "--every", type=click.IntRange(min=30), default=300, show_default=True, help="Seconds."
+)
+def reminders_run(every: int) -> None:
+    """Send the due reminders every few minutes until stopped (instead of a timer)."""
+    import time
+
+    while True:
+        try:
+            click.echo(_report(_send_reminders()))
+        except Exception as exc:  # noqa: BLE001 - a failed round must not stop the loop
+            click.echo(f"reminders: round failed: {exc!r}", err=True)
+        time.sleep(every)
+
+
 def register_cli(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
     for command in (
@@ -356,5 +398,6 @@ def register_cli(app: Flask) -> None:
         purge_command,
         audit_cli,
         digest_cli,
+        reminders_cli,
     ):
         app.cli.add_command(command)

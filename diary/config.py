@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ SETTINGS: dict[str, tuple[type, Any]] = {
     "DIARY_SMTP_STARTTLS": (bool, True),
     "DIARY_SMTP_FROM": (str, None),  # the digest's From address
     "DIARY_DIGEST_HOUR": (int, 7),  # clinic-local hour from which the day's digest goes out
+    # who runs the server, for the push services (VAPID "sub"): a mailto: or https: address
+    "DIARY_VAPID_SUBJECT": (str, "mailto:admin@localhost"),
 }
 
 #: settings that take one of a few words
@@ -98,15 +101,38 @@ def load_or_create_secret(instance_path: str | Path) -> str:
     Creation is atomic (write a private temporary file, then hard-link it into place), so
     several gunicorn workers starting together agree on one key.
     """
-    path = Path(instance_path) / "secret_key"
+    return _load_or_create(Path(instance_path) / "secret_key", lambda: secrets.token_hex(32))
+
+
+def load_or_create_vapid_key(instance_path: str | Path) -> str:
+    """Return the Web Push (VAPID) private key kept in ``<instance>/vapid_private.pem``,
+    creating it once (mode 0600, atomically, as :func:`load_or_create_secret`): the phones'
+    subscriptions are bound to its public half, so it must not change."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    def make() -> str:
+        key = ec.generate_private_key(ec.SECP256R1())
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+
+    return _load_or_create(Path(instance_path) / "vapid_private.pem", make)
+
+
+def _load_or_create(path: Path, make: Callable[[], str]) -> str:
+    """The text kept in ``path``, written once from ``make()`` by whichever process comes
+    first (a private temporary file hard-linked into place: never half a file)."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".secret_key.{secrets.token_hex(8)}")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+            fh.write(make())
         with contextlib.suppress(FileExistsError):  # another process won: use its key
             os.link(tmp, path)
     finally:

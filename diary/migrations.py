@@ -549,6 +549,47 @@ def m014_unchanged_resends(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m015_web_push(db: sqlite_utils.Database) -> None:
+    """Web Push reminders: each phone's subscription (bound to its sign-in, removed with it
+    by trigger when the sign-in ends or its link is revoked) and one row per patient and
+    day a reminder was sent, so two runs of ``reminders send`` never send it twice."""
+    db.execute(
+        """CREATE TABLE push_subscriptions (
+            id INTEGER PRIMARY KEY,
+            patient_id INTEGER NOT NULL REFERENCES patients(id),
+            session_id INTEGER NOT NULL REFERENCES auth_sessions(id),
+            endpoint TEXT NOT NULL UNIQUE,      -- the push service's URL (https)
+            p256dh TEXT NOT NULL,               -- the phone's public key, base64url
+            auth TEXT NOT NULL,                 -- the phone's auth secret, base64url
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX push_subscriptions_patient ON push_subscriptions(patient_id)")
+    db.execute("CREATE INDEX push_subscriptions_session ON push_subscriptions(session_id)")
+    db.execute(
+        """CREATE TRIGGER push_subscriptions_signed_out
+        AFTER UPDATE OF ended_at ON auth_sessions WHEN NEW.ended_at IS NOT NULL
+        BEGIN DELETE FROM push_subscriptions WHERE session_id = NEW.id; END"""
+    )
+    db.execute(
+        """CREATE TRIGGER push_subscriptions_link_revoked
+        AFTER UPDATE OF revoked_at ON access_tokens WHEN NEW.revoked_at IS NOT NULL
+        BEGIN DELETE FROM push_subscriptions WHERE session_id IN
+            (SELECT id FROM auth_sessions WHERE token_id = NEW.id); END"""
+    )
+    db.execute(
+        """CREATE TABLE reminders_sent (
+            id INTEGER PRIMARY KEY,
+            patient_id INTEGER NOT NULL REFERENCES patients(id),
+            day TEXT NOT NULL,                  -- the clinic's day (YYYY-MM-DD)
+            sent_at TEXT NOT NULL,
+            delivered INTEGER NOT NULL DEFAULT 0,  -- phones the push service accepted it for
+            UNIQUE (patient_id, day)
+        )"""
+    )
+
+
+@migrations()
 def m016_email_digest(db: sqlite_utils.Database) -> None:
     """The daily email digest: each clinician's choice (off by default) and one row per
     clinician and clinic-local day, claimed before the mail goes out (``sending``), then

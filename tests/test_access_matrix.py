@@ -64,6 +64,8 @@ POLICY = {
     "diary.reminder": ("patient", None),
     "diary.reminder_ics": ("patient", None),
     "diary.reminder_stop": ("patient", None),
+    "diary.push_subscribe": ("patient", None),
+    "diary.push_unsubscribe": ("patient", None),
     "diary.urgent": ("patient", None),
     "diary.install": ("patient", None),
     "clinic.dashboard": ("clinician", None),

@@ -341,6 +341,19 @@ def test_the_command(app, db, world, runner, inbox, monkeypatch):
     assert "digest off" in result.output and result.exit_code == 0
 
 
+def test_the_reminders_timer_sends_the_digest_too(app, db, world, runner, inbox, monkeypatch):
+    # one timer (deploy/systemd/diary-reminders.timer) runs `reminders send`: the digest
+    # goes out from it, once a day however often it runs
+    opt_in(db, world.clinician_a)
+    consented_course(db, world.clinic_a, "K-1", MONDAY)
+    for minute in (0, 5, 10):
+        monkeypatch.setattr(clock, "now", lambda m=minute: at(MONDAY, 9, m))
+        result = runner.invoke(args=["reminders", "send"])
+        assert result.exit_code == 0, result.output
+    assert "digest: enabled True, sent 0" in result.output
+    assert len(inbox.messages) == 1
+
+
 def test_the_settings_are_read_and_checked(monkeypatch):
     from diary import config
 

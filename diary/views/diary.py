@@ -4,9 +4,12 @@ offline page)."""
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
+import hashlib
 import hmac
 import json
+from base64 import urlsafe_b64decode
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +18,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     jsonify,
     redirect,
     render_template,
@@ -24,11 +28,12 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from .. import assets, calendar_feed, clock, entry_rules
+from .. import assets, calendar_feed, clock, entry_rules, reminders
 from ..db import get_db
 from ..entry_rules import EntryError
 from ..forms import ActionForm, EntryForm, ReminderForm
-from ..queries import accounts, consents, entries, patients, treatments
+from ..queries import accounts, audit, consents, entries, patients, treatments
+from ..queries import push as subscriptions
 from ..security import access, current_user, external_url, queue_id
 from ..sheet import SHEET_VERSION
 from .download import send_download
@@ -274,7 +279,78 @@ def reminder():
         stop_form=ActionForm(),
         reminder_title=calendar_feed.TITLE,
         visit_title=calendar_feed.VISIT_TITLE,
+        push=_push_state(user.session_id),
     )
+
+
+def _push_state(session_id: int) -> dict[str, Any]:
+    """What the reminder page's notification switch needs: the server's public key, and
+    whether this phone is subscribed (with a fingerprint of its endpoint, so the page
+    can tell when the browser's subscription changed)."""
+    found = subscriptions.for_session(get_db(), session_id)
+    return {
+        "key": reminders.application_server_key(current_app.config),
+        "on": found is not None,
+        "fingerprint": _fingerprint(found["endpoint"]) if found else "",
+        "title": reminders.TITLE,
+    }
+
+
+def _fingerprint(endpoint: str) -> str:
+    """SHA-256 (hex) of an endpoint: the page compares, the endpoint is not shown."""
+    return hashlib.sha256(endpoint.encode()).hexdigest()
+
+
+def _b64url(value: Any, size: int) -> str | None:
+    """``value`` when it is base64url text of ``size`` bytes, else None."""
+    if not isinstance(value, str) or len(value) > 200:
+        return None
+    try:
+        raw = urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return value if len(raw) == size else None
+
+
+@bp.route("/diary/reminder/push", methods=["POST"])
+@access("patient")
+def push_subscribe():
+    """Store this phone's push subscription (JSON from the page's button, with the CSRF
+    token in ``X-CSRFToken``); it replaces the phone's earlier one."""
+    data = request.get_json(silent=True) if request.is_json else None
+    keys = data.get("keys") if isinstance(data, dict) else None
+    endpoint = data.get("endpoint") if isinstance(data, dict) else None
+    p256dh = _b64url(keys.get("p256dh"), 65) if isinstance(keys, dict) else None
+    auth = _b64url(keys.get("auth"), 16) if isinstance(keys, dict) else None
+    allow_loopback = reminders.loopback_allowed(current_app.config)
+    if not (p256dh and auth and reminders.valid_endpoint(endpoint, allow_loopback=allow_loopback)):
+        return jsonify(error=_("This request was refused.")), 400
+    user = current_user()
+    db = get_db()
+    changed = subscriptions.save(
+        db, user.id, user.session_id, endpoint, p256dh, auth, cap=reminders.MAX_SUBSCRIPTIONS
+    )
+    if changed:
+        audit.record(
+            db, "reminder.push_on", actor="patient", actor_id=user.id, clinic_id=user.clinic_id,
+            patient_id=user.id,
+        )  # fmt: skip
+    return jsonify(on=True, fingerprint=_fingerprint(endpoint)), 201 if changed else 200
+
+
+@bp.route("/diary/reminder/push/stop", methods=["POST"])
+@access("patient")
+def push_unsubscribe():
+    """Turn notifications off on this phone (the page also unsubscribes the browser)."""
+    if ActionForm().validate_on_submit():
+        user = current_user()
+        db = get_db()
+        if subscriptions.remove_for_session(db, user.id, user.session_id):
+            audit.record(
+                db, "reminder.push_off", actor="patient", actor_id=user.id,
+                clinic_id=user.clinic_id, patient_id=user.id,
+            )  # fmt: skip
+    return redirect(url_for(".reminder"))
 
 
 @bp.route("/diary/reminder.ics")
@@ -400,6 +476,9 @@ def service_worker():
         "version": found.version,
         "queue": assets.url("js/queue.js"),
         "shell": [url_for(".offline"), *(assets.url(name) for name in SHELL_FILES)],
+        # a push message that cannot be read still shows a notification, in these words
+        "notice": {"title": str(reminders.TITLE), "body": str(reminders.BODY)},
+        "icon": assets.url("icons/icon-192.png"),
     }
     script = found.by_name["js/sw.js"].body or b""
     body = b"var BUILD = " + json.dumps(build).encode() + b";\n" + script

@@ -62,3 +62,39 @@ self.addEventListener("message", function (event) {
     event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.add("/offline"); }));
   }
 });
+
+// Web Push: the daily reminder. Every message shows a notification (browsers require it);
+// the server sends only fixed words and the diary's address, and a message that cannot
+// be read still shows the reminder in the words BUILD carries.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  var notice = BUILD.notice || {};
+  var title = typeof data.title === "string" && data.title ? data.title : notice.title;
+  var body = typeof data.body === "string" && data.body ? data.body : notice.body;
+  var url = typeof data.url === "string" ? data.url : "/diary/entry";
+  event.waitUntil(self.registration.showNotification(title, {
+    body: body,
+    icon: BUILD.icon,
+    tag: "diary-reminder",
+    data: { url: url }
+  }));
+});
+
+// A tap opens the diary entry page (only ever a page of this site), in a window of the
+// app already open when there is one.
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var wanted = (event.notification.data && event.notification.data.url) || "/diary/entry";
+  var target = new URL(wanted, self.location.origin);
+  if (target.origin !== self.location.origin) { target = new URL("/diary/entry", self.location.origin); }
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true })
+    .then(function (windows) {
+      for (var i = 0; i < windows.length; i++) {
+        if ("navigate" in windows[i] && "focus" in windows[i]) {
+          return windows[i].navigate(target.href).then(function (w) { return w && w.focus(); });
+        }
+      }
+      return self.clients.openWindow(target.href);
+    }));
+});

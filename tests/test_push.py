@@ -1,0 +1,421 @@
+"""Web Push reminders (issue 18, item 1): opting in on the reminder page, the sender
+behind ``flask --app diary reminders send`` walked through a week on a test clock, and a
+push service started by the test on loopback that decrypts each message with the keys
+the test generated for the phone's subscription (as a browser would)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from base64 import urlsafe_b64encode
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import http_ece
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from diary import clock, reminders
+from diary.db import connect
+from diary.queries import consents, courses, patients
+from tests.factories import consented_patient
+from tests.helpers import csrf_from, open_link
+
+ROME = ZoneInfo("Europe/Rome")
+MONDAY = datetime(2027, 3, 1, tzinfo=ROME).date()  # a week without a clock change
+
+
+def b64(raw: bytes) -> str:
+    return urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+class PushService:
+    """A push service on 127.0.0.1: keeps every message posted to it, answers 201 (or
+    the status set for a path), and decrypts messages with the subscriptions' keys."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        self.status: dict[str, int] = {}
+        self.delay = 0.0
+        self.keys: dict[str, tuple[ec.EllipticCurvePrivateKey, bytes]] = {}
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(service.delay)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                service.received.append((self.path, headers, body))
+                self.send_response(service.status.get(self.path, 201))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def subscription(self, name: str) -> dict:
+        """A new subscription for ``/name``, with keys generated as a browser does."""
+        private = ec.generate_private_key(ec.SECP256R1())
+        auth = os.urandom(16)
+        self.keys[f"/{name}"] = (private, auth)
+        public = private.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        endpoint = f"http://127.0.0.1:{self.server.server_port}/{name}"
+        return {"endpoint": endpoint, "keys": {"p256dh": b64(public), "auth": b64(auth)}}
+
+    def messages(self, name: str | None = None) -> list[dict]:
+        """The messages received (for ``/name``), decrypted and parsed."""
+        found = []
+        for path, headers, body in self.received:
+            if name is None or path == f"/{name}":
+                assert headers["content-encoding"] == "aes128gcm"
+                assert headers["authorization"].startswith("vapid t=")
+                private, auth = self.keys[path]
+                plain = http_ece.decrypt(body, private_key=private, auth_secret=auth)
+                found.append(json.loads(plain))
+        return found
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.thread.join()
+
+
+@pytest.fixture
+def service():
+    running = PushService()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def at(monkeypatch):
+    """Set the app's clock: ``at(day, "19:31")`` is that time in Rome."""
+    moment = [datetime(2027, 3, 1, 9, 0, tzinfo=ROME)]
+    monkeypatch.setattr(clock, "now", lambda: moment[0].astimezone(UTC))
+
+    def move(day, hhmm: str) -> None:
+        hours, minutes = map(int, hhmm.split(":"))
+        moment[0] = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=ROME)
+
+    return move
+
+
+@pytest.fixture
+def patient(at, db, world):
+    """A consented patient of clinic A (Rome) whose course starts on MONDAY, in English."""
+    at(MONDAY, "09:00")
+    patient_id, course_id, token = consented_patient(
+        db, world.clinic_a, "P-PUSH", start=MONDAY.isoformat()
+    )
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [patient_id])
+    return {"id": patient_id, "course": course_id, "token": token}
+
+
+def phone_for(app, token: str):
+    client = app.test_client()
+    open_link(client, token)
+    return client
+
+
+def set_time(phone, hhmm: str = "19:30") -> None:
+    page = phone.get("/diary/reminder").get_data(as_text=True)
+    response = phone.post("/diary/reminder", data={"csrf_token": csrf_from(page), "time": hhmm})
+    assert response.status_code == 200
+
+
+def subscribe(phone, subscription: dict):
+    """Post a subscription as the page's button does (JSON, CSRF token in a header)."""
+    token = csrf_from(phone.get("/diary/reminder").get_data(as_text=True))
+    return phone.post("/diary/reminder/push", json=subscription, headers={"X-CSRFToken": token})
+
+
+def send(runner) -> str:
+    result = runner.invoke(args=["reminders", "send"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def fill_in(phone) -> None:
+    html = phone.get("/diary/entry").get_data(as_text=True)
+    saved = phone.post(
+        "/diary/entry", data={"csrf_token": csrf_from(html), "avg": "3", "worst": "5"}
+    )
+    assert saved.status_code == 302
+
+
+def test_a_week_of_reminders_comes_only_on_missing_days_once_a_day(
+    app, db, runner, service, at, patient
+):
+    phone_a = phone_for(app, patient["token"])
+    phone_b = phone_for(app, patient["token"])
+    set_time(phone_a, "19:30")
+    assert subscribe(phone_a, service.subscription("a")).status_code == 201
+    assert subscribe(phone_b, service.subscription("b")).status_code == 201
+    days = [MONDAY + timedelta(days=n) for n in range(7)]
+
+    # Monday: filled in in the morning, so no reminder at all
+    at(days[0], "10:00")
+    fill_in(phone_a)
+    for hhmm in ("19:29", "19:31", "23:59"):
+        at(days[0], hhmm)
+        send(runner)
+    assert service.received == []
+
+    # Tuesday: nothing before 19:30; at 19:31 one message to each phone; never a second
+    at(days[1], "19:29")
+    send(runner)
+    assert service.received == []
+    for hhmm in ("19:31", "19:36", "21:00", "23:59"):
+        at(days[1], hhmm)
+        send(runner)
+    assert sorted(path for path, _h, _b in service.received) == ["/a", "/b"]
+    message = service.messages("a")[0]
+    assert message == {
+        "title": "Your pain diary",
+        "body": "How was your pain today? It takes a minute.",
+        "url": "/diary/entry",
+    }
+    assert not any(c.isdigit() for c in json.dumps(message))  # no code, no numbers
+    headers = service.received[0][1]
+    assert 0 < int(headers["ttl"]) <= 5 * 3600  # gone by the end of the day
+
+    # Wednesday: phone A signs the other phones out; only phone A is reminded
+    at(days[2], "08:00")
+    page = phone_a.get("/me/phones").get_data(as_text=True)
+    phone_a.post("/me/phones/signout-others", data={"csrf_token": csrf_from(page)})
+    at(days[2], "19:31")
+    send(runner)
+    assert [path for path, _h, _b in service.received[2:]] == ["/a"]
+
+    # Thursday: filled in at 19:00, before the reminder time: none
+    at(days[3], "19:00")
+    fill_in(phone_a)
+    at(days[3], "19:31")
+    send(runner)
+    assert len(service.received) == 3
+
+    # Friday: missing, one reminder
+    at(days[4], "20:00")
+    send(runner)
+    send(runner)
+    assert len(service.received) == 4
+
+    # Saturday: consent withdrawn in the morning: no more reminders, that day or after
+    at(days[5], "09:00")
+    consents.withdraw(db, patient["course"], locale="en", text="withdrawn", user_agent="pytest")
+    for day in days[5:]:
+        at(day, "19:31")
+        send(runner)
+    assert len(service.received) == 4
+    sent = db.execute("SELECT day FROM reminders_sent ORDER BY day").fetchall()
+    assert [row[0] for row in sent] == [d.isoformat() for d in (days[1], days[2], days[4])]
+
+
+def test_course_end_and_signing_out_stop_the_reminders(app, db, runner, service, at, patient):
+    phone = phone_for(app, patient["token"])
+    set_time(phone, "08:00")
+    subscribe(phone, service.subscription("a"))
+    at(MONDAY, "08:05")
+    send(runner)
+    assert len(service.received) == 1
+    # the clinic closes the course on Monday: Tuesday has no diary, so no reminder
+    course = patients.get_course(db, patient["course"])
+    courses.set_end(db, course, MONDAY)
+    at(MONDAY + timedelta(days=1), "08:05")
+    send(runner)
+    assert len(service.received) == 1
+    # reopened: reminded again; then this phone signs out and its subscription goes
+    courses.set_end(db, course, None)
+    at(MONDAY + timedelta(days=2), "08:05")
+    send(runner)
+    assert len(service.received) == 2
+    token = csrf_from(phone.get("/home").get_data(as_text=True))
+    phone.post("/logout", data={"csrf_token": token})
+    assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0
+    at(MONDAY + timedelta(days=3), "08:05")
+    send(runner)
+    assert len(service.received) == 2
+
+
+def test_a_revoked_link_removes_its_phones_subscriptions(app, db, runner, service, at, patient):
+    phone = phone_for(app, patient["token"])
+    set_time(phone, "08:00")
+    subscribe(phone, service.subscription("a"))
+    patients.revoke_links(db, patient["id"])
+    assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0
+    at(MONDAY, "08:05")
+    send(runner)
+    assert service.received == []
+
+
+def test_a_subscription_the_push_service_says_is_gone_is_removed(
+    app, db, runner, service, at, patient
+):
+    phone_a = phone_for(app, patient["token"])
+    phone_b = phone_for(app, patient["token"])
+    set_time(phone_a, "08:00")
+    subscribe(phone_a, service.subscription("gone"))
+    subscribe(phone_b, service.subscription("expired"))
+    service.status.update({"/gone": 410, "/expired": 404})
+    at(MONDAY, "08:05")
+    assert "removed 2" in send(runner)
+    assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0
+
+
+def test_a_failing_push_service_is_tried_again_at_the_next_run(
+    app, db, runner, service, at, patient
+):
+    phone = phone_for(app, patient["token"])
+    set_time(phone, "08:00")
+    subscribe(phone, service.subscription("a"))
+    service.status["/a"] = 503
+    at(MONDAY, "08:05")
+    send(runner)
+    service.status["/a"] = 201
+    at(MONDAY, "08:10")
+    send(runner)
+    at(MONDAY, "08:15")
+    send(runner)
+    assert len(service.received) == 2 and len(service.messages("a")) == 2
+
+
+def test_two_runs_at_once_send_one_reminder(app, db, service, at, patient):
+    phone = phone_for(app, patient["token"])
+    set_time(phone, "08:00")
+    subscribe(phone, service.subscription("a"))
+    service.delay = 0.3  # both runs are well inside sending when the other claims
+    at(MONDAY, "08:05")
+    barrier = threading.Barrier(2)
+    results: list[dict] = []
+
+    def run() -> None:
+        own = connect(app.config["DATABASE"])
+        with app.app_context():
+            barrier.wait()
+            results.append(reminders.send_due(own, clock.now(), app.config))
+        own.conn.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r["delivered"] for r in results) == [0, 1]
+    assert len(service.received) == 1
+    assert db.execute("SELECT count(*) FROM reminders_sent").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://fcm.googleapis.com/fcm/send/x",  # not https
+        "https://10.0.0.1/push",  # an address, not a push service's name
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/push",
+        "https://localhost/push",
+        "https://metadata.internal/push",
+        "https://intranet/push",  # a name without a dot
+        "https://user:pw@fcm.googleapis.com/x",
+        "https://fcm.googleapis.com:8443/x",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "https://fcm.googleapis.com/" + "x" * 1100,
+        "",
+    ],
+)
+def test_subscriptions_must_point_at_a_public_https_push_service(app, db, patient, endpoint):
+    phone = phone_for(app, patient["token"])
+    body = {
+        "endpoint": endpoint,
+        "keys": {"p256dh": b64(b"\x04" + b"\x01" * 64), "auth": b64(b"a" * 16)},
+    }
+    assert subscribe(phone, body).status_code == 400
+    assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0
+
+
+def test_subscription_checks_keys_csrf_and_loopback_only_in_tests(app, db, patient):
+    phone = phone_for(app, patient["token"])
+    set_time(phone)
+    good = {
+        "endpoint": "https://fcm.googleapis.com/fcm/send/abc",
+        "keys": {"p256dh": b64(b"\x04" + b"\x01" * 64), "auth": b64(b"a" * 16)},
+    }
+    assert (
+        subscribe(phone, {**good, "keys": {"p256dh": "AAAA", "auth": b64(b"a" * 16)}}).status_code
+        == 400
+    )
+    assert subscribe(phone, {**good, "keys": {"p256dh": good["keys"]["p256dh"]}}).status_code == 400
+    assert subscribe(phone, ["not", "an", "object"]).status_code == 400
+    no_token = phone.post("/diary/reminder/push", json=good)
+    assert no_token.status_code == 400
+    assert subscribe(phone, good).status_code == 201
+    # plain http to 127.0.0.1 is for the tests' push service only
+    local = "http://127.0.0.1:8123/push"
+    assert reminders.valid_endpoint(local, allow_loopback=reminders.loopback_allowed(app.config))
+    assert not reminders.valid_endpoint(local, allow_loopback=reminders.loopback_allowed({}))
+    assert reminders.loopback_allowed({"PUSH_ALLOW_LOOPBACK": True})
+    # the endpoint and keys never appear in a page
+    page = phone.get("/diary/reminder").get_data(as_text=True)
+    assert "fcm.googleapis.com" not in page and good["keys"]["auth"] not in page
+    assert "Notifications are on for this phone." in page
+
+
+def test_a_name_that_resolves_to_an_internal_address_is_not_posted_to(
+    app, db, runner, at, patient, monkeypatch
+):
+    phone = phone_for(app, patient["token"])
+    set_time(phone, "08:00")
+    body = {
+        "endpoint": "https://push.example.org/send/abc",
+        "keys": {"p256dh": b64(b"\x04" + b"\x01" * 64), "auth": b64(b"a" * 16)},
+    }
+    assert subscribe(phone, body).status_code == 201
+    posted = []
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("10.1.2.3", 443))])
+    monkeypatch.setattr("requests.Session.request", lambda *a, **k: posted.append(a))
+    at(MONDAY, "08:05")
+    assert "removed 1" in send(runner)
+    assert posted == []
+    assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0
+
+
+def test_subscriptions_are_capped_per_patient_and_one_per_phone(app, db, service, patient):
+    phones = [phone_for(app, patient["token"]) for _ in range(reminders.MAX_SUBSCRIPTIONS + 2)]
+    for n, phone in enumerate(phones):
+        assert subscribe(phone, service.subscription(f"p{n}")).status_code == 201
+    # a phone whose subscription changed replaces it
+    assert subscribe(phones[-1], service.subscription("new")).status_code == 201
+    rows = db.execute("SELECT endpoint FROM push_subscriptions ORDER BY id").fetchall()
+    assert len(rows) == reminders.MAX_SUBSCRIPTIONS
+    assert rows[-1][0].endswith("/new") and not any(r[0].endswith("/p6") for r in rows)
+
+
+def test_turning_notifications_off_removes_this_phones_subscription(app, db, service, patient):
+    phone = phone_for(app, patient["token"])
+    other = phone_for(app, patient["token"])
+    subscribe(phone, service.subscription("a"))
+    subscribe(other, service.subscription("b"))
+    page = phone.get("/diary/reminder").get_data(as_text=True)
+    phone.post("/diary/reminder/push/stop", data={"csrf_token": csrf_from(page)})
+    rows = db.execute("SELECT endpoint FROM push_subscriptions").fetchall()
+    assert [r[0].rsplit("/", 1)[1] for r in rows] == ["b"]
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_events").fetchall()]
+    assert actions.count("reminder.push_on") == 2 and actions.count("reminder.push_off") == 1
+
+
+def test_the_vapid_key_is_made_once_into_the_instance_folder(app, tmp_path):
+    first = reminders.application_server_key(app.config)
+    assert first == reminders.application_server_key(app.config)
+    pem = tmp_path / "instance" / "vapid_private.pem"
+    assert pem.stat().st_mode & 0o777 == 0o600
+    assert len(first) == 87  # 65 bytes, base64url without padding
+    assert app.config["VAPID_SUBJECT"] == "mailto:admin@localhost"
