@@ -272,7 +272,7 @@ def test_m014_keeps_submissions_and_allows_unchanged_resends(tmp_path):
     db.execute(insert, [patient, "phone-id-0001", entry, "created"])
     with pytest.raises(sqlite3.IntegrityError):  # not a value the old table knew
         db.execute(insert, [patient, "phone-id-0002", entry, "unchanged"])
-    assert migrations.apply(db) == ["m014_unchanged_resends"]
+    assert migrations.apply(db) == ["m014_unchanged_resends", "m017_peg_pgic"]
     assert db.execute(
         "SELECT patient_id, client_id, outcome FROM entry_submissions"
     ).fetchall() == [(patient, "phone-id-0001", "created")]
