@@ -42,11 +42,13 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+
+from . import outcomes
 
 Row = Mapping[str, Any]
 
@@ -251,6 +253,6 @@ def cohort(results: Sequence[FunctionOutcome]) -> CohortFunction:
     )
 
 
-def week_start(start: date, day: date) -> date:
-    """The first day of ``day``'s course week."""
-    return start + timedelta(days=7 * (course_week(start, day) - 1))
+def printed_score(value: Fraction | float | None) -> float | None:
+    """A PEG score or change as printed: one decimal, halves away from zero (22/3 -> 7.3)."""
+    return None if value is None else outcomes.rounded(float(value), 1)
