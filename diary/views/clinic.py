@@ -31,6 +31,7 @@ from .. import (
     comprehension,
     entry_rules,
     exports,
+    function_outcomes,
     outcomes,
     report,
     session_rules,
@@ -450,6 +451,8 @@ def _course_page(course_id: int, countersign_form: CountersignForm | None = None
         ),
         action_form=ActionForm(),
         today=today,
+        function=report.function_figures(db, row, sessions),
+        pgic_labels=function_outcomes.PGIC_LABELS,
     )
 
 
