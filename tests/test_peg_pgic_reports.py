@@ -77,7 +77,7 @@ def test_page_one_of_the_pdf_has_the_line_and_still_fits(app, db, peg_course, lo
     assert len(text) == 2  # page 1: header, figures, the new line, chart; page 2: details
     if locale == "en":
         first = text[0]
-        assert "PEG 7.3 → 1.7 (-5.7 points)" in first
+        assert "PEG from 7.3 to 1.7 (-5.7 points)" in first
         assert "PGIC session 3: Very much improved" in first
         assert "unvalidated translation" in first
         assert "Solid line with dots" in first  # the chart's caption is still on page 1
