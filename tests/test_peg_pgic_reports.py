@@ -3,6 +3,7 @@ summary (one line on page 1, which still fits), and "unvalidated translation" wh
 answers were given in a language without a validated version."""
 
 import io
+import json
 import re
 from datetime import timedelta
 
@@ -83,3 +84,105 @@ def test_page_one_of_the_pdf_has_the_line_and_still_fits(app, db, peg_course, lo
         assert "Solid line with dots" in first  # the chart's caption is still on page 1
     else:
         assert "7.3" in text[0] and "1.7" in text[0]
+
+
+# --- dashboard, cohort, CSV, FHIR, the patient's own export ----------------------------------
+
+
+def test_dashboard_has_peg_change_and_last_pgic_columns(client, world, peg_course):
+    login(client, world.clinician_a)
+    html = client.get("/clinic/").get_data(as_text=True)
+    assert ">PEG change<" in html and ">Last PGIC<" in html
+    flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "-5.7 from 7.3 to 1.7 Very much improved" in flat
+
+
+def test_cohort_shows_share_improved_and_peg_change(client, db, world, peg_course):
+    login(client, world.clinician_a)
+    flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/clinic/cohort").text))
+    assert "Much or very much improved (last PGIC) 1 of 1 courses (100%)" in flat
+    assert "Change in PEG, mean ± SD (points) -5.7 (1 course)" in flat
+    # a second course whose last PGIC is "no change" and PEG 4 -> 5: 1 of 2 (50 %);
+    # PEG change mean (-17/3 + 1) / 2 = -7/3 = -2.3, SD (20/3) / sqrt(2) = 4.7
+    other = patients.create_course(db, world.patient_a, "knee", clock.now().date().isoformat())
+    start = clock.now().date() - timedelta(days=10)
+    treatments.add_session(db, other, start.isoformat(), nrs_before=5)
+    put(db, answers.PEG, other, start, (4, 4, 4), "en")
+    put(db, answers.PEG, other, start + timedelta(days=7), (5, 5, 5), "en")
+    put(db, answers.PGIC, other, start + timedelta(days=8), (4,), "en")
+    flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/clinic/cohort").text))
+    assert "1 of 2 courses (50%)" in flat
+    assert "-2.3 ± 4.7 (2 courses)" in flat
+
+
+def parse_csv(text):
+    import csv
+
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def test_course_csv_has_the_answers_by_day_and_the_figures(client, db, world, peg_course):
+    login(client, world.clinician_a)
+    rows = parse_csv(client.get(f"/clinic/courses/{peg_course}/export.csv").data.decode())
+    start = clock.now().date() - timedelta(days=20)
+    by_day = {r["date"]: r for r in rows if r["record"] == "diary_day"}
+    first = by_day[start.isoformat()]
+    assert (first["peg_pain"], first["peg_enjoyment"], first["peg_activity"]) == ("8", "7", "7")
+    assert first["peg_score"] == "7.3" and first["pgic"] == ""
+    assert by_day[(start + timedelta(days=7)).isoformat()]["pgic"] == "3"
+    (outcome,) = [r for r in rows if r["record"] == "outcome"]
+    expected = {
+        "peg_baseline": "7.3", "peg_baseline_date": start.isoformat(), "peg_now": "1.7",
+        "peg_now_date": (start + timedelta(days=20)).isoformat(), "peg_change": "-5.7",
+        "pgic_last": "1", "pgic_last_date": (start + timedelta(days=14)).isoformat(),
+        "pgic_last_session": "3", "translation_validated": "1",
+    }  # fmt: skip
+    assert {k: outcome[k] for k in expected} == expected
+    cohort = parse_csv(client.get("/clinic/cohort.csv").data.decode())
+    assert [r["peg_change"] for r in cohort if r["record"] == "outcome"] == ["-5.7"]
+
+
+def test_fhir_has_a_peg_observation_with_components_and_pgic(client, db, world, peg_course):
+    from fhir.resources.R4B.bundle import Bundle
+
+    db.execute("UPDATE pgic_answers SET locale = 'it'")
+    login(client, world.clinician_a)
+    data = client.get(f"/clinic/courses/{peg_course}/fhir.json").data
+    Bundle.model_validate_json(data)  # valid FHIR R4B
+    resources = [e["resource"] for e in json.loads(data)["entry"]]
+
+    def code(resource):
+        coding = resource.get("code", {}).get("coding") or [{}]
+        return coding[0].get("code")
+
+    pegs = sorted(
+        (r for r in resources if code(r) == "peg-3"), key=lambda r: r["effectiveDateTime"]
+    )
+    assert [p["valueQuantity"]["value"] for p in pegs] == [7.3, 1.7]
+    assert pegs[0]["code"]["coding"][0]["system"].endswith("/CodeSystem/pain-diary")
+    assert [(code(c), c["valueInteger"]) for c in pegs[0]["component"]] == [
+        ("peg-pain", 8),
+        ("peg-enjoyment", 7),
+        ("peg-activity", 7),
+    ]
+    assert "note" not in pegs[0] and pegs[0]["language"] == "en"
+    pgics = sorted(
+        (r for r in resources if code(r) == "pgic"), key=lambda r: r["effectiveDateTime"]
+    )
+    assert [p["valueCodeableConcept"]["coding"][0]["code"] for p in pgics] == ["pgic-3", "pgic-1"]
+    assert pgics[1]["note"] == [{"text": "Answered in an unvalidated translation"}]
+    (outcome,) = [r for r in resources if code(r) == "course-outcome"]
+    parts = {code(c): c for c in outcome["component"]}
+    assert parts["peg_change"]["valueQuantity"]["value"] == -5.7
+    assert parts["pgic_last"]["valueInteger"] == 1
+    assert parts["translation_validated"]["valueBoolean"] is False
+
+
+def test_the_patient_export_has_their_answers(app, db, world, peg_course):
+    from tests.helpers import open_link
+
+    phone = app.test_client()
+    open_link(phone, world.token_a)
+    [course] = json.loads(phone.get("/me/export.json").data)["courses"]
+    assert [a["pain_past_week"] for a in course["weekly_questions_peg"]] == [8, 2]
+    assert [a["answer"] for a in course["impression_of_change_pgic"]] == [3, 1]

@@ -51,6 +51,7 @@ from ..forms import (
 from ..labels import ACTION_LABELS, AREA_LABELS
 from ..queries import (
     accounts,
+    answers,
     audit,
     consents,
     courses,
@@ -157,6 +158,7 @@ def dashboard():
         (c, _status(c, by_entries.get(c["id"], []), by_sessions.get(c["id"], []), today))
         for c in listed
     ]
+    functions = _functions(db, user.clinic_id, listed, active_only=True)
     if flagged_only:
         rows = [(c, status) for c, status in rows if status.flags]
     rows.sort(key=SORTS[sort])
@@ -174,7 +176,24 @@ def dashboard():
         flagged_only=flagged_only,
         today=today,
         current_version=sheet.SHEET_VERSION,
+        functions=functions,
+        pgic_labels=function_outcomes.PGIC_LABELS,
     )
+
+
+def _functions(
+    db, clinic_id: int, listed: list[dict[str, Any]], *, active_only: bool = False
+) -> dict[int, function_outcomes.FunctionOutcome]:
+    """The PEG and PGIC figures of the listed courses, by course id (three queries)."""
+    pegs = answers.by_course(db, answers.PEG, clinic_id, active_only)
+    pgics = answers.by_course(db, answers.PGIC, clinic_id, active_only)
+    sessions = courses.sessions_by_course(db, clinic_id, active_only)
+    return {
+        c["id"]: function_outcomes.of_course(
+            c, sessions.get(c["id"], []), pegs.get(c["id"], []), pgics.get(c["id"], [])
+        )
+        for c in listed
+    }
 
 
 # --- the follow-up list -----------------------------------------------------------------
@@ -770,9 +789,11 @@ def cohort():
         outcomes.of_course(c, by_sessions.get(c["id"], []), by_entries.get(c["id"], []), today)
         for c in listed
     ]
+    functions = _functions(db, user.clinic_id, listed)
     return render_template(
         "clinic/cohort.html",
         cohort=outcomes.cohort(results),
+        cohort_function=function_outcomes.cohort(list(functions.values())),
         comprehension=_comprehension(db, user.clinic_id),
         quiz_titles={q.key: q.text for q in sheet.quiz(accounts.get_clinic(db, user.clinic_id))},
         area=area,
