@@ -186,3 +186,25 @@ def test_the_patient_export_has_their_answers(app, db, world, peg_course):
     [course] = json.loads(phone.get("/me/export.json").data)["courses"]
     assert [a["pain_past_week"] for a in course["weekly_questions_peg"]] == [8, 2]
     assert [a["answer"] for a in course["impression_of_change_pgic"]] == [3, 1]
+
+
+def test_the_demo_history_patient_has_peg_and_pgic_answers(app, client, db):
+    from diary import demo, function_outcomes
+
+    result = demo.build(db, clock.now().date())
+    patient = patients.find_patient(db, result.clinic_id, demo.HISTORY_PATIENT_CODE)
+    course = patients.current_course(db, patient["id"])
+    pegs = answers.for_course(db, answers.PEG, course["id"])
+    pgics = answers.for_course(db, answers.PGIC, course["id"])
+    sessions = treatments.for_course(db, course["id"])
+    assert len(pegs) >= len(sessions) >= 2 and len(pgics) == len(sessions) - 1
+    # one PEG a course week, on its first diary day
+    weeks = [function_outcomes.course_week(course["start_date"], a["day"]) for a in pegs]
+    assert weeks == sorted(set(weeks))
+    figures = function_outcomes.of_course(course, sessions, pegs, pgics)
+    assert figures.change is not None and figures.change < 0 and figures.unvalidated
+    assert figures.last_pgic.session == len(sessions)
+    # the other demo patients have none: the Table 1 figures are the diary's, untouched
+    assert {r[0] for r in db.execute("SELECT DISTINCT course_id FROM peg_answers")} == {
+        course["id"]
+    }
