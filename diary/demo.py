@@ -198,8 +198,9 @@ def _create_course(
 def _answers(db: sqlite_utils.Database, course_id: int, plan: CoursePlan) -> None:
     """The history patient's PEG (first diary day of each course week, from the diary's
     averages of the week before) and PGIC (with the first diary day from each session's
-    day on, from the second session; from how far pain fell), answered in Italian: the pages show them, marked as an unvalidated
-    translation. The NRS figures (Table 1) do not change."""
+    day on, from the second session; from how far pain fell), answered in Italian: the
+    pages show them, marked as an unvalidated translation. The NRS figures (Table 1) do
+    not change."""
     start, by_day = plan.days[0][0], {day: avg for day, avg, _worst, _late in plan.days}
     weeks: set[int] = set()
     rows: list[tuple[str, date, tuple[int, ...]]] = []
