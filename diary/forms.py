@@ -384,6 +384,9 @@ class EntryForm(Form):
     device_time = HiddenField()
     # PEG-3 (Krebs et al. 2009), asked once a course week; optional (entry_rules.parse)
     peg_pain = RadioField(
+        # Translators: an item of the PEG-3 questionnaire (Krebs et al. 2009). Use a
+        # published validated translation if there is one; the app marks others
+        # "unvalidated translation" (diary/function_outcomes.py VALIDATED_LANGUAGES).
         _l("What number best describes your pain on average in the past week?"),
         choices=_nrs_choices(),
         validate_choice=False,
@@ -406,6 +409,8 @@ class EntryForm(Form):
     )
     # PGIC, asked from each session from the second on and at the course's end; optional
     pgic = RadioField(
+        # Translators: the PGIC question (Patient Global Impression of Change); as for the
+        # PEG, a published validated translation if there is one.
         _l(
             "Since the start of the treatment, how would you describe the change in your"
             " pain and daily life?"
