@@ -92,9 +92,10 @@ def test_page_one_of_the_pdf_has_the_line_and_still_fits(app, db, peg_course, lo
 def test_dashboard_has_peg_change_and_last_pgic_columns(client, world, peg_course):
     login(client, world.clinician_a)
     html = client.get("/clinic/").get_data(as_text=True)
-    assert ">PEG change<" in html and ">Last PGIC<" in html
+    assert ">PEG change, last PGIC<" in html
+    assert 'title="from 7.3 to 1.7">-5.7</span>' in html
     flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    assert "-5.7 from 7.3 to 1.7 Very much improved" in flat
+    assert "-5.7 Very much improved" in flat
 
 
 def test_cohort_shows_share_improved_and_peg_change(client, db, world, peg_course):
