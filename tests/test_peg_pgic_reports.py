@@ -209,3 +209,12 @@ def test_the_demo_history_patient_has_peg_and_pgic_answers(app, client, db):
     assert {r[0] for r in db.execute("SELECT DISTINCT course_id FROM peg_answers")} == {
         course["id"]
     }
+
+
+def test_erasure_removes_the_answers(db, world, peg_course):
+    from diary.queries import retention
+
+    removed = retention.erase_patient(db, world.patient_a, clinician_id=1)
+    assert (removed["peg_answers"], removed["pgic_answers"]) == (2, 2)
+    assert answers.for_course(db, answers.PEG, peg_course) == []
+    assert answers.for_course(db, answers.PGIC, peg_course) == []
