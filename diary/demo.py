@@ -19,9 +19,9 @@ from typing import Any
 import sqlite_utils
 from flask_babel import force_locale
 
-from . import mfa, sheet
+from . import function_outcomes, mfa, sheet
 from .db import transaction
-from .queries import accounts, consents, courses, patients, seed, treatments
+from .queries import accounts, answers, consents, courses, patients, seed, treatments
 from .queries import mfa as factors
 from .reference import SACROILIITIS, TABLE_1
 from .security import hash_password, new_token
@@ -191,6 +191,47 @@ def _create_course(
             late=late,
             created_at=stamp,
         )
+    if plan.code == HISTORY_PATIENT_CODE:
+        _answers(db, course_id, plan)
+
+
+def _answers(db: sqlite_utils.Database, course_id: int, plan: CoursePlan) -> None:
+    """The history patient's PEG (first diary day of each course week, from the diary's
+    averages of the week before) and PGIC (with the first diary day from each session's
+    day on, from the second session; from how far pain fell), answered in Italian: the
+    pages show them, marked as an unvalidated translation. The NRS figures (Table 1) do
+    not change."""
+    start, by_day = plan.days[0][0], {day: avg for day, avg, _worst, _late in plan.days}
+    weeks: set[int] = set()
+    rows: list[tuple[str, date, tuple[int, ...]]] = []
+    for day, _avg, _worst, _late in plan.days:
+        week = function_outcomes.course_week(start, day)
+        if week in weeks:
+            continue
+        weeks.add(week)
+        past = [by_day[d] for d in by_day if day - timedelta(days=6) <= d <= day]
+        pain = round(sum(past) / len(past))
+        rows.append((answers.PEG, day, (pain, max(0, pain - 1), min(10, pain + 1))))
+    for session_day, nrs in list(zip(plan.session_days, plan.session_nrs, strict=True))[1:]:
+        share = nrs / plan.basal if plan.basal else 1
+        answered = min((d for d in by_day if d >= session_day), default=None)
+        if answered is not None:  # with the first diary entry from the session's day on
+            value = 2 if share <= 0.5 else 3 if share <= 0.8 else 4
+            rows.append((answers.PGIC, answered, (value,)))
+    with transaction(db):
+        for table, day, values in rows:
+            stamp = f"{day.isoformat()}T19:30:00.000000+00:00"
+            answers.put(
+                db,
+                table,
+                course_id,
+                day,
+                values,
+                locale="it",
+                client_id=f"demo-{plan.code}-{day}",
+                device_time=stamp,
+                now=stamp,
+            )
 
 
 def build(db: sqlite_utils.Database, today: date, secret_key: str | None = None) -> DemoResult:

@@ -66,6 +66,12 @@ class EntryInput:
     medication: str = ""
     note: str = ""
     device_time: datetime | None = None
+    peg: tuple[int, int, int] | None = None  # PEG-3 (pain, enjoyment, activity), optional
+    pgic: int | None = None  # PGIC 1-7, optional
+
+
+#: the PEG's three items as the form and the sync send them
+PEG_FIELDS = ("peg_pain", "peg_enjoyment", "peg_activity")
 
 
 def saved_at(server_now: datetime, device_time: datetime | None) -> datetime:
@@ -140,6 +146,34 @@ def _rating(value: Any, name: str) -> int:
         number = -1
     if not 0 <= number <= 10:
         raise EntryError(_("Please choose a number from 0 to 10."), name)
+    return number
+
+
+def _peg(data: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    """The PEG's three ratings, or None when none was given (it is optional); a PEG with
+    one or two answers is refused, naming the first one missing."""
+    given = [data.get(name) not in (None, "") for name in PEG_FIELDS]
+    if not any(given):
+        return None
+    if not all(given):
+        missing = PEG_FIELDS[given.index(False)]
+        raise EntryError(_("Please answer all three questions about the past week."), missing)
+    pain, enjoyment, activity = (_rating(data.get(name), name) for name in PEG_FIELDS)
+    return pain, enjoyment, activity
+
+
+def _pgic(value: Any) -> int | None:
+    """The PGIC answer 1-7 (as an int or ASCII digit), or None when not given."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"\d", value.strip(), re.ASCII):
+        number = int(value.strip())
+    else:
+        number = 0
+    if not 1 <= number <= 7:
+        raise EntryError(_("Please choose from the list."), "pgic")
     return number
 
 
@@ -240,4 +274,6 @@ def parse(data: Mapping[str, Any], *, default_day: date, now: datetime) -> Entry
         medication=medication if medication_taken else "",
         note=_text(data.get("note"), NOTE_MAX, "note"),
         device_time=device_time,
+        peg=_peg(data),
+        pgic=_pgic(data.get("pgic")),
     )

@@ -19,9 +19,9 @@ from typing import Any
 import sqlite_utils
 from flask_babel import gettext as _
 
-from . import clock, entry_rules, outcomes, session_rules
+from . import clock, entry_rules, function_outcomes, outcomes, session_rules
 from .labels import AREA_LABELS, area_label
-from .queries import accounts, consents, courses, entries, patients, treatments
+from .queries import accounts, answers, consents, courses, entries, patients, treatments
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LOINC = "http://loinc.org"
@@ -29,6 +29,25 @@ AVERAGE_PAIN = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] -
 #: no LOINC code says "worst pain in the last 24 hours, 0-10": a local code, documented
 LOCAL_CODES = "https://mesodiary.invalid/fhir/CodeSystem/pain-diary"
 WORST_PAIN = ("worst-pain-24h", "Worst pain in the last 24 hours, 0-10 numeric rating scale")
+#: PEG-3 (Krebs et al. 2009) and PGIC: no LOINC entry for them could be cited (searched
+#: for "PEG three item pain scale LOINC"), so local codes in the same system, documented
+#: in README.md ("Exports"): one Observation per PEG with a component per item, one per PGIC
+PEG_SCORE = ("peg-3", "PEG-3 score: mean of the three 0-10 items, past week")
+PEG_COMPONENTS = (
+    ("pain", "peg-pain", "PEG: average pain in the past week, 0-10"),
+    ("enjoyment", "peg-enjoyment", "PEG: pain interference with enjoyment of life, 0-10"),
+    ("activity", "peg-activity", "PEG: pain interference with general activity, 0-10"),
+)
+PGIC = ("pgic", "Patient Global Impression of Change since the start of the treatment, 1-7")
+PGIC_ANSWERS = {
+    1: "very much improved",
+    2: "much improved",
+    3: "minimally improved",
+    4: "no change",
+    5: "minimally worse",
+    6: "much worse",
+    7: "very much worse",
+}
 
 
 def csv_safe(value: Any) -> Any:
@@ -123,6 +142,25 @@ def patient_data(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any]:
                     }
                     for e in entries.for_course(db, course["id"])
                 ],
+                "weekly_questions_peg": [
+                    {
+                        "day": a["day"].isoformat(),
+                        "pain_past_week": a["pain"],
+                        "interference_enjoyment_of_life": a["enjoyment"],
+                        "interference_general_activity": a["activity"],
+                        "language": a["locale"],
+                    }
+                    for a in answers.for_course(db, answers.PEG, course["id"])
+                ],
+                "impression_of_change_pgic": [
+                    {
+                        "day": a["day"].isoformat(),
+                        "answer": a["value"],
+                        "label": str(function_outcomes.PGIC_LABELS[a["value"]]),
+                        "language": a["locale"],
+                    }
+                    for a in answers.for_course(db, answers.PGIC, course["id"])
+                ],
             }
         )
     return result
@@ -201,6 +239,20 @@ OUTCOME_COLUMNS = [
     "diary_missing",
 ]
 
+#: a course's PEG and PGIC figures (:func:`diary.function_outcomes.of_course`), on its
+#: ``record=outcome`` row
+FUNCTION_COLUMNS = [
+    "peg_baseline",
+    "peg_baseline_date",
+    "peg_now",
+    "peg_now_date",
+    "peg_change",
+    "pgic_last",
+    "pgic_last_date",
+    "pgic_last_session",
+    "translation_validated",
+]
+
 COURSE_COLUMNS = [
     "record",
     "patient_code",
@@ -215,6 +267,11 @@ COURSE_COLUMNS = [
     "medication_taken",
     "medication",
     "note",
+    "peg_pain",
+    "peg_enjoyment",
+    "peg_activity",
+    "peg_score",
+    "pgic",
     "session_number",
     "nrs_before",
     "drugs",
@@ -226,6 +283,7 @@ COURSE_COLUMNS = [
     "no_drug",
     "paper_consent_note",
     *OUTCOME_COLUMNS,
+    *FUNCTION_COLUMNS,
 ]
 
 
@@ -265,16 +323,40 @@ def outcome_row(result: outcomes.CourseOutcome) -> dict[str, Any]:
     }
 
 
+def function_row(result: function_outcomes.FunctionOutcome) -> dict[str, Any]:
+    """A course's PEG and PGIC figures (see :data:`FUNCTION_COLUMNS`); PEG scores with one
+    decimal, PGIC as its 1-7 code (1 very much improved ... 7 very much worse)."""
+    base, now, last = result.baseline, result.now, result.last_pgic
+    return {
+        "peg_baseline": figure(base.score) if base else None,
+        "peg_baseline_date": base.day.isoformat() if base else None,
+        "peg_now": figure(now.score) if now else None,
+        "peg_now_date": now.day.isoformat() if now else None,
+        "peg_change": figure(result.change),
+        "pgic_last": last.value if last else None,
+        "pgic_last_date": last.day.isoformat() if last else None,
+        "pgic_last_session": last.session if last else None,
+        "translation_validated": _code(not result.unvalidated) if result.any else None,
+    }
+
+
 def course_rows(
     course: dict[str, Any],
     diary: list[dict[str, Any]],
     sessions: list[dict[str, Any]],
     today: date,
+    pegs: list[dict[str, Any]] | None = None,
+    pgics: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per calendar day of the course (on time, late or missing), one per session
-    and one with the course's outcome (:func:`diary.outcomes.of_course`, as of ``today``)."""
+    and one with the course's outcome (:func:`diary.outcomes.of_course`, as of ``today``)
+    and its PEG and PGIC figures (:func:`diary.function_outcomes.of_course`). A day's PEG
+    and PGIC answers are on its ``diary_day`` row."""
+    pegs, pgics = pegs or [], pgics or []
     end = course["end_date"] or today
     by_day = {e["day"]: e for e in diary}
+    peg_by_day = {a["day"]: a for a in pegs}
+    pgic_by_day = {a["day"]: a["value"] for a in pgics}
     first = outcomes.chart_start(course["start_date"], diary, sessions)
     common = {"patient_code": course["patient_code"], "course_id": course["id"]}
     rows: list[dict[str, Any]] = []
@@ -299,6 +381,15 @@ def course_rows(
                 medication=e["medication"],
                 note=e["note"],
             )
+        answer = peg_by_day.get(day)
+        if answer is not None:
+            row.update(
+                peg_pain=answer["pain"],
+                peg_enjoyment=answer["enjoyment"],
+                peg_activity=answer["activity"],
+                peg_score=figure(function_outcomes.score_of(answer)),
+            )
+        row["pgic"] = pgic_by_day.get(day)
         rows.append(row)
         day += timedelta(days=1)
     for s in sessions:
@@ -321,7 +412,8 @@ def course_rows(
             }
         )
     result = outcomes.of_course(course, sessions, diary, today)
-    rows.append({**common, "area": course["area"], **outcome_row(result)})
+    function = function_outcomes.of_course(course, sessions, pegs, pgics)
+    rows.append({**common, "area": course["area"], **outcome_row(result), **function_row(function)})
     return rows
 
 
@@ -334,16 +426,23 @@ def course_csv(db: sqlite_utils.Database, course_id: int, today: date) -> str:
     return to_csv(
         COURSE_CSV,
         course_rows(
-            course, entries.for_course(db, course_id), treatments.for_course(db, course_id), today
+            course,
+            entries.for_course(db, course_id),
+            treatments.for_course(db, course_id),
+            today,
+            answers.for_course(db, answers.PEG, course_id),
+            answers.for_course(db, answers.PGIC, course_id),
         ),
     )
 
 
 def cohort_csv(db: sqlite_utils.Database, clinic_id: int, today: date) -> str:
-    """Every course of the clinic, as one CSV (same columns as a course), from three
+    """Every course of the clinic, as one CSV (same columns as a course), from five
     queries whatever the number of courses."""
     by_entries = courses.entries_by_course(db, clinic_id, full=True)
     by_sessions = courses.sessions_by_course(db, clinic_id, full=True)
+    pegs = answers.by_course(db, answers.PEG, clinic_id)
+    pgics = answers.by_course(db, answers.PGIC, clinic_id)
     rows: list[dict[str, Any]] = []
     for course in courses.list_courses(db, clinic_id):
         rows += course_rows(
@@ -351,6 +450,8 @@ def cohort_csv(db: sqlite_utils.Database, clinic_id: int, today: date) -> str:
             by_entries.get(course["id"], []),
             by_sessions.get(course["id"], []),
             today,
+            pegs.get(course["id"], []),
+            pgics.get(course["id"], []),
         )
     return to_csv(COURSE_CSV, rows)
 
@@ -369,7 +470,10 @@ def fhir_bundle(
 
     Average pain: LOINC 72514-3, valueInteger. Worst pain: the local code
     ``worst-pain-24h`` in :data:`LOCAL_CODES` (LOINC has no code for it). The NRS measured
-    before a session is an Observation (72514-3) that is ``partOf`` its Procedure. The
+    before a session is an Observation (72514-3) that is ``partOf`` its Procedure. Each PEG
+    answer is an Observation (local code ``peg-3``, valueQuantity the score, a component
+    per item: ``peg-pain``, ``peg-enjoyment``, ``peg-activity``), each PGIC answer one with
+    local code ``pgic`` (value ``pgic-1`` very much improved ... ``pgic-7``). The
     course's outcome as of ``today`` (the clinic's) is one Observation, local code
     ``course-outcome``, with a component per figure (:func:`outcome_observation`).
     """
@@ -470,6 +574,12 @@ def fhir_bundle(
                     },
                 )
             )
+    pegs = answers.for_course(db, answers.PEG, course_id)
+    pgics = answers.for_course(db, answers.PGIC, course_id)
+    for a in pegs:
+        resources.append((_ref("obs-peg", str(a["id"])), _peg_observation(a, patient_ref)))
+    for a in pgics:
+        resources.append((_ref("obs-pgic", str(a["id"])), _pgic_observation(a, patient_ref)))
     sessions = treatments.for_course(db, course_id)
     for s in sessions:
         procedure_ref = _ref("procedure", str(s["id"]))
@@ -520,10 +630,11 @@ def fhir_bundle(
                 )
             )
     result = outcomes.of_course(course, sessions, diary, today)
+    function = function_outcomes.of_course(course, sessions, pegs, pgics)
     resources.append(
         (
             _ref("outcome", f"{course_id}/{today.isoformat()}"),
-            outcome_observation(result, course, patient_ref),
+            outcome_observation(result, course, patient_ref, function),
         )
     )
     return {
@@ -531,6 +642,66 @@ def fhir_bundle(
         "type": "collection",
         "timestamp": clock.iso(),
         "entry": [{"fullUrl": ref, "resource": resource} for ref, resource in resources],
+    }
+
+
+SURVEY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+        }
+    ]
+}
+
+
+def _answer_observation(
+    answer: dict[str, Any], patient_ref: str, code: tuple[str, str]
+) -> dict[str, Any]:
+    """The common part of a PEG or PGIC Observation: its local code, day and language."""
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [SURVEY],
+        "code": {"coding": [{"system": LOCAL_CODES, "code": code[0], "display": code[1]}]},
+        "subject": {"reference": patient_ref},
+        "effectiveDateTime": answer["day"].isoformat(),
+        "issued": answer["updated_at"],
+        "language": answer["locale"].replace("_", "-"),
+        **(
+            {}
+            if function_outcomes.validated(answer["locale"])
+            else {"note": [{"text": "Answered in an unvalidated translation"}]}
+        ),
+    }
+
+
+def _peg_observation(answer: dict[str, Any], patient_ref: str) -> dict[str, Any]:
+    """A PEG answer: its score (the mean, one decimal) and a component per item."""
+    return {
+        **_answer_observation(answer, patient_ref, PEG_SCORE),
+        "valueQuantity": {"value": figure(function_outcomes.score_of(answer))},
+        "component": [
+            {
+                "code": {"coding": [{"system": LOCAL_CODES, "code": code, "display": display}]},
+                "valueInteger": answer[key],
+            }
+            for key, code, display in PEG_COMPONENTS
+        ],
+    }
+
+
+def _pgic_observation(answer: dict[str, Any], patient_ref: str) -> dict[str, Any]:
+    """A PGIC answer: its 1-7 code as a local code, ``pgic-1`` ... ``pgic-7``."""
+    value = answer["value"]
+    return {
+        **_answer_observation(answer, patient_ref, PGIC),
+        "valueCodeableConcept": {
+            "coding": [
+                {"system": LOCAL_CODES, "code": f"pgic-{value}", "display": PGIC_ANSWERS[value]}
+            ],
+            "text": PGIC_ANSWERS[value],
+        },
     }
 
 
@@ -562,14 +733,22 @@ def _provenance(consent: dict[str, Any], signed: dict[str, Any]) -> dict[str, An
 
 
 def outcome_observation(
-    result: outcomes.CourseOutcome, course: dict[str, Any], patient_ref: str
+    result: outcomes.CourseOutcome,
+    course: dict[str, Any],
+    patient_ref: str,
+    function: function_outcomes.FunctionOutcome | None = None,
 ) -> dict[str, Any]:
     """A course's outcome as a FHIR Observation: local code ``course-outcome``, one
-    component per figure of :data:`OUTCOME_COLUMNS` that has a value (numbers as printed:
-    :func:`figure`, :func:`printed`)."""
+    component per figure of :data:`OUTCOME_COLUMNS` (and, with ``function``, of
+    :data:`FUNCTION_COLUMNS`) that has a value (numbers as printed: :func:`figure`,
+    :func:`printed`)."""
     row = outcome_row(result)
+    keys = list(OUTCOME_COLUMNS)
+    if function is not None:
+        row.update(function_row(function))
+        keys += FUNCTION_COLUMNS
     components = []
-    for key in OUTCOME_COLUMNS:
+    for key in keys:
         value = row[key]
         if value is None:
             continue
@@ -581,8 +760,10 @@ def outcome_observation(
                 "system": "http://unitsofmeasure.org",
                 "code": "%",
             }
-        elif key == "now_date":
+        elif key.endswith("_date"):
             component["valueDateTime"] = value
+        elif key == "translation_validated":
+            component["valueBoolean"] = bool(value)
         elif isinstance(value, str):
             component["valueCodeableConcept"] = {
                 "coding": [{"system": LOCAL_CODES, "code": f"{key}-{value}"}],

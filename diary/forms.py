@@ -39,6 +39,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .function_outcomes import PGIC_LABELS
 from .i18n import LANGUAGES, WTFORMS_MESSAGES, WTFormsMessages, direction
 from .names import has_control, has_hidden
 from .security import password_too_weak
@@ -381,6 +382,42 @@ class EntryForm(Form):
     day = HiddenField()
     client_id = HiddenField()
     device_time = HiddenField()
+    # PEG-3 (Krebs et al. 2009), asked once a course week; optional (entry_rules.parse)
+    peg_pain = RadioField(
+        # Translators: an item of the PEG-3 questionnaire (Krebs et al. 2009). Use a
+        # published validated translation if there is one; the app marks others
+        # "unvalidated translation" (diary/function_outcomes.py VALIDATED_LANGUAGES).
+        _l("What number best describes your pain on average in the past week?"),
+        choices=_nrs_choices(),
+        validate_choice=False,
+    )
+    peg_enjoyment = RadioField(
+        _l(
+            "What number best describes how, during the past week, pain has interfered"
+            " with your enjoyment of life?"
+        ),
+        choices=_nrs_choices(),
+        validate_choice=False,
+    )
+    peg_activity = RadioField(
+        _l(
+            "What number best describes how, during the past week, pain has interfered"
+            " with your general activity?"
+        ),
+        choices=_nrs_choices(),
+        validate_choice=False,
+    )
+    # PGIC, asked from each session from the second on and at the course's end; optional
+    pgic = RadioField(
+        # Translators: the PGIC question (Patient Global Impression of Change); as for the
+        # PEG, a published validated translation if there is one.
+        _l(
+            "Since the start of the treatment, how would you describe the change in your"
+            " pain and daily life?"
+        ),
+        choices=[SelectChoice(str(k), label) for k, label in PGIC_LABELS.items()],
+        validate_choice=False,
+    )
 
 
 class ReminderForm(Form):

@@ -610,3 +610,33 @@ def m016_email_digest(db: sqlite_utils.Database) -> None:
             UNIQUE (clinician_id, day)
         )"""
     )
+
+
+@migrations()
+def m017_peg_pgic(db: sqlite_utils.Database) -> None:
+    """PEG-3 and PGIC answers (issue 20): one of each per course and diary day at most,
+    saved with the day's entry (same client id, same exactly-once sync) and corrected as
+    the entry is; ``locale`` is the language the patient answered in (validated or not)."""
+    for table, columns in (
+        (
+            "peg_answers",
+            """pain INTEGER NOT NULL CHECK (pain BETWEEN 0 AND 10),
+            enjoyment INTEGER NOT NULL CHECK (enjoyment BETWEEN 0 AND 10),
+            activity INTEGER NOT NULL CHECK (activity BETWEEN 0 AND 10),""",
+        ),
+        ("pgic_answers", "value INTEGER NOT NULL CHECK (value BETWEEN 1 AND 7),"),
+    ):
+        db.execute(
+            f"""CREATE TABLE {table} (
+                id INTEGER PRIMARY KEY,
+                course_id INTEGER NOT NULL REFERENCES courses(id),
+                day TEXT NOT NULL,                  -- the diary day it was answered with
+                {columns}
+                locale TEXT NOT NULL,
+                client_id TEXT NOT NULL,            -- the entry save that last set it
+                device_time TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                UNIQUE (course_id, day)
+            )"""
+        )

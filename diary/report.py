@@ -15,9 +15,9 @@ import sqlite_utils
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from . import charts, clock, entry_rules, outcomes, pdf, session_rules, sheet
+from . import charts, clock, entry_rules, function_outcomes, outcomes, pdf, session_rules, sheet
 from .i18n import direction
-from .queries import accounts, consents, entries, patients, treatments
+from .queries import accounts, answers, consents, entries, patients, treatments
 from .reference import REFERENCE
 
 
@@ -40,6 +40,19 @@ def course_figures(db: sqlite_utils.Database, course: dict[str, Any], today: dat
         sessions,
         course["end_date"] or today,
         outcomes.of_course(course, sessions, diary, today),
+    )
+
+
+def function_figures(
+    db: sqlite_utils.Database, course: dict[str, Any], sessions: list[dict[str, Any]]
+) -> function_outcomes.FunctionOutcome:
+    """A course's PEG and PGIC figures (:func:`diary.function_outcomes.of_course`), read by
+    the course page and the PDF summary."""
+    return function_outcomes.of_course(
+        course,
+        sessions,
+        answers.for_course(db, answers.PEG, course["id"]),
+        answers.for_course(db, answers.PGIC, course["id"]),
     )
 
 
@@ -83,6 +96,8 @@ def summary_context(db: sqlite_utils.Database, course_id: int) -> dict[str, Any]
         "end": end,
         "generated": clock.now(),
         "reference": REFERENCE.sessions[:2],
+        "function": function_figures(db, course, sessions),
+        "pgic_labels": function_outcomes.PGIC_LABELS,
     }
 
 

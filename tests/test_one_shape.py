@@ -516,7 +516,7 @@ def test_cohort_csv_reads_in_a_fixed_number_of_queries(db, world):
         c = patients.create_course(db, p, "hip", date(2026, 11, 1))
         seed.insert_entry(db, c, date(2026, 11, 2), f"q-{k}", 4, 5)
         treatments.add_session(db, c, date(2026, 11, 2), nrs_before=6)
-    assert selects() == one == 3
+    assert selects() == one == 5  # courses, entries, sessions, PEG and PGIC answers
     db.conn.set_trace_callback(None)
 
 

@@ -10,8 +10,10 @@ import sqlite_utils
 from .. import clock, entry_rules
 from ..db import transaction
 from ..entry_rules import EntryInput
-from . import audit
+from . import answers, audit
 from .rows import ENTRY, decode, decode_all, encode_date, encode_json, first
+
+EXTRA_NAMES = {answers.PEG: "peg", answers.PGIC: "pgic"}
 
 
 class DayClosed(Exception):
@@ -45,6 +47,7 @@ def save(
     *,
     patient_id: int,
     clinic_id: int,
+    locale: str = "en",
 ) -> tuple[str, dict[str, Any]]:
     """Store an entry idempotently; return (outcome, the day's entry as stored).
 
@@ -56,7 +59,11 @@ def save(
       the stored one (a double tap on Save, a form sent twice: not a correction), nothing
       changes; ``stale`` when this save is older than the stored one (sent out of order),
       nothing changes;
-    * a possible allergic reaction flags the course for the clinician.
+    * a possible allergic reaction flags the course for the clinician;
+    * the PEG and PGIC answers sent with it (optional) are stored or corrected with it,
+      in ``locale`` (the language they were asked in): a new or different answer on an
+      existing entry makes the save an update (``changed`` names ``peg``/``pgic``); an
+      answer not sent leaves the stored one as it is.
 
     ``today`` is the patient's today by the rules (:func:`diary.entry_rules.patient_today`);
     the caller has checked that the day may be filled in at all. Raises DayClosed when the
@@ -72,6 +79,12 @@ def save(
         if seen:
             return "duplicate", _get(db, seen[0])
         existing = get_for_day(db, course_id, entry.day)
+        extras: dict[str, tuple[int, ...]] = {}  # PEG / PGIC answers new or different
+        for table, value in ((answers.PEG, entry.peg), (answers.PGIC, entry.pgic)):
+            given = (value,) if isinstance(value, int) else value
+            kept = answers.get_for_day(db, table, course_id, entry.day)
+            if given is not None and answers.differs(kept, table, given):
+                extras[table] = given
         values = {
             "avg_nrs": entry.avg,
             "worst_nrs": entry.worst,
@@ -112,7 +125,8 @@ def save(
             entry_id, row = existing["id"], existing
             if not entry_rules.can_change(entry.day, today, existing):
                 raise DayClosed(entry.day)
-            changed = sorted(k for k, v in values.items() if existing[k] != v)
+            fields = sorted(k for k, v in values.items() if existing[k] != v)
+            changed = fields + [EXTRA_NAMES[table] for table in extras]
             if existing["device_time"] and device_time < existing["device_time"]:
                 outcome = "stale"
             elif not changed:
@@ -128,6 +142,19 @@ def save(
                 row = {**existing, **values, "device_time": device_time, "updated_at": now}
                 audit.record(
                     db, "entry.corrected", **who, day=entry.day.isoformat(), changed=changed
+                )
+        if outcome in ("created", "updated"):
+            for table, answer in extras.items():
+                answers.put(
+                    db,
+                    table,
+                    course_id,
+                    entry.day,
+                    answer,
+                    locale=locale,
+                    client_id=entry.client_id,
+                    device_time=device_time,
+                    now=now,
                 )
         db.execute(
             "INSERT INTO entry_submissions (patient_id, client_id, entry_id, outcome,"

@@ -28,6 +28,11 @@ def _delete_course_content(db: sqlite_utils.Database, course_id: int) -> dict[st
     counts["diary_entries"] = db.execute(
         "DELETE FROM diary_entries WHERE course_id = ?", [course_id]
     ).rowcount
+    for table in ("peg_answers", "pgic_answers"):  # PEG and PGIC, answered with the diary
+        counts[table] = db.execute(
+            f"DELETE FROM {table} WHERE course_id = ?",  # noqa: S608 - fixed names
+            [course_id],
+        ).rowcount
     counts["screening_details"] = db.execute(
         "UPDATE screening_answers SET detail = '' WHERE course_id = ? AND detail != ''", [course_id]
     ).rowcount

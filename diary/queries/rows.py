@@ -70,6 +70,7 @@ SESSION: Decoder = {
     "nrs_not_measured": _flag,
     "no_drug": _flag,
 }
+ANSWER: Decoder = {"day": _date}  # peg_answers, pgic_answers
 CONSENT: Decoder = {"agreements": _dict, "signed": _flag}
 QUIZ: Decoder = {"answers": _dict, "wrong": _list, "passed": _flag}
 AUDIT: Decoder = {"detail": _dict}

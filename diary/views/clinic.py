@@ -30,6 +30,7 @@ from .. import (
     comprehension,
     entry_rules,
     exports,
+    function_outcomes,
     outcomes,
     report,
     session_rules,
@@ -49,6 +50,7 @@ from ..forms import (
 from ..labels import ACTION_LABELS, AREA_LABELS, REASON_LABELS
 from ..queries import (
     accounts,
+    answers,
     audit,
     consents,
     courses,
@@ -155,6 +157,7 @@ def dashboard():
         (c, _status(c, by_entries.get(c["id"], []), by_sessions.get(c["id"], []), today))
         for c in listed
     ]
+    functions = _functions(db, user.clinic_id, listed, active_only=True)
     if flagged_only:
         rows = [(c, status) for c, status in rows if status.flags]
     rows.sort(key=SORTS[sort])
@@ -172,7 +175,24 @@ def dashboard():
         flagged_only=flagged_only,
         today=today,
         current_version=sheet.SHEET_VERSION,
+        functions=functions,
+        pgic_labels=function_outcomes.PGIC_LABELS,
     )
+
+
+def _functions(
+    db, clinic_id: int, listed: list[dict[str, Any]], *, active_only: bool = False
+) -> dict[int, function_outcomes.FunctionOutcome]:
+    """The PEG and PGIC figures of the listed courses, by course id (three queries)."""
+    pegs = answers.by_course(db, answers.PEG, clinic_id, active_only)
+    pgics = answers.by_course(db, answers.PGIC, clinic_id, active_only)
+    sessions = courses.sessions_by_course(db, clinic_id, active_only)
+    return {
+        c["id"]: function_outcomes.of_course(
+            c, sessions.get(c["id"], []), pegs.get(c["id"], []), pgics.get(c["id"], [])
+        )
+        for c in listed
+    }
 
 
 # --- the follow-up list -----------------------------------------------------------------
@@ -405,6 +425,8 @@ def _course_page(course_id: int, countersign_form: CountersignForm | None = None
         ),
         action_form=ActionForm(),
         today=today,
+        function=report.function_figures(db, row, sessions),
+        pgic_labels=function_outcomes.PGIC_LABELS,
     )
 
 
@@ -722,9 +744,11 @@ def cohort():
         outcomes.of_course(c, by_sessions.get(c["id"], []), by_entries.get(c["id"], []), today)
         for c in listed
     ]
+    functions = _functions(db, user.clinic_id, listed)
     return render_template(
         "clinic/cohort.html",
         cohort=outcomes.cohort(results),
+        cohort_function=function_outcomes.cohort(list(functions.values())),
         comprehension=_comprehension(db, user.clinic_id),
         quiz_titles={q.key: q.text for q in sheet.quiz(accounts.get_clinic(db, user.clinic_id))},
         area=area,

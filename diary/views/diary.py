@@ -28,11 +28,11 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from .. import assets, calendar_feed, clock, entry_rules, reminders
+from .. import assets, calendar_feed, clock, entry_rules, function_outcomes, reminders
 from ..db import get_db
 from ..entry_rules import EntryError
 from ..forms import ActionForm, EntryForm, ReminderForm
-from ..queries import accounts, audit, consents, entries, patients, treatments
+from ..queries import accounts, answers, audit, consents, entries, patients, treatments
 from ..queries import push as subscriptions
 from ..security import access, current_user, external_url, queue_id
 from ..sheet import SHEET_VERSION
@@ -72,7 +72,13 @@ def store_entry(data: Any) -> tuple[str, dict[str, Any], entry_rules.EntryInput]
         raise entry_rules.course_ended_error()
     try:
         outcome, row = entries.save(
-            db, course["id"], entry, today, patient_id=user.id, clinic_id=user.clinic_id
+            db,
+            course["id"],
+            entry,
+            today,
+            patient_id=user.id,
+            clinic_id=user.clinic_id,
+            locale=str(get_locale()),
         )
     except entries.DayClosed:
         raise entry_rules.day_closed_error() from None
@@ -119,9 +125,14 @@ def entry():
         _fill(form, existing)
     if not entry_rules.can_change(day, today, existing):
         return redirect(url_for("patient.home"))
+    asked = _asked(course, day)
+    if request.method == "GET":
+        _fill_answers(form, course["id"], day)
     return render_template(
         "diary/entry.html",
         form=form,
+        ask_peg=asked["peg"],
+        ask_pgic=asked["pgic"],
         day=day,
         today=today,
         existing=existing,
@@ -141,6 +152,35 @@ def _fill(form: EntryForm, row: dict[str, Any]) -> None:
     form.medication_taken.data = {True: "yes", False: "no"}.get(row["medication_taken"])
     form.medication.data = row["medication"]
     form.note.data = row["note"]
+
+
+def _asked(course: dict[str, Any], day: Any) -> dict[str, bool]:
+    """Which of the PEG and the PGIC the entry page asks on ``day``
+    (:mod:`diary.function_outcomes`)."""
+    db = get_db()
+    return {
+        "peg": function_outcomes.asks_peg(
+            course["start_date"], day, answers.for_course(db, answers.PEG, course["id"])
+        ),
+        "pgic": function_outcomes.asks_pgic(
+            day,
+            treatments.for_course(db, course["id"]),
+            answers.for_course(db, answers.PGIC, course["id"]),
+            course["end_date"],
+        ),
+    }
+
+
+def _fill_answers(form: EntryForm, course_id: int, day: Any) -> None:
+    """The day's PEG and PGIC answers, to be corrected with the entry."""
+    db = get_db()
+    peg = answers.get_for_day(db, answers.PEG, course_id, day)
+    if peg is not None:
+        for name in entry_rules.PEG_FIELDS:
+            form[name].data = str(peg[name.removeprefix("peg_")])
+    pgic = answers.get_for_day(db, answers.PGIC, course_id, day)
+    if pgic is not None:
+        form.pgic.data = str(pgic["value"])
 
 
 def _clinic() -> dict[str, Any]:

@@ -72,6 +72,13 @@
       var avg = checked(form, "avg"), worst = checked(form, "worst");
       if (avg === "" || worst === "") { status.textContent = form.dataset.msgMissing; return; }
       if (Number(worst) < Number(avg)) { status.textContent = form.dataset.msgWorst; return; }
+      // the weekly PEG and the PGIC, where the page asks them: optional, but a PEG is
+      // all three answers or none (the server refuses a part of one)
+      var peg = ["peg_pain", "peg_enjoyment", "peg_activity"].map(function (name) { return checked(form, name); });
+      var pegGiven = peg.filter(function (v) { return v !== ""; }).length;
+      var pegBox = form.querySelector("[data-peg]");
+      if (pegGiven && pegGiven < 3) { status.textContent = pegBox.dataset.msgPeg; return; }
+      var pgic = checked(form, "pgic");
       var now = new Date();
       var dayField = form.querySelector("[data-entry-day]");
       var taken = checked(form, "medication_taken");
@@ -88,6 +95,12 @@
         medication: (form.querySelector("[name='medication']") || {}).value || "",
         note: (form.querySelector("[name='note']") || {}).value || ""
       };
+      if (pegGiven) {
+        entry.peg_pain = Number(peg[0]);
+        entry.peg_enjoyment = Number(peg[1]);
+        entry.peg_activity = Number(peg[2]);
+      }
+      if (pgic !== "") { entry.pgic = Number(pgic); }
       busy(true);
       status.textContent = form.dataset.msgSending;
       queueId().then(function (id) {
