@@ -151,3 +151,25 @@ def page_at(browser, request):
     # a request failing while a test has switched the network off is expected
     errors = [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e]
     assert errors == [], f"browser console errors: {errors}"
+
+
+@pytest.fixture
+def service():
+    """A Web Push service on loopback that decrypts what it receives (tests/push_service.py)."""
+    from tests.push_service import PushService
+
+    running = PushService()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def phone(app, world, db):
+    """Patient A's phone (English), signed in through the link, with its queue id."""
+    from tests.helpers import open_link, phone_queue_id
+
+    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
+    client = app.test_client()
+    open_link(client, world.token_a)
+    client.queue_id = phone_queue_id(client)
+    return client

@@ -17,7 +17,6 @@ from diary.queries import patients
 from tests.factories import give_consent
 from tests.helpers import screenshot
 from tests.test_browser_diary import wait_for
-from tests.test_push import PushService
 
 pytestmark = pytest.mark.browser
 
@@ -67,13 +66,6 @@ STUB = """
   };
 })();
 """
-
-
-@pytest.fixture
-def service():
-    running = PushService()
-    yield running
-    running.close()
 
 
 @pytest.fixture

@@ -107,15 +107,6 @@ def test_a_valid_entry_is_parsed(app):
 
 
 @pytest.fixture
-def phone(app, world, db):
-    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
-    client = app.test_client()
-    open_link(client, world.token_a)
-    client.queue_id = phone_queue_id(client)
-    return client
-
-
-@pytest.fixture
 def course(db, world):
     return patients.current_course(db, world.patient_a)["id"]
 

@@ -9,7 +9,7 @@ import pytest
 from diary import clock
 from diary.queries import answers, entries, patients, treatments
 from tests.factories import give_consent
-from tests.helpers import csrf_from, open_link, phone_queue_id
+from tests.helpers import csrf_from
 
 PEG_QUESTION = "pain has interfered with your enjoyment of life"
 PGIC_QUESTION = "Since the start of the treatment, how would you describe the change"
@@ -17,15 +17,6 @@ PGIC_QUESTION = "Since the start of the treatment, how would you describe the ch
 
 def today_here():
     return clock.today("Europe/Rome")
-
-
-@pytest.fixture
-def phone(app, world, db):
-    db.execute("UPDATE patients SET locale = 'en' WHERE id = ?", [world.patient_a])
-    client = app.test_client()
-    open_link(client, world.token_a)
-    client.queue_id = phone_queue_id(client)
-    return client
 
 
 @pytest.fixture
