@@ -28,6 +28,7 @@ PATIENT_PAGES = {
     "reminder",
     "reminder-saved",
     "urgent",
+    "phones",
     "offline",
     "signed-out",
     "link-invalid",
