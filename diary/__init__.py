@@ -49,12 +49,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     logs.init_app(app)
-    assets.init_app(app)
     security.configure_cookies(app)
     csrf.init_app(app)
     i18n.init_app(app)
     app.teardown_appcontext(db.close_db)
-    assets.init_app(app)  # before the headers: its after_request must run after theirs
+    # once only (Flask-Compress's after_request and the hashed-URL default would run twice),
+    # after i18n (the release hash covers the catalogues) and before the headers: its
+    # after_request must run after theirs
+    assets.init_app(app)
     app.after_request(security.set_security_headers)
     app.jinja_env.globals["printed_percent"] = outcomes.printed_percent
     app.jinja_env.globals["error_list"] = forms.error_list
