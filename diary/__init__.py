@@ -9,7 +9,20 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, charts, config, db, forms, i18n, logs, outcomes, ratelimit, security, sheet
+from . import (
+    assets,
+    charts,
+    config,
+    db,
+    forms,
+    i18n,
+    logs,
+    outcomes,
+    ratelimit,
+    security,
+    sheet,
+    widgets,
+)
 
 __version__ = "0.1.0"
 
@@ -63,6 +76,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["needs_new_consent"] = sheet.needs_new_consent
     app.jinja_env.globals["standard_drug_name"] = sheet.standard_drug_name
     app.jinja_env.globals["chart_key"] = charts.legend_key
+    app.jinja_env.globals["nrs_options"] = widgets.nrs_options
+    app.jinja_env.globals["check_options"] = widgets.check_options
 
     from .cli import register_cli
     from .views import admin, auth, clinic, consent, diary, mfa, pages, patient

@@ -270,6 +270,11 @@ def _plain_text(catalogue: support.NullTranslations, string: str) -> Markup:
     return text
 
 
+def template_text(string: str) -> Markup:
+    """A template's ``_("...")`` from Python (the same Markup a template gets)."""
+    return _template_gettext(string)
+
+
 def _template_ngettext(singular: str, plural: str, num: int, **variables: object) -> Markup:
     variables.setdefault("num", num)
     text = translations().ungettext(singular, plural, num)
