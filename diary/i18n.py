@@ -257,6 +257,10 @@ def _template_gettext(string: str, **variables: object) -> Markup:
     return _plain_text(translations(), string)
 
 
+#: at most this many texts kept per catalogue (there are about 1,000 msgids)
+PLAIN_TEXT_KEPT = 4096
+
+
 def _plain_text(catalogue: support.NullTranslations, string: str) -> Markup:
     """A template's ``_("...")`` without placeholders, kept as Markup per catalogue: the
     same text as ``Markup(text) % {}`` (which only turns ``%%`` into ``%``), without
@@ -266,7 +270,9 @@ def _plain_text(catalogue: support.NullTranslations, string: str) -> Markup:
         kept = catalogue.__dict__["_diary_plain"] = {}
     text = kept.get(string)
     if text is None:
-        text = kept[string] = Markup(catalogue.ugettext(string)) % {}  # noqa: S704 - ours
+        text = Markup(catalogue.ugettext(string)) % {}  # noqa: S704 - our catalogue
+        if len(kept) < PLAIN_TEXT_KEPT:  # templates pass literals; a variable never fills it
+            kept[string] = text
     return text
 
 
