@@ -9,7 +9,20 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, charts, config, db, forms, i18n, logs, outcomes, ratelimit, security, sheet
+from . import (
+    assets,
+    charts,
+    config,
+    db,
+    forms,
+    i18n,
+    logs,
+    outcomes,
+    ratelimit,
+    security,
+    sheet,
+    widgets,
+)
 
 __version__ = "0.1.0"
 
@@ -49,18 +62,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     logs.init_app(app)
-    assets.init_app(app)
     security.configure_cookies(app)
     csrf.init_app(app)
     i18n.init_app(app)
     app.teardown_appcontext(db.close_db)
-    assets.init_app(app)  # before the headers: its after_request must run after theirs
+    # once only (Flask-Compress's after_request and the hashed-URL default would run twice),
+    # after i18n (the release hash covers the catalogues) and before the headers: its
+    # after_request must run after theirs
+    assets.init_app(app)
     app.after_request(security.set_security_headers)
     app.jinja_env.globals["printed_percent"] = outcomes.printed_percent
     app.jinja_env.globals["error_list"] = forms.error_list
     app.jinja_env.globals["needs_new_consent"] = sheet.needs_new_consent
     app.jinja_env.globals["standard_drug_name"] = sheet.standard_drug_name
     app.jinja_env.globals["chart_key"] = charts.legend_key
+    app.jinja_env.globals["nrs_options"] = widgets.nrs_options
+    app.jinja_env.globals["check_options"] = widgets.check_options
 
     from .cli import register_cli
     from .views import admin, auth, clinic, consent, diary, mfa, pages, patient
