@@ -167,7 +167,8 @@ def patient_data(db: sqlite_utils.Database, patient_id: int) -> dict[str, Any]:
 
 
 def patient_csv(data: dict[str, Any]) -> str:
-    """The patient's export as CSV: one row per consent, session and diary day."""
+    """The patient's export as CSV: one row per consent, session, diary day and weekly
+    (PEG) or change (PGIC) answer."""
     columns = [
         ("record", _("Record")),
         ("date", _("Date")),
@@ -217,6 +218,21 @@ def patient_csv(data: dict[str, Any]) -> str:
                     "note": e["note"],
                 }
             )
+        for a in course["weekly_questions_peg"]:
+            items = (
+                (_("Pain"), a["pain_past_week"]),
+                (_("Enjoyment of life"), a["interference_enjoyment_of_life"]),
+                (_("General activity"), a["interference_general_activity"]),
+            )
+            rows.append(
+                {
+                    "record": _("PEG"),
+                    "date": a["day"],
+                    "details": " · ".join(f"{label} {value}" for label, value in items),
+                }
+            )
+        for a in course["impression_of_change_pgic"]:
+            rows.append({"record": _("PGIC"), "date": a["day"], "details": a["label"]})
     return to_csv(columns, rows)
 
 

@@ -2,6 +2,7 @@
 summary (one line on page 1, which still fits), and "unvalidated translation" where the
 answers were given in a language without a validated version."""
 
+import csv
 import io
 import json
 import re
@@ -187,6 +188,34 @@ def test_the_patient_export_has_their_answers(app, db, world, peg_course):
     [course] = json.loads(phone.get("/me/export.json").data)["courses"]
     assert [a["pain_past_week"] for a in course["weekly_questions_peg"]] == [8, 2]
     assert [a["answer"] for a in course["impression_of_change_pgic"]] == [3, 1]
+    # the CSV has the same answers, one row each, in words
+    rows = list(csv.reader(io.StringIO(phone.get("/me/export.csv?lang=en").get_data(as_text=True))))
+    answered = [(r[0], r[-1]) for r in rows if r[0] in ("PEG", "PGIC")]
+    assert answered == [
+        ("PEG", "Pain 8 · Enjoyment of life 7 · General activity 7"),
+        ("PEG", "Pain 2 · Enjoyment of life 2 · General activity 1"),
+        ("PGIC", "Minimally improved"),
+        ("PGIC", "Very much improved"),
+    ]
+
+
+def test_the_patients_history_shows_their_answers_on_their_days(app, db, world, peg_course):
+    from tests.helpers import open_link, visible
+
+    phone = app.test_client()
+    open_link(phone, world.token_a)
+    html = phone.get("/diary/history?lang=en").get_data(as_text=True)
+    item = r'<li class="history-item" data-day="([^"]+)">(.*?)</li>'
+    days = {day: visible(block) for day, block in re.findall(item, html, re.S)}
+    start = clock.now().date() - timedelta(days=20)
+    peg = "Past week: pain 8, effect on enjoyment of life 7, on general activity 7"
+    assert peg in days[start.isoformat()]
+    pgic = "Change since the start of the treatment: Minimally improved"
+    assert pgic in days[(start + timedelta(days=7)).isoformat()]
+    later = "Past week: pain 2, effect on enjoyment of life 2, on general activity 1"
+    assert later in days[(start + timedelta(days=20)).isoformat()]
+    assert sum("Past week:" in text for text in days.values()) == 2
+    assert sum("Change since the start" in text for text in days.values()) == 2
 
 
 def test_the_demo_history_patient_has_peg_and_pgic_answers(app, client, db):

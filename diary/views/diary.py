@@ -277,6 +277,9 @@ def history():
     return render_template(
         "diary/history.html",
         rows=rows,
+        pegs={a["day"]: a for a in answers.for_course(db, answers.PEG, course["id"])},
+        pgics={a["day"]: a["value"] for a in answers.for_course(db, answers.PGIC, course["id"])},
+        pgic_labels=function_outcomes.PGIC_LABELS,
         corrections=entries.corrections(db, course["id"]),
         site_effects=entry_rules.SITE_EFFECTS,
         allergy_signs=entry_rules.ALLERGY_SIGNS,
