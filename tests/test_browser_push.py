@@ -79,6 +79,9 @@ def reminder_page(live_server, page_at, world, db):
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(live_server + "/home")
     page.goto(live_server + "/diary/reminder")
+    # the service worker is active before the next navigation, which it then controls (a
+    # worker that activates while a navigation is under way never claims that document)
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => r.active !== null)")
     page.get_by_label("Remind me every day at").fill("19:30")
     page.get_by_role("button", name="Save the time").click()
     page.wait_for_load_state()
