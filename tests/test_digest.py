@@ -47,12 +47,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[list[str]] = []  # the recipients each message was sent to
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)
+            self.envelopes.append(list(envelope.rcpt_tos))
         return "250 Message accepted"
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
@@ -154,6 +156,24 @@ def test_the_email_is_in_the_clinicians_language(app, db, world, inbox):
     run(app, db, now)
     assert inbox.messages[1]["Content-Language"] == "ar"
     assert '<html lang="ar" dir="rtl">' in body(inbox.messages[1])[1]
+
+
+def test_hostile_names_are_escaped_and_inject_no_header(app, db, world, inbox):
+    clinician = opt_in(db, world.clinician_a)
+    db.execute("UPDATE clinicians SET name = ? WHERE id = ?", ["<b>Eve</b>", clinician])
+    db.execute(
+        "UPDATE clinics SET name = ? WHERE id = ?",
+        ["Bcc: x@evil.example\n<script>alert(1)</script>", world.clinic_a],
+    )
+    consented_course(db, world.clinic_a, "H-1", clock.today("Europe/Rome"))
+    now = at(clock.today("Europe/Rome"), 23, 0)
+    assert run(app, db, now)["sent"] == 1
+    [message] = inbox.messages
+    assert message["Bcc"] is None and "evil" not in message["To"]
+    assert inbox.envelopes == [["doc@a.example"]]  # nobody else received it
+    _text, html = body(message)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>Eve</b>" not in html and "&lt;b&gt;Eve&lt;/b&gt;" in html
 
 
 # --- once a day, after the hour, only to those who asked -----------------------------------
