@@ -176,6 +176,25 @@ def test_summary_shows_nothing_reported_for_a_new_course(app, db, world, tmp_pat
     assert "Clinic B" in flat and "+33 1 2222" in flat and "مريض" not in flat
 
 
+def test_a_hostile_clinic_name_is_printed_as_text_and_fetches_nothing(
+    app, db, world, tmp_path, monkeypatch
+):
+    hostile = "<b>Clinic</b> & <img src='http://127.0.0.1:9/x'> <style>*{}</style>"
+    db.execute("UPDATE clinics SET name = ? WHERE id = ?", [hostile, world.clinic_a])
+    asked: list[str] = []
+    fetch = pdf.StaticOnlyFetcher.fetch
+    monkeypatch.setattr(
+        pdf.StaticOnlyFetcher,
+        "fetch",
+        lambda self, url, *a: asked.append(url) or fetch(self, url, *a),
+    )
+    response = download(app, world, "en")
+    assert response.status_code == 200
+    flat = re.sub(r"\s+", " ", pdf_text(response.data, tmp_path, layout=False))
+    assert "<b>Clinic</b> & <img src='http://127.0.0.1:9/x'> <style>*{}</style>" in flat
+    assert asked and all(url.startswith((pdf.STATIC_BASE, "data:")) for url in asked)
+
+
 def test_summary_waits_for_the_render_limit_and_is_rate_limited(app, db, world):
     phone = app.test_client()
     open_link(phone, world.token_a)
