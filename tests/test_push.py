@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -346,3 +346,38 @@ def test_the_vapid_key_is_made_once_into_the_instance_folder(app, tmp_path):
     assert pem.stat().st_mode & 0o777 == 0o600
     assert len(first) == 87  # 65 bytes, base64url without padding
     assert app.config["VAPID_SUBJECT"] == "mailto:admin@localhost"
+
+
+@pytest.mark.parametrize(
+    ("start", "change"),
+    [
+        (date(2027, 3, 22), date(2027, 3, 28)),  # Rome springs forward: 02:30 never happens
+        (date(2027, 10, 25), date(2027, 10, 31)),  # Rome falls back: 02:30 happens twice
+    ],
+)
+def test_a_reminder_at_an_hour_the_clock_change_skips_or_repeats_comes_once(
+    app, db, runner, service, world, monkeypatch, start, change
+):
+    moment = [datetime(start.year, start.month, start.day, 9, tzinfo=ROME)]
+    monkeypatch.setattr(clock, "now", lambda: moment[0].astimezone(UTC))
+    _patient, _course, token = consented_patient(
+        db, world.clinic_a, "P-DST", start=start.isoformat()
+    )
+    phone = phone_for(app, token)
+    set_time(phone, "02:30")
+    assert subscribe(phone, service.subscription("dst")).status_code == 201
+    moment[0] = datetime(change.year, change.month, change.day - 1, 12, tzinfo=ROME)
+    send(runner)  # the day before: its own reminder
+    assert len(service.received) == 1
+    # every 5 minutes through the night of the change, in UTC (22:00 to 04:00 UTC)
+    night = datetime(change.year, change.month, change.day, tzinfo=UTC) - timedelta(hours=2)
+    sent_at = []
+    for step in range(6 * 12 + 1):
+        moment[0] = night + timedelta(minutes=5 * step)
+        before = len(service.received)
+        send(runner)
+        if len(service.received) > before:
+            sent_at.append(moment[0].astimezone(ROME).strftime("%H:%M %Z"))
+    # once, at the first run at or after 02:30 on the wall clock: 03:00 CEST when 02:30 is
+    # skipped; the first 02:30 (summer time) when it comes twice
+    assert sent_at == (["03:00 CEST"] if change.month == 3 else ["02:30 CEST"])
