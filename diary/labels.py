@@ -60,6 +60,17 @@ ACTION_LABELS = {
     "clinician.activated": _l("Team member reactivated"),
     "clinician.deactivated": _l("Team member deactivated"),
     "clinician.password_changed": _l("Password changed"),
+    "attention.seen": _l("Follow-up list: marked as seen"),
+    "reminder.push_on": _l("Notifications turned on"),
+    "reminder.push_off": _l("Notifications turned off"),
+    "signout.other_phones": _l("Other phones signed out by the patient"),
+    "signin.failed": _l("Sign-in failed"),
+    "signin.throttled": _l("Sign-in paused after repeated failures"),
+    "mfa.enrolled": _l("Two-step sign-in set up"),
+    "mfa.passkey_added": _l("Passkey added"),
+    "mfa.passkey_removed": _l("Passkey removed"),
+    "mfa.recovery_codes_renewed": _l("New recovery codes made"),
+    "mfa.reset": _l("Two-step sign-in reset by an admin"),
 }
 
 

@@ -126,6 +126,8 @@ def test_the_list_and_mark_as_seen(app, db, world, staff):
         ).fetchone()[0]
         == 1
     )
+    trail = visible(staff.get(f"/clinic/courses/{course}?lang=en").get_data(as_text=True))
+    assert "Follow-up list: marked as seen" in trail and "attention.seen" not in trail
     # something new (an entry, then silence again): the line comes back
     seed.insert_entry(db, course, (today - timedelta(days=3)).isoformat(), "c-2", 5, 6)
     assert ("no_entry", "A-001") in _rows(staff)

@@ -536,3 +536,16 @@ def test_the_readme_names_every_module():
         if not named:
             missing.append(rel)
     assert missing == []
+
+
+def test_every_audit_action_the_code_records_has_a_translated_label():
+    """A course's audit trail shows each event by its label; an action without one showed
+    its raw code ("attention.seen") to the clinician, in every language."""
+    from diary.labels import ACTION_LABELS
+
+    recorded = set()
+    for path in (Path(__file__).resolve().parent.parent / "diary").rglob("*.py"):
+        text = path.read_text()
+        recorded |= set(re.findall(r'audit\.record\(\s*\w+,\s*"([a-z_.]+)"', text))
+    assert len(recorded) > 30  # the scan finds the calls
+    assert sorted(recorded - set(ACTION_LABELS)) == []
