@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,7 +29,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from factories import consented_patient  # noqa: E402
-from live_server import Session, app_env, free_port, start_gunicorn  # noqa: E402
+from live_server import (  # noqa: E402
+    Session,
+    app_env,
+    free_port,
+    start_gunicorn,
+    wait_until_serving,
+)
 
 from diary import clock, migrations  # noqa: E402
 from diary.db import connect  # noqa: E402
@@ -110,18 +115,7 @@ def start_chromium(port: int, profile: Path) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        probe = Session(port, timeout=1)
-        try:
-            probe.request("GET", "/json/version")
-            return process
-        except OSError:
-            time.sleep(0.1)
-        finally:
-            probe.close()
-    process.kill()
-    raise RuntimeError("chromium did not start")
+    return wait_until_serving(process, port, "/json/version", 20, "chromium")
 
 
 def set_cookie(chrome_port: int, base: str, cookie: str) -> None:

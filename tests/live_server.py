@@ -115,7 +115,6 @@ def start_gunicorn(
     """
     import subprocess
     import sys
-    import time
 
     command = [
         sys.executable,
@@ -137,18 +136,26 @@ def start_gunicorn(
         start_new_session=True,
         stderr=stderr if stderr is not None else subprocess.DEVNULL,
     )
+    return wait_until_serving(process, port, health, timeout, "gunicorn")
+
+
+def wait_until_serving(process, port: int, path: str, timeout: float, name: str):
+    """Return ``process`` once ``GET path`` on ``port`` is answered; kill it and raise when
+    nothing answers within ``timeout`` seconds."""
+    import time
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         probe = Session(port, timeout=1)
         try:
-            probe.request("GET", health)
+            probe.request("GET", path)
             return process
         except OSError:
             time.sleep(0.05)
         finally:
             probe.close()
     process.kill()
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError(f"{name} did not start")
 
 
 def app_env(tmp, name: str) -> dict:

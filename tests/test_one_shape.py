@@ -546,6 +546,6 @@ def test_every_audit_action_the_code_records_has_a_translated_label():
     recorded = set()
     for path in (Path(__file__).resolve().parent.parent / "diary").rglob("*.py"):
         text = path.read_text()
-        recorded |= set(re.findall(r'audit\.record\(\s*\w+,\s*"([a-z_.]+)"', text))
+        recorded |= set(re.findall(r'audit\.(?:record|on_course)\(\s*\w+,\s*"([a-z_.]+)"', text))
     assert len(recorded) > 30  # the scan finds the calls
     assert sorted(recorded - set(ACTION_LABELS)) == []

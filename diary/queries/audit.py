@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import Any
 
@@ -75,6 +76,23 @@ def record(
             [*(event[k] for k in CONTENT), previous, event_hash(previous, event)],
         )
     return int(event["id"])
+
+
+def on_course(
+    db: sqlite_utils.Database,
+    action: str,
+    course: Mapping[str, Any],
+    *,
+    actor: str,
+    actor_id: int | None = None,
+    **detail: Any,
+) -> int:
+    """:func:`record` an event about a course, from a row that names its clinic and
+    patient (``id``, ``clinic_id``, ``patient_id``, as :func:`patients.get_course` returns)."""
+    return record(
+        db, action, actor=actor, actor_id=actor_id, clinic_id=course["clinic_id"],
+        patient_id=course["patient_id"], course_id=course["id"], **detail,
+    )  # fmt: skip
 
 
 def verify(db: sqlite_utils.Database) -> tuple[int, int | None]:

@@ -147,14 +147,12 @@ def set_end(
         db.execute(
             "UPDATE courses SET end_date = ? WHERE id = ?", [encode_date(end_date), course["id"]]
         )
-        audit.record(
+        audit.on_course(
             db,
             "course.closed" if end_date else "course.reopened",
+            course,
             actor=actor,
             actor_id=actor_id,
-            clinic_id=course["clinic_id"],
-            patient_id=course["patient_id"],
-            course_id=course["id"],
         )
 
 
@@ -162,14 +160,12 @@ def clear_flag(db: sqlite_utils.Database, course: dict[str, Any], *, clinician_i
     """Mark a reported possible allergic reaction as reviewed."""
     with transaction(db):
         db.execute("UPDATE courses SET flagged = 0 WHERE id = ?", [course["id"]])
-        audit.record(
+        audit.on_course(
             db,
             "safety.reviewed",
+            course,
             actor="clinician",
             actor_id=clinician_id,
-            clinic_id=course["clinic_id"],
-            patient_id=course["patient_id"],
-            course_id=course["id"],
             at=clock.iso(),
         )
 
@@ -229,14 +225,12 @@ def mark_attention_seen(
             " VALUES (?, ?, ?, ?, ?)",
             [course["id"], reason, evidence, clinician_id, clock.iso()],
         )
-        audit.record(
+        audit.on_course(
             db,
             "attention.seen",
+            course,
             actor="clinician",
             actor_id=clinician_id,
-            clinic_id=course["clinic_id"],
-            patient_id=course["patient_id"],
-            course_id=course["id"],
             reason=reason,
         )
     return True

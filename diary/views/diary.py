@@ -29,7 +29,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from .. import assets, calendar_feed, clock, entry_rules, function_outcomes, reminders
-from ..db import get_db
+from ..db import get_db, transaction
 from ..entry_rules import EntryError
 from ..forms import ActionForm, EntryForm, ReminderForm
 from ..queries import accounts, answers, audit, consents, entries, patients, treatments
@@ -370,14 +370,15 @@ def push_subscribe():
         return jsonify(error=_("This request was refused.")), 400
     user = current_user()
     db = get_db()
-    changed = subscriptions.save(
-        db, user.id, user.session_id, endpoint, p256dh, auth, cap=reminders.MAX_SUBSCRIPTIONS
-    )
-    if changed:
-        audit.record(
-            db, "reminder.push_on", actor="patient", actor_id=user.id, clinic_id=user.clinic_id,
-            patient_id=user.id,
-        )  # fmt: skip
+    with transaction(db):  # the subscription and its audit event, or neither
+        changed = subscriptions.save(
+            db, user.id, user.session_id, endpoint, p256dh, auth, cap=reminders.MAX_SUBSCRIPTIONS
+        )
+        if changed:
+            audit.record(
+                db, "reminder.push_on", actor="patient", actor_id=user.id,
+                clinic_id=user.clinic_id, patient_id=user.id,
+            )  # fmt: skip
     return jsonify(on=True, fingerprint=_fingerprint(endpoint)), 201 if changed else 200
 
 
@@ -388,11 +389,12 @@ def push_unsubscribe():
     if ActionForm().validate_on_submit():
         user = current_user()
         db = get_db()
-        if subscriptions.remove_for_session(db, user.id, user.session_id):
-            audit.record(
-                db, "reminder.push_off", actor="patient", actor_id=user.id,
-                clinic_id=user.clinic_id, patient_id=user.id,
-            )  # fmt: skip
+        with transaction(db):
+            if subscriptions.remove_for_session(db, user.id, user.session_id):
+                audit.record(
+                    db, "reminder.push_off", actor="patient", actor_id=user.id,
+                    clinic_id=user.clinic_id, patient_id=user.id,
+                )  # fmt: skip
     return redirect(url_for(".reminder"))
 
 

@@ -11,7 +11,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
 from .. import charts, clock, entry_rules, exports, outcomes, patient_report, report
-from ..db import get_db
+from ..db import get_db, transaction
 from ..forms import ActionForm
 from ..i18n import format_day, format_number
 from ..queries import accounts, audit, consents, patients
@@ -219,13 +219,14 @@ def _sign_out_phones(only: int | None = None):
     if not ActionForm().validate_on_submit() or only == user.session_id:
         abort(400)
     db = get_db()
-    ended = accounts.end_patient_sessions(db, user.id, only=only, keep=user.session_id)
-    if only is not None and not ended:
-        abort(404)
-    audit.record(
-        db, "signout.other_phones", actor="patient", actor_id=user.id, clinic_id=user.clinic_id,
-        patient_id=user.id, count=ended,
-    )  # fmt: skip
+    with transaction(db):  # the sign-outs and their audit event, or neither
+        ended = accounts.end_patient_sessions(db, user.id, only=only, keep=user.session_id)
+        if only is not None and not ended:
+            abort(404)
+        audit.record(
+            db, "signout.other_phones", actor="patient", actor_id=user.id,
+            clinic_id=user.clinic_id, patient_id=user.id, count=ended,
+        )  # fmt: skip
     flash(
         ngettext("%(num)d phone was signed out.", "%(num)d phones were signed out.", ended), "info"
     )
