@@ -73,6 +73,11 @@ def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, d
     assert f"Signed v{sheet.SHEET_VERSION}" in text and "consent not yet countersigned" in text
     assert "2" in row.locator("td.num").nth(2).inner_text()  # sessions so far
     assert not has_horizontal_overflow(staff)
+    # the flags are seen without scrolling the table: at 768 px the last column was cut off
+    flags = row.locator("td").first.bounding_box()
+    table = staff.locator(".dashboard").locator("..").bounding_box()
+    assert "consent not yet countersigned" in row.locator("td").first.inner_text()
+    assert flags["x"] + flags["width"] <= table["x"] + table["width"]
     screenshot(staff, f"clinic-dashboard-{width}")
     staff.get_by_role("link", name="Cohort").click()
     screenshot(staff, f"clinic-cohort-{width}")

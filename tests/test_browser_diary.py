@@ -1,5 +1,6 @@
 """The diary in Debian's Chromium at phone width: entry, correction, offline entry and sync."""
 
+import json
 import re
 import time
 
@@ -483,3 +484,39 @@ def test_a_repeat_visit_asks_the_network_for_no_static_file(signed_in_phone, liv
         f"caches.open({keys[0]!r}).then(c => c.keys()).then(k => k.map(r => r.url))"
     )
     assert any(re.search(r"/static/js/patient\.[0-9a-f]{10}\.js$", url) for url in cached)
+
+
+#: records, whenever a manifest link enters the page, whether the first contentful paint
+#: had been reported by then (a link in the HTML itself is recorded before any paint)
+MANIFEST_WATCH = """
+window.manifestLinked = [];
+new MutationObserver(function (records) {
+  records.forEach(function (record) {
+    record.addedNodes.forEach(function (node) {
+      if (node.nodeName === "LINK" && node.rel === "manifest") {
+        window.manifestLinked.push(performance.getEntriesByName("first-contentful-paint").length);
+      }
+    });
+  });
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
+def _app_manifest(page) -> dict:
+    """What Chromium itself finds as the page's web app manifest (as its install check does)."""
+    return page.context.new_cdp_session(page).send("Page.getAppManifest")
+
+
+def test_the_manifest_is_linked_after_the_first_paint(signed_in_phone, live_server):
+    """The manifest serves installing only: fetching it (and then its icon) before the first
+    paint cost a slow phone two requests. The script links it once the page has painted,
+    and Chromium still finds it, complete."""
+    page, _course = signed_in_phone
+    page.add_init_script(MANIFEST_WATCH)
+    for path in ("/home", "/diary/entry", "/diary/reminder", "/offline"):
+        page.goto(live_server + path)
+        assert wait_for(lambda: page.evaluate("window.manifestLinked.length") > 0), path
+        assert page.evaluate("window.manifestLinked") == [1], path
+        found = _app_manifest(page)
+        assert found["url"].startswith(f"{live_server}/manifest.webmanifest?lang=en&v="), path
+        assert found["errors"] == [] and json.loads(found["data"])["start_url"] == "/home"

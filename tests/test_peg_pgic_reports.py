@@ -102,7 +102,7 @@ def test_dashboard_has_peg_change_and_last_pgic_columns(client, world, peg_cours
 def test_cohort_shows_share_improved_and_peg_change(client, db, world, peg_course):
     login(client, world.clinician_a)
     flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/clinic/cohort").text))
-    assert "Much or very much improved (last PGIC) 1 of 1 courses (100%)" in flat
+    assert "Much or very much improved (last PGIC) Courses: 1 of 1 (100%)" in flat
     assert "Change in PEG, mean ± SD (points) -5.7 (1 course)" in flat
     # a second course whose last PGIC is "no change" and PEG 4 -> 5: 1 of 2 (50 %);
     # PEG change mean (-17/3 + 1) / 2 = -7/3 = -2.3, SD (20/3) / sqrt(2) = 4.7
@@ -113,8 +113,13 @@ def test_cohort_shows_share_improved_and_peg_change(client, db, world, peg_cours
     put(db, answers.PEG, other, start + timedelta(days=7), (5, 5, 5), "en")
     put(db, answers.PGIC, other, start + timedelta(days=8), (4,), "en")
     flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/clinic/cohort").text))
-    assert "1 of 2 courses (50%)" in flat
+    assert "Courses: 1 of 2 (50%)" in flat
     assert "-2.3 ± 4.7 (2 courses)" in flat
+    # no noun that would have to agree with one number or the other ("1 cicli su 2")
+    italian = client.get("/clinic/cohort?lang=it").text
+    flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", italian))
+    assert "Cicli: 1 su 2 (50%)" in flat and "1 cicli" not in flat
+    assert "-2,3 ± 4,7 (2 cicli)" in flat
 
 
 def parse_csv(text):

@@ -45,7 +45,7 @@ def test_pages_come_compressed(client, db, world):
 def test_static_files_have_hashed_urls_kept_for_a_year(client, db, world, app):
     _patient(client, db, world)
     html = client.get("/home").get_data(as_text=True)
-    [script] = re.findall(r'<script src="(/static/js/patient\.([0-9a-f]{10})\.js)" defer>', html)
+    [script] = re.findall(r'<script src="(/static/js/patient\.([0-9a-f]{10})\.js)" async>', html)
     url, digest = script
     response = client.get(url)
     assert response.status_code == 200
@@ -77,21 +77,33 @@ def test_static_files_have_hashed_urls_kept_for_a_year(client, db, world, app):
 
 
 def test_patient_pages_make_no_render_blocking_request(client, db, world):
-    """The patient stylesheet is inline (allowed by its hash), the script deferred, the tab
-    icon a data: URL; clinic pages add their own stylesheet."""
+    """The patient stylesheet is inline (allowed by its hash), the script async, the tab
+    icon a data: URL, and the manifest (installing only) linked by the script once the page
+    has painted; clinic pages add their own stylesheet."""
     _patient(client, db, world)
     for path in ["/", "/home", "/diary/entry", "/offline"]:
         html = client.get(path).get_data(as_text=True)
         assert '<link rel="stylesheet"' not in html, path
         assert "<style>" in html and ".nrs-scale{" in html
-        assert re.findall(r"<script [^>]*>", html) in ([], [f'<script src="{_url(html)}" defer>'])
+        assert re.findall(r"<script [^>]*>", html) in ([], [f'<script src="{_url(html)}" async>'])
         assert 'rel="icon" href="data:image/svg+xml;base64,' in html
+        linked = re.findall(r'<link rel="manifest" href="([^"]+)"', html)
+        held = re.findall(r'<template data-manifest="([^"]+)"></template>', html)
+        # pages with the script hold its address for the script (test_browser_diary)
+        assert (len(linked), len(held)) == ((1, 0) if path == "/" else (0, 1)), path
+        assert re.fullmatch(
+            r"/manifest\.webmanifest\?lang=en&amp;v=[0-9a-f]{10}", (linked + held)[0]
+        )
     staff = client.application.test_client()
     login(staff, world.clinician_a)
     clinic = staff.get("/clinic/").get_data(as_text=True)
     assert re.search(
         r'<link rel="stylesheet" href="/static/css/clinic\.[0-9a-f]{10}\.css">', clinic
     )
+
+
+def _href(html: str) -> str:
+    return re.search(r'<link rel="manifest" href="([^"]+)"', html).group(1)
 
 
 def _url(html: str) -> str:
@@ -127,6 +139,21 @@ def test_the_manifest_is_versioned_and_cached(client):
     icon = client.get("/apple-touch-icon.png")
     assert icon.status_code == 302
     assert re.fullmatch(r"/static/icons/icon-192\.[0-9a-f]{10}\.png", icon.headers["Location"])
+
+
+def test_the_manifest_sets_no_cookie_and_leaves_the_language_alone(client):
+    """The manifest is cached by anyone for a year: its ?lang= picks its own language but
+    must not stick to the device (it did, with a Set-Cookie on a public response)."""
+    html = client.get("/").get_data(as_text=True)
+    arabic = _href(html).replace("&amp;", "&").replace("lang=en", "lang=ar")
+    for fresh in (False, True):
+        visitor = client.application.test_client() if fresh else client
+        response = visitor.get(arabic)
+        assert response.json["lang"] == "ar"
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert "Set-Cookie" not in response.headers
+    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+    assert 'lang="ar"' in client.get("/?lang=ar").get_data(as_text=True)  # a page's does
 
 
 def test_the_consent_error_summary_reads_as_sentences(client, db, world):

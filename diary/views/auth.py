@@ -42,6 +42,7 @@ from ..queries import accounts, audit, patients
 from ..queries import mfa as factors
 from ..ratelimit import address_key, limiter, setting
 from ..security import (
+    CACHEABLE_ENDPOINTS,
     STEP_ENDPOINTS,
     User,
     access,
@@ -127,8 +128,12 @@ def _still_valid(row: dict, now) -> bool:
 @bp.before_app_request
 def remember_language() -> None:
     """A ``?lang=`` link shows the page in that language and sticks to this device; only
-    the switcher's POST (:func:`diary.views.pages.language`) saves it on the account."""
+    the switcher's POST (:func:`diary.views.pages.language`) saves it on the account.
+    A cacheable response (the manifest's ``?lang=`` picks its own language) changes
+    nothing: a response that any cache may keep must not set a cookie."""
     lang = request.args.get("lang")
+    if request.endpoint in CACHEABLE_ENDPOINTS:
+        return
     if lang and lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
 
