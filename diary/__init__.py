@@ -78,6 +78,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["chart_key"] = charts.legend_key
     app.jinja_env.globals["nrs_options"] = widgets.nrs_options
     app.jinja_env.globals["check_options"] = widgets.check_options
+    app.jinja_env.globals["scale_options"] = widgets.scale_options
+    app.jinja_env.globals["radio_options"] = widgets.radio_options
 
     from .cli import register_cli
     from .views import admin, auth, clinic, consent, diary, mfa, pages, patient

@@ -143,6 +143,46 @@ def test_sign_out_clears_the_caches(signed_in_phone, live_server):
     assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
 
 
+def test_once_the_phone_keeps_the_stylesheet_pages_link_it(signed_in_phone, live_server, app):
+    """The first pages carry the stylesheet inline; once the service worker's cache holds
+    it, the phone says so (a cookie) and pages link it, answered by the service worker:
+    styled, and no request for it reaches the server. Signing out forgets it."""
+    page, _course = signed_in_phone
+    kept = lambda: [c["value"] for c in page.context.cookies() if c["name"] == "diary_css"]  # noqa: E731
+    assert wait_for(lambda: kept() != [])
+    asked = []
+    serve = app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["PATH_INFO"].startswith("/static/"):
+            asked.append(environ["PATH_INFO"])
+        return serve(environ, start_response)
+
+    app.wsgi_app = counting
+    try:
+        for path in ("/home", "/diary/entry"):
+            page.goto(live_server + path)
+            page.wait_for_load_state("networkidle")
+            href = page.locator('link[rel="stylesheet"]').get_attribute("href")
+            assert href.endswith(f".{kept()[0]}.css") and page.locator("style").count() == 0
+            # styled: the header's colour and a 44 px button come from patient.css
+            header = "getComputedStyle(document.querySelector('.site-header')).backgroundColor"
+            assert page.evaluate(header) == "rgb(11, 85, 96)"
+            assert (
+                page.locator("main button:visible, main .button:visible").first.bounding_box()[
+                    "height"
+                ]
+                >= 44
+            )
+    finally:
+        app.wsgi_app = serve
+    assert asked == []
+    page.goto(live_server + "/home")
+    page.get_by_role("button", name="Sign out of this phone").click()
+    page.wait_for_url(live_server + "/")
+    assert kept() == [] and page.locator("style").count() == 1
+
+
 def test_home_in_arabic_is_right_to_left(live_server, page_at, world, db):
     course = patients.current_course(db, world.patient_b)["id"]
     give_consent(db, course, locale="ar")

@@ -11,7 +11,7 @@ import brotli
 
 from diary import assets
 from tests.factories import give_consent
-from tests.helpers import csrf_from, login, open_link
+from tests.helpers import csrf_from, login, logout, open_link
 
 PHONE = {"Accept-Encoding": "gzip, deflate, br"}
 
@@ -124,6 +124,7 @@ def test_the_service_worker_precaches_the_hashed_shell(client, app):
         assert re.fullmatch(r"/static/[a-z0-9/-]+\.[0-9a-f]{10}\.[a-z0-9]+", url), url
         assert client.get(url).headers["Cache-Control"].endswith("immutable")
     assert any("/static/js/patient." in url for url in build["shell"])
+    assert any("/static/css/patient." in url for url in build["shell"])
 
 
 def test_the_manifest_is_versioned_and_cached(client):
@@ -139,6 +140,41 @@ def test_the_manifest_is_versioned_and_cached(client):
     icon = client.get("/apple-touch-icon.png")
     assert icon.status_code == 302
     assert re.fullmatch(r"/static/icons/icon-192\.[0-9a-f]{10}\.png", icon.headers["Location"])
+
+
+def test_a_phone_that_keeps_the_stylesheet_gets_it_linked(client, db, world):
+    """Once a phone keeps patient.css (diary.js sets a cookie naming this release's, when
+    the service worker's cache holds it), pages link the file instead of carrying it
+    inline; an older release's cookie, none, the offline page or a sign-out: inline."""
+    _patient(client, db, world)
+    first = client.get("/home", headers=PHONE)
+    html = brotli.decompress(first.data).decode()
+    url, version = re.search(
+        r'<template data-stylesheet="([^"]+)" data-version="([0-9a-f]{10})"></template>', html
+    ).groups()
+    assert re.fullmatch(rf"/static/css/patient\.{version}\.css", url)
+    inline = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    # the file is what the pages carry inline, kept for a year, and precached
+    css = client.get(url)
+    assert css.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert assets.minify_css(css.get_data(as_text=True)) == inline
+    assert url in client.get("/sw.js").get_data(as_text=True).split("\n", 1)[0]
+
+    client.set_cookie("diary_css", version)
+    for path in ["/home", "/diary/entry", "/diary/history", "/diary/reminder", "/"]:
+        kept = brotli.decompress(client.get(path, headers=PHONE).data).decode()
+        assert f'<link rel="stylesheet" href="{url}">' in kept, path
+        assert "<style>" not in kept and "data-stylesheet" not in kept, path
+    assert len(client.get("/home", headers=PHONE).data) < len(first.data) - 3000
+    offline = client.get("/offline").get_data(as_text=True)  # shown without a network
+    assert "<style>" in offline and 'rel="stylesheet"' not in offline
+    client.set_cookie("diary_css", "0123456789")  # an older release's stylesheet
+    assert "<style>" in client.get("/home").get_data(as_text=True)
+    client.set_cookie("diary_css", version)
+    signed_out = logout(client, "/home")
+    cookies = signed_out.headers.getlist("Set-Cookie")
+    assert any(c.startswith("diary_css=; Expires=Thu, 01 Jan 1970") for c in cookies)
+    assert "<style>" in client.get("/").get_data(as_text=True)
 
 
 def test_the_manifest_sets_no_cookie_and_leaves_the_language_alone(client):

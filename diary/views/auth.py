@@ -34,7 +34,7 @@ from webauthn.helpers import bytes_to_base64url
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
-from .. import clock, devices, mfa
+from .. import assets, clock, devices, mfa
 from ..db import get_db
 from ..forms import ActionForm, LoginForm, NewPasswordForm, SecondFactorForm
 from ..logs import event
@@ -534,6 +534,10 @@ def logout():
             event(current_app, "signout", user=f"{user.kind}:{user.id}")
         clear_session_keep_locale()
         flash(_("You have signed out."), "info")
+        response = redirect(url_for("pages.index"))
+        # the phone's caches are gone (diary.js): pages carry the stylesheet again
+        response.delete_cookie(assets.KEPT_COOKIE)
+        return response
     return redirect(url_for("pages.index"))
 
 

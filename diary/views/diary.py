@@ -506,6 +506,7 @@ def apple_touch_icon():
 #: what the service worker precaches (under their hashed URLs) besides the offline page
 SHELL_FILES = (
     "js/patient.js",
+    "css/patient.css",
     "icons/icon.svg",
     "icons/icon-192.png",
 )

@@ -6,6 +6,7 @@
 (function () {
   "use strict";
   var Q = window.DiaryQueue;
+  var KEPT_COOKIE = "diary_css";  // assets.KEPT_COOKIE
 
   function pageQueueId() {
     var el = document.querySelector("[data-queue-id]");
@@ -338,6 +339,7 @@
             }));
           }
           Promise.all(work).catch(function () {}).then(function () {
+            document.cookie = KEPT_COOKIE + "=; path=/; max-age=0";  // the caches are gone
             form.dataset.cleaned = "1";
             form.submit();
           });
@@ -356,6 +358,21 @@
     link.rel = "manifest";
     link.href = holder.getAttribute("data-manifest");
     document.head.appendChild(link);
+  }
+
+  // Once the service worker's cache holds the stylesheet, pages may link it instead of
+  // carrying it inline (3.7 KB less per page): the cookie names the version kept.
+  function noteStylesheetKept() {
+    var holder = document.querySelector("template[data-stylesheet]");
+    if (!holder || !("caches" in window)) { return; }
+    navigator.serviceWorker.ready.then(function () {
+      return caches.match(holder.getAttribute("data-stylesheet"));
+    }).then(function (kept) {
+      if (!kept) { return; }
+      document.cookie = KEPT_COOKIE + "=" + holder.getAttribute("data-version") +
+        "; path=/; max-age=31536000; samesite=lax" +
+        (location.protocol === "https:" ? "; secure" : "");
+    }).catch(function () {});
   }
 
   // fn once the first contentful paint is reported (3 s at the latest)
@@ -400,6 +417,7 @@
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function (reg) {
         if (reg.active && navigator.onLine) { reg.active.postMessage("refresh-offline"); }
       }).catch(function () {});
+      noteStylesheetKept();
     }
     if (navigator.onLine !== false) { sendQueued(); } else { listQueued(); }
     if (!document.querySelector("[data-offline-page]")) {
