@@ -3,6 +3,7 @@
 import json
 import re
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -25,6 +26,24 @@ def signed_in_phone(live_server, page_at, world, db):
     # the service worker installs and takes control of the page
     assert wait_for(lambda: page.evaluate("navigator.serviceWorker.controller !== null"))
     return page, course
+
+
+@contextmanager
+def static_requests(app):
+    """The paths of the requests for static files that reach the server in the block."""
+    asked: list[str] = []
+    serve = app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["PATH_INFO"].startswith("/static/"):
+            asked.append(environ["PATH_INFO"])
+        return serve(environ, start_response)
+
+    app.wsgi_app = counting
+    try:
+        yield asked
+    finally:
+        app.wsgi_app = serve
 
 
 def pick(page, name, value):
@@ -148,18 +167,12 @@ def test_once_the_phone_keeps_the_stylesheet_pages_link_it(signed_in_phone, live
     it, the phone says so (a cookie) and pages link it, answered by the service worker:
     styled, and no request for it reaches the server. Signing out forgets it."""
     page, _course = signed_in_phone
-    kept = lambda: [c["value"] for c in page.context.cookies() if c["name"] == "diary_css"]  # noqa: E731
+
+    def kept():
+        return [c["value"] for c in page.context.cookies() if c["name"] == "diary_css"]
+
     assert wait_for(lambda: kept() != [])
-    asked = []
-    serve = app.wsgi_app
-
-    def counting(environ, start_response):
-        if environ["PATH_INFO"].startswith("/static/"):
-            asked.append(environ["PATH_INFO"])
-        return serve(environ, start_response)
-
-    app.wsgi_app = counting
-    try:
+    with static_requests(app) as asked:
         for path in ("/home", "/diary/entry"):
             page.goto(live_server + path)
             page.wait_for_load_state("networkidle")
@@ -168,14 +181,8 @@ def test_once_the_phone_keeps_the_stylesheet_pages_link_it(signed_in_phone, live
             # styled: the header's colour and a 44 px button come from patient.css
             header = "getComputedStyle(document.querySelector('.site-header')).backgroundColor"
             assert page.evaluate(header) == "rgb(11, 85, 96)"
-            assert (
-                page.locator("main button:visible, main .button:visible").first.bounding_box()[
-                    "height"
-                ]
-                >= 44
-            )
-    finally:
-        app.wsgi_app = serve
+            button = page.locator("main button:visible, main .button:visible").first
+            assert button.bounding_box()["height"] >= 44
     assert asked == []
     page.goto(live_server + "/home")
     page.get_by_role("button", name="Sign out of this phone").click()
@@ -502,21 +509,10 @@ def test_a_repeat_visit_asks_the_network_for_no_static_file(signed_in_phone, liv
     precache (and the browser's cache keeps them for a year), so pages opened again send
     the server no request for a static file, not even to revalidate one."""
     page, _course = signed_in_phone
-    asked = []
-    serve = app.wsgi_app
-
-    def counting(environ, start_response):
-        if environ["PATH_INFO"].startswith("/static/"):
-            asked.append(environ["PATH_INFO"])
-        return serve(environ, start_response)
-
-    app.wsgi_app = counting
-    try:
+    with static_requests(app) as asked:
         for path in ("/home", "/diary/entry", "/home", "/diary/history"):
             page.goto(live_server + path)
             page.wait_for_load_state("networkidle")
-    finally:
-        app.wsgi_app = serve
     assert asked == []
     keys = page.evaluate("caches.keys()")
     assert len(keys) == 1 and keys[0].startswith("pain-diary-shell-")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 from markupsafe import escape
 from wtforms import Form, IntegerField, RadioField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
 from diary import widgets
 
-CHOICES = [("1", 'Much <b>"better"</b>'), ("x' onfocus='alert(1)", "Tom & Jerry"), ("3", "三")]
+PAIRS = [("1", 'Much <b>"better"</b>'), ("x' onfocus='alert(1)", "Tom & Jerry"), ("3", "三")]
+CHOICES = [SelectChoice(value, label) for value, label in PAIRS]
 
 
 def widget_html(field) -> str:
@@ -32,7 +34,7 @@ def test_radio_options_are_what_the_widget_writes(validator, data):
     written = str(widgets.radio_options(form.answer))
     assert written == widget_html(form.answer)
     assert "<b>" not in written and "onfocus='" not in written
-    assert written.count(" checked") == (1 if data in dict(CHOICES) else 0)
+    assert written.count(" checked") == (1 if data in dict(PAIRS) else 0)
     assert (" required " in written) == isinstance(validator, InputRequired)
 
 
