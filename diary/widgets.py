@@ -1,10 +1,10 @@
 """The entry form's repeated controls, written in one pass.
 
 The 0-10 scales (11 radio buttons, twice, and the weekly PEG's three), the radio groups
-and the check lists were Jinja loops with a
-dozen escaped expressions per option: about a sixth of the entry page's rendering. These
-functions write the same HTML (byte for byte) with each value escaped once; the fieldset,
-legend, hint and errors stay in ``templates/_macros.html``.
+and the check lists were Jinja loops with a dozen escaped expressions per option: about a
+sixth of the entry page's rendering. These functions write the same HTML (byte for byte)
+with each value escaped once; the fieldset, legend, hint and errors stay in
+``templates/_macros.html``.
 """
 
 from __future__ import annotations
@@ -79,9 +79,19 @@ def scale_options(field: Any) -> Markup:
     )
 
 
-#: what WTForms' input widget adds from a field's validators (``Input.validation_attrs``)
-_VALIDATION_ATTRS = ("required", "disabled", "readonly", "maxlength", "minlength", "max", "min")
-_VALIDATION_ATTRS += ("step", "pattern")
+#: what WTForms' input widgets may add from a field's validators (a superset of the radio
+#: widget's ``validation_attrs``): a field with any of them is left to the widget
+_VALIDATION_ATTRS = (
+    "required",
+    "disabled",
+    "readonly",
+    "maxlength",
+    "minlength",
+    "max",
+    "min",
+    "step",
+    "pattern",
+)
 
 
 def radio_options(field: Any) -> Markup:
