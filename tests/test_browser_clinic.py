@@ -44,7 +44,8 @@ def test_enrol_link_sessions_and_dashboard(width, live_server, page_at, world, d
     staff.get_by_label("Area treated").select_option("knee")
     today = clock.today("Europe/Rome")  # clinic A's
     staff.get_by_label("Course start").fill((today - timedelta(days=7)).isoformat())
-    staff.get_by_role("button", name="Enrol and print the handout").click()
+    with staff.expect_navigation():
+        staff.get_by_role("button", name="Enrol and print the handout").click()
     assert staff.locator(".handout svg").is_visible()
     link = re.search(r"http://localhost/p/[\w-]+", staff.locator(".handout .link").inner_text())
     assert link

@@ -41,7 +41,9 @@ def walk_consent(page, base, lang, *, wrong_first=True, sign=False):
         page.locator("input[name=works][value=always]").check()
         for key in ("side_effects", "sessions", "withdraw"):
             page.locator(f"input[name={key}][value={answers[key]}]").check()
-        page.locator("main form button[type=submit]").click()
+        # the answer comes back on the same URL: wait for the page it sends, not the URL
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").click()
         assert page.locator(".feedback.wrong").count() == 1
         read_again = page.locator(".feedback.wrong a")
         assert read_again.get_attribute("href") == "/consent/sheet/4?back=quiz"
@@ -175,7 +177,8 @@ def test_reconsent_after_v1_countersign_and_verify(live_server, page_at, world, 
     anyone = page_at(360, 740)
     anyone.goto(live_server + "/verify?lang=en")
     anyone.get_by_label("Verification code").fill(code.lower())
-    anyone.get_by_role("button", name="Check", exact=True).click()
+    with anyone.expect_navigation():
+        anyone.get_by_role("button", name="Check", exact=True).click()
     result = anyone.locator(".verify-result").inner_text()
     # version 1 was agreed to and version 2 is material: it is on record, and out of date
     assert "a new consent is needed" in result and "Clinic A" in result
@@ -183,7 +186,8 @@ def test_reconsent_after_v1_countersign_and_verify(live_server, page_at, world, 
     screenshot(anyone, "verify-360")
     # the downloaded file itself, uploaded: an unchanged copy; one changed byte: no match
     anyone.get_by_label("PDF copy of the consent").set_input_files(str(path))
-    anyone.get_by_role("button", name="Check the file").click()
+    with anyone.expect_navigation():  # the page already shows a result: wait for the new one
+        anyone.get_by_role("button", name="Check the file").click()
     result = anyone.locator(".verify-result").inner_text()
     assert "This file is an unchanged copy" in result and "a new consent is needed" in result
     screenshot(anyone, "verify-file-360")
@@ -191,7 +195,8 @@ def test_reconsent_after_v1_countersign_and_verify(live_server, page_at, world, 
     changed = tmp_path / "changed.pdf"
     changed.write_bytes(data[:300] + bytes([data[300] ^ 1]) + data[301:])
     anyone.get_by_label("PDF copy of the consent").set_input_files(str(changed))
-    anyone.get_by_role("button", name="Check the file").click()
+    with anyone.expect_navigation():
+        anyone.get_by_role("button", name="Check the file").click()
     assert "does not match any copy" in anyone.locator(".verify-result").inner_text()
     assert not has_horizontal_overflow(anyone)
 
@@ -216,7 +221,8 @@ def test_an_admin_names_a_drug_in_arabic_and_the_arabic_sheet_shows_it(
     box.fill("تراوميل")
     box.focus()
     screenshot(admin, "clinic-settings-drug-names-1280")
-    admin.get_by_role("button", name="Save the settings").click()
+    with admin.expect_navigation():
+        admin.get_by_role("button", name="Save the settings").click()
     assert "The settings are saved." in admin.locator("main").inner_text()
     assert accounts.get_clinic(db, world.clinic_a)["drug_names"] == {"Traumeel": {"ar": "تراوميل"}}
 
