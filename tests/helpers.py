@@ -6,6 +6,7 @@ The fixtures themselves are in conftest.py."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,3 +192,27 @@ ISOLATES = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"))
 def visible(text: str) -> str:
     """Text without the Unicode isolates the consent text puts around clinic values."""
     return text.translate(ISOLATES)
+
+
+def at_once(run, count: int = 2) -> list:
+    """``run()`` in ``count`` threads released together (a barrier); their results, in
+    the order they finished. An exception in any thread is raised here."""
+    start = threading.Barrier(count)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            start.wait()
+            results.append(run())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results

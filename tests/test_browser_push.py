@@ -94,6 +94,14 @@ def offer(page, subscription: dict) -> None:
     page.evaluate("s => localStorage.setItem('fake-next', s)", json.dumps(subscription))
 
 
+def turn_on(page, subscription: dict) -> None:
+    """Tap "Turn on notifications" with the browser offering ``subscription``; the page
+    reloads with the switch on."""
+    offer(page, subscription)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Turn on notifications").click()
+
+
 def stored(db) -> list[str]:
     return [r[0] for r in db.execute("SELECT endpoint FROM push_subscriptions ORDER BY id")]
 
@@ -150,9 +158,7 @@ def test_the_page_sends_a_changed_subscription_again_on_load(
     reminder_page, live_server, db, service
 ):
     page = reminder_page
-    offer(page, service.subscription("first"))
-    with page.expect_navigation():
-        page.get_by_role("button", name="Turn on notifications").click()
+    turn_on(page, service.subscription("first"))
     assert len(stored(db)) == 1 and stored(db)[0].endswith("/first")
     # the browser renewed the subscription (new endpoint and keys) since the last visit
     renewed = service.subscription("renewed")
@@ -177,9 +183,7 @@ def test_turning_off_unsubscribes_the_browser_and_the_server(
     reminder_page, live_server, db, service
 ):
     page = reminder_page
-    offer(page, service.subscription("phone"))
-    with page.expect_navigation():
-        page.get_by_role("button", name="Turn on notifications").click()
+    turn_on(page, service.subscription("phone"))
     with page.expect_navigation():
         page.get_by_role("button", name="Turn off notifications").click()
     assert counts(page)["unsubscribed"] == 1

@@ -24,6 +24,7 @@ from diary.security import hash_password
 from tests.factories import give_consent
 from tests.helpers import (
     PASSWORD,
+    at_once,
     browser_login,
     csrf_from,
     has_horizontal_overflow,
@@ -274,27 +275,16 @@ def test_two_runs_at_once_send_once(app, db, world, inbox, monkeypatch):
     consented_course(db, world.clinic_a, "C-1", MONDAY)
     # both runs get past the cheap "done already?" look: only the claim can stop one
     monkeypatch.setattr(digests, "has_day", lambda *args: False)
-    start = threading.Barrier(2)
-    results: list[dict] = []
-    errors: list[BaseException] = []
 
-    def one_run() -> None:
+    def one_run() -> dict:
         own = connect(app.config["DATABASE"])
         try:
             with app.app_context():
-                start.wait()
-                results.append(digest.send_due(own, at(MONDAY, 8), app.config))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+                return digest.send_due(own, at(MONDAY, 8), app.config)
         finally:
             own.conn.close()
 
-    threads = [threading.Thread(target=one_run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    results = at_once(one_run)
     assert sum(r["sent"] for r in results) == 2  # one each for the two clinicians
     assert sorted(m["To"] for m in inbox.messages) == [
         "Anna Admin <admin@a.example>",

@@ -6,7 +6,6 @@ the test generated for the phone's subscription (as a browser would)."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,7 @@ from diary import clock, reminders
 from diary.db import connect
 from diary.queries import consents, courses, patients
 from tests.factories import consented_patient
-from tests.helpers import csrf_from, open_link
+from tests.helpers import at_once, csrf_from, open_link
 from tests.push_service import b64
 
 ROME = ZoneInfo("Europe/Rome")
@@ -221,21 +220,16 @@ def test_two_runs_at_once_send_one_reminder(app, db, service, at, patient):
     subscribe(phone, service.subscription("a"))
     service.delay = 0.3  # both runs are well inside sending when the other claims
     at(MONDAY, "08:05")
-    barrier = threading.Barrier(2)
-    results: list[dict] = []
 
-    def run() -> None:
+    def run() -> dict:
         own = connect(app.config["DATABASE"])
-        with app.app_context():
-            barrier.wait()
-            results.append(reminders.send_due(own, clock.now(), app.config))
-        own.conn.close()
+        try:
+            with app.app_context():
+                return reminders.send_due(own, clock.now(), app.config)
+        finally:
+            own.conn.close()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(run)
     assert sorted(r["delivered"] for r in results) == [0, 1]
     assert len(service.received) == 1
     assert db.execute("SELECT count(*) FROM reminders_sent").fetchone()[0] == 1
