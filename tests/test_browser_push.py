@@ -6,6 +6,7 @@ server, a message sent to it decrypts with the phone's keys, a changed subscript
 sent again on load, and turning off unsubscribes."""
 
 import json
+import warnings
 from base64 import urlsafe_b64decode
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -208,6 +209,14 @@ def test_the_service_worker_shows_a_pushed_message_as_a_notification(reminder_pa
             if not r["isDeleted"] and r["scopeURL"] == live_server + "/"
         ),
     )
+    # the worker's states as Chromium reports them, for the message of a lost delivery
+    states: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerVersionUpdated",
+        lambda event: states.extend(
+            f"{v['status']}/{v['runningStatus']}" for v in event["versions"]
+        ),
+    )
     cdp.send("ServiceWorker.enable")
     for _ in range(50):  # events arrive while Playwright is called
         if registrations:
@@ -215,27 +224,40 @@ def test_the_service_worker_shows_a_pushed_message_as_a_notification(reminder_pa
         page.wait_for_timeout(100)
     assert registrations
 
-    def deliver(data: str) -> None:
-        cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {"origin": live_server + "/", "registrationId": registrations[0], "data": data},
+    def shown() -> list:
+        return page.evaluate(
+            """() => navigator.serviceWorker.ready.then(reg => reg.getNotifications())
+                .then(list => list.map(n => [n.title, n.body, n.tag, n.data]))"""
         )
 
-    def shown_becomes(expected: list) -> bool:
-        for _ in range(150):
-            shown = page.evaluate(
-                """() => navigator.serviceWorker.ready.then(reg => reg.getNotifications())
-                    .then(list => list.map(n => [n.title, n.body, n.tag, n.data]))"""
+    def deliver_and_see(data: str, expected: list) -> bool:
+        """Deliver ``data``; True once the notifications shown are ``expected``.
+
+        ``deliverPushMessage`` answers before the event is dispatched and never reports
+        a delivery Chromium dropped (seen once in ~10 full runs, under load, with the
+        worker starting). So a message not shown within 5 s is delivered again, at most
+        twice, with a warning naming the worker's states; a worker that never shows the
+        message still fails."""
+        for attempt in range(3):
+            cdp.send(
+                "ServiceWorker.deliverPushMessage",
+                {"origin": live_server + "/", "registrationId": registrations[0], "data": data},
             )
-            if shown == expected:
-                return True
-            page.wait_for_timeout(100)
-        raise AssertionError(f"notifications shown: {shown}, registrations {registrations}")
+            for _ in range(50):
+                if shown() == expected:
+                    if attempt:
+                        warnings.warn(
+                            f"push delivered {attempt + 1} times before it was shown;"
+                            f" worker states {states[-6:]}",
+                            stacklevel=2,
+                        )
+                    return True
+                page.wait_for_timeout(100)
+        raise AssertionError(f"notifications shown: {shown()}, worker states {states[-6:]}")
 
     # unreadable: shown anyway, in the words the service worker carries
-    deliver("not json")
     fallback = ["Your pain diary", "How was your pain today? It takes a minute."]
-    assert shown_becomes([[*fallback, "diary-reminder", {"url": "/diary/entry"}]])
+    assert deliver_and_see("not json", [[*fallback, "diary-reminder", {"url": "/diary/entry"}]])
     # the message's own words; the same tag replaces the earlier notification
-    deliver(json.dumps({"title": "T", "body": "B", "url": "/diary/entry"}))
-    assert shown_becomes([["T", "B", "diary-reminder", {"url": "/diary/entry"}]])
+    message = json.dumps({"title": "T", "body": "B", "url": "/diary/entry"})
+    assert deliver_and_see(message, [["T", "B", "diary-reminder", {"url": "/diary/entry"}]])
