@@ -44,6 +44,7 @@ SETTINGS: dict[str, tuple[type, Any]] = {
     "DIARY_SMTP_USER": (str, None),  # no login when unset
     "DIARY_SMTP_PASSWORD": (str, None),  # never logged
     "DIARY_SMTP_STARTTLS": (bool, True),
+    "DIARY_SMTP_SSL": (bool, None),  # TLS from the first byte; default: on for port 465
     "DIARY_SMTP_FROM": (str, None),  # the digest's From address
     "DIARY_DIGEST_HOUR": (int, 7),  # clinic-local hour from which the day's digest goes out
     # who runs the server, for the push services (VAPID "sub"): a mailto: or https: address

@@ -60,6 +60,8 @@ ACTION_LABELS = {
     "clinician.activated": _l("Team member reactivated"),
     "clinician.deactivated": _l("Team member deactivated"),
     "clinician.password_changed": _l("Password changed"),
+    "clinician.digest_on": _l("Daily summary by email turned on"),
+    "clinician.digest_off": _l("Daily summary by email turned off"),
     "attention.seen": _l("Follow-up list: marked as seen"),
     "reminder.push_on": _l("Notifications turned on"),
     "reminder.push_off": _l("Notifications turned off"),

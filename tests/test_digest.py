@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ipaddress
 import re
 import socket
+import ssl
 import threading
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -16,6 +18,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from diary import clock, digest
 from diary.db import connect
@@ -80,7 +87,7 @@ def at(day: date, hour: int, minute: int = 0, zone: ZoneInfo = ROME) -> datetime
 
 def opt_in(db, email_address: str, on: bool = True) -> int:
     clinician = accounts.get_clinician_by_email(db, email_address)
-    digests.set_choice(db, clinician["id"], on)
+    digests.set_choice(db, clinician["id"], clinician["clinic_id"], on)
     return clinician["id"]
 
 
@@ -254,15 +261,12 @@ def test_a_failed_send_gives_the_day_back(app, db, world, inbox, caplog):
     app.config["SMTP_PORT"] = _free_port()  # nobody listens there
     assert run(app, db, at(MONDAY, 8))["failed"] == 1
     assert db.execute("SELECT count(*) FROM digests_sent").fetchone()[0] == 0
-    # a server that refuses the login: the password never reaches the logs
-    app.config.update(SMTP_PORT=working, SMTP_USER="diary", SMTP_PASSWORD="s3cret-Pa55word")
     with caplog.at_level("INFO"):
         assert run(app, db, at(MONDAY, 8, 5))["failed"] == 1
-    assert "digest.failed" in caplog.text and "SMTPNotSupportedError" in caplog.text
-    assert "s3cret-Pa55word" not in caplog.text
+    assert '"error": "ConnectionRefusedError", "event": "digest.failed"' in caplog.text
     assert inbox.messages == []
     # the next run, with the server working, sends it
-    app.config.update(SMTP_USER=None, SMTP_PASSWORD=None)
+    app.config["SMTP_PORT"] = working
     assert run(app, db, at(MONDAY, 8, 10))["sent"] == 1
     assert run(app, db, at(MONDAY, 8, 15))["sent"] == 0
     assert len(inbox.messages) == 1
@@ -290,6 +294,187 @@ def test_two_runs_at_once_send_once(app, db, world, inbox, monkeypatch):
         "Anna Admin <admin@a.example>",
         "Dario Doc <doc@a.example>",
     ]
+
+
+# --- TLS: STARTTLS, SMTPS, the certificate, no password in clear ---------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A certificate for 127.0.0.1, signed by itself, and its key: the one authority the
+    TLS tests trust (``SSL_CERT_FILE``)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "diary test mail server")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+class SecureInbox(Inbox):
+    """An :class:`Inbox` that also notes, per message, whether it came over TLS and who
+    signed in; and every login tried, with its password."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[bool, str | None]] = []
+        self.logins: list[tuple[str, str]] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        self.logins.append((login, password))
+        # handled=False: aiosmtpd answers a refusal with 535 itself
+        accepted = (login, password) == ("diary", MAIL_PASSWORD)
+        return AuthResult(success=accepted, handled=False, auth_data=auth_data)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        over_tls = server.transport.get_extra_info("ssl_object") is not None
+        login = session.auth_data.login.decode() if session.authenticated else None
+        self.seen.append((over_tls, login))
+        return await super().handle_DATA(server, session, envelope)
+
+
+MAIL_PASSWORD = "s3cret-Pa55word"
+#: aiosmtpd warns of a login not behind STARTTLS, which is right on a TLS-from-the-start one
+AIOSMTPD_SSL_LOGIN = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+def _mail_server(kind: str, certificate, app, monkeypatch) -> SecureInbox:
+    """Start an SMTP server that asks for TLS the ``kind`` way ("starttls": offered and
+    required before anything else; "ssl": from the first byte) and for a login; point the
+    app at it, with the login set, and trust the test certificate."""
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = SecureInbox()
+    port = _free_port()
+    options = {"tls_context": context, "require_starttls": True} if kind == "starttls" else {}
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        ssl_context=context if kind == "ssl" else None,
+        authenticator=handler.authenticate,
+        auth_required=True,
+        auth_require_tls=kind == "starttls",  # see AIOSMTPD_SSL_LOGIN
+        **options,
+    )
+    # the one authority trusted (also by the controller's own "is it up?" check)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    controller.start()
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        SMTP_STARTTLS=True,
+        SMTP_SSL=kind == "ssl",
+        SMTP_USER="diary",
+        SMTP_PASSWORD=MAIL_PASSWORD,
+        SMTP_FROM=SENDER,
+    )
+    handler.stop = controller.stop
+    return handler
+
+
+@pytest.fixture(params=["starttls", "ssl"])
+def secure_inbox(request, certificate, app, monkeypatch):
+    handler = _mail_server(request.param, certificate, app, monkeypatch)
+    yield handler
+    handler.stop()
+
+
+@AIOSMTPD_SSL_LOGIN
+def test_the_digest_goes_over_tls_with_a_login(app, db, world, secure_inbox, caplog):
+    """Both ways a mail server asks for TLS: the email arrives over TLS, signed in; the
+    password is checked by the server and never logged."""
+    opt_in(db, world.clinician_a)
+    consented_course(db, world.clinic_a, "T-1", MONDAY)
+    # a login the server refuses: nothing sent, the day given back
+    app.config["SMTP_PASSWORD"] = "not-the-password"
+    with caplog.at_level("INFO"):
+        assert run(app, db, at(MONDAY, 8))["failed"] == 1
+        assert '"code": 535, "error": "SMTPAuthenticationError"' in caplog.text
+        assert secure_inbox.messages == []
+        app.config["SMTP_PASSWORD"] = MAIL_PASSWORD
+        assert run(app, db, at(MONDAY, 8, 5))["sent"] == 1
+    assert secure_inbox.seen == [(True, "diary")]
+    # smtplib tries each mechanism the server offers before it gives up
+    refused, accepted = secure_inbox.logins[:-1], secure_inbox.logins[-1]
+    assert refused and set(refused) == {("diary", "not-the-password")}
+    assert accepted == ("diary", MAIL_PASSWORD)
+    assert secure_inbox.messages[0]["To"] == "Dario Doc <doc@a.example>"
+    assert MAIL_PASSWORD not in caplog.text
+
+
+@AIOSMTPD_SSL_LOGIN
+def test_a_certificate_the_system_does_not_trust_stops_the_send(
+    app, db, world, secure_inbox, monkeypatch, tmp_path, caplog
+):
+    """The server's certificate is checked: with another authority trusted, nothing is
+    sent, no password leaves, and the day is given back for a later run."""
+    opt_in(db, world.clinician_a)
+    consented_course(db, world.clinic_a, "U-1", MONDAY)
+    other = tmp_path / "other.pem"
+    other.write_bytes(b"")  # trusts nothing
+    monkeypatch.setenv("SSL_CERT_FILE", str(other))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    with caplog.at_level("INFO"):
+        assert run(app, db, at(MONDAY, 8))["failed"] == 1
+    assert "SSLCertVerificationError" in caplog.text
+    assert secure_inbox.logins == [] and secure_inbox.messages == []
+    assert db.execute("SELECT count(*) FROM digests_sent").fetchone()[0] == 0
+
+
+def test_no_password_on_a_connection_without_tls(app, db, world, inbox, caplog):
+    """With both TLS settings off, a login is refused before it starts: the server never
+    sees the password, the send fails and the day is given back. Without a login the same
+    server takes the email (a relay on the same machine, say)."""
+    opt_in(db, world.clinician_a)
+    consented_course(db, world.clinic_a, "N-1", MONDAY)
+    app.config.update(SMTP_USER="diary", SMTP_PASSWORD=MAIL_PASSWORD, SMTP_SSL=False)
+    with caplog.at_level("INFO"):
+        assert run(app, db, at(MONDAY, 8))["failed"] == 1
+    assert "CleartextLogin" in caplog.text and MAIL_PASSWORD not in caplog.text
+    assert inbox.messages == []
+    app.config.update(SMTP_USER=None, SMTP_PASSWORD=None)
+    assert run(app, db, at(MONDAY, 8, 5))["sent"] == 1
+
+
+@pytest.mark.parametrize(
+    ("port", "ssl_setting", "starttls", "mode"),
+    [
+        (587, None, True, "starttls"),  # the defaults
+        (465, None, True, "ssl"),  # SMTPS's port: TLS from the first byte
+        (465, False, True, "starttls"),  # said otherwise
+        (2525, True, True, "ssl"),
+        (25, None, False, "none"),
+        (465, None, False, "ssl"),  # STARTTLS off does not turn TLS off on 465
+    ],
+)
+def test_tls_mode(port, ssl_setting, starttls, mode):
+    config = {"SMTP_PORT": port, "SMTP_SSL": ssl_setting, "SMTP_STARTTLS": starttls}
+    assert digest.tls_mode(config) == mode
 
 
 # --- off without SMTP; the account page; the command ---------------------------------------
@@ -329,8 +514,19 @@ def test_the_account_setting(app, db, world):
     page = staff.get("/clinic/account?lang=en").get_data(as_text=True)
     assert "The daily summary by email is on." in page
     assert "checked" in _digest_box(page)
+    # the same choice again changes nothing and writes no second event
+    staff.post("/clinic/account/digest", data={"csrf_token": token, "digest": "y"})
     staff.post("/clinic/account/digest", data={"csrf_token": token})  # box unticked
     assert accounts.get_clinician_by_email(db, world.clinician_a)["digest"] is False
+    # each change is in the audit trail, by whom and for which clinic
+    events = db.execute(
+        "SELECT action, actor, actor_id, clinic_id FROM audit_events"
+        " WHERE action LIKE 'clinician.digest%' ORDER BY id"
+    ).fetchall()
+    assert events == [
+        ("clinician.digest_on", "clinician", clinician["id"], world.clinic_a),
+        ("clinician.digest_off", "clinician", clinician["id"], world.clinic_a),
+    ]
     # others keep their own choice
     assert accounts.get_clinician_by_email(db, world.admin_a)["digest"] is False
     # with a mail server set up, the "off on this server" sentence goes

@@ -15,13 +15,27 @@ import sqlite_utils
 
 from .. import clock
 from ..db import transaction
+from . import audit
 from .rows import CLINICIAN, decode_all
 
 
-def set_choice(db: sqlite_utils.Database, clinician_id: int, on: bool) -> None:
-    """Turn a clinician's daily digest on or off."""
+def set_choice(db: sqlite_utils.Database, clinician_id: int, clinic_id: int, on: bool) -> bool:
+    """Turn a clinician's daily digest on or off, with its audit event (emails that leave
+    the server are worth a trace), or neither; False when it already was so."""
     with transaction(db):
-        db.execute("UPDATE clinicians SET digest = ? WHERE id = ?", [int(on), clinician_id])
+        changed = db.execute(
+            "UPDATE clinicians SET digest = ? WHERE id = ? AND digest != ?",
+            [int(on), clinician_id, int(on)],
+        ).rowcount
+        if changed:
+            audit.record(
+                db,
+                "clinician.digest_on" if on else "clinician.digest_off",
+                actor="clinician",
+                actor_id=clinician_id,
+                clinic_id=clinic_id,
+            )
+    return bool(changed)
 
 
 def subscribers(db: sqlite_utils.Database) -> list[dict[str, Any]]:

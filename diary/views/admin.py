@@ -229,7 +229,8 @@ def digest_choice():
     form = DigestForm()
     if not form.validate_on_submit():
         abort(400)
-    digests.set_choice(get_db(), current_user().id, bool(form.digest.data))
+    user = current_user()
+    digests.set_choice(get_db(), user.id, user.clinic_id, bool(form.digest.data))
     if form.digest.data:
         flash(_("The daily summary by email is on."), "info")
     else:
