@@ -87,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for view in (pages, auth, patient, consent, diary, clinic, admin, mfa):
         app.register_blueprint(view.bp)
     csrf.exempt(diary.sync)  # session + same-origin check instead; see views/diary.py
+    csrf.exempt(diary.push_renew)  # the same, for the service worker
     ratelimit.init_app(app)  # after the blueprints: the signed-in user is known by then
     pages.register_error_handlers(app)
     register_cli(app)

@@ -66,6 +66,7 @@ POLICY = {
     "diary.reminder_stop": ("patient", None),
     "diary.push_subscribe": ("patient", None),
     "diary.push_unsubscribe": ("patient", None),
+    "diary.push_renew": ("patient", None),
     "diary.urgent": ("patient", None),
     "diary.install": ("patient", None),
     "clinic.dashboard": ("clinician", None),

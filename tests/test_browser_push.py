@@ -261,3 +261,31 @@ def test_the_service_worker_shows_a_pushed_message_as_a_notification(reminder_pa
     # the message's own words; the same tag replaces the earlier notification
     message = json.dumps({"title": "T", "body": "B", "url": "/diary/entry"})
     assert deliver_and_see(message, [["T", "B", "diary-reminder", {"url": "/diary/entry"}]])
+
+
+def test_the_worker_sends_a_subscription_the_push_service_replaced(
+    reminder_page, live_server, db, service
+):
+    """``pushsubscriptionchange`` (fired by Firefox; Chromium never fires it, so the test
+    dispatches one in the real worker): the worker posts the new subscription itself, with
+    no page open at the reminder page, and the server keeps it in place of the old one."""
+    page = reminder_page
+    before = service.subscription("before")
+    turn_on(page, before)
+    assert stored(db) == [before["endpoint"]]
+    page.goto(live_server + "/home")  # away from the page that would re-send it
+    workers = [w for w in page.context.service_workers if w.url.startswith(live_server)]
+    assert len(workers) == 1
+    renewed = service.subscription("after")
+    workers[0].evaluate(
+        """json => {
+            const event = new ExtendableEvent("pushsubscriptionchange");
+            Object.defineProperty(event, "oldSubscription", { value: null });
+            Object.defineProperty(event, "newSubscription", { value: { toJSON: () => json } });
+            // the listener's waitUntil throws on a script-made event, after its argument
+            // (the renewal) has started; an error in a listener does not reach here
+            self.dispatchEvent(event);
+        }""",
+        renewed,
+    )
+    assert wait_for(lambda: stored(db) == [renewed["endpoint"]])

@@ -375,3 +375,57 @@ def test_a_reminder_at_an_hour_the_clock_change_skips_or_repeats_comes_once(
     # once, at the first run at or after 02:30 on the wall clock: 03:00 CEST when 02:30 is
     # skipped; the first 02:30 (summer time) when it comes twice
     assert sent_at == (["03:00 CEST"] if change.month == 3 else ["02:30 CEST"])
+
+
+def renew(phone, subscription, site: str | None = "same-origin"):
+    """Post a subscription as the service worker does on ``pushsubscriptionchange``:
+    JSON, the session cookie, no form token, the browser's ``Sec-Fetch-Site``."""
+    headers = {"Sec-Fetch-Site": site} if site else {}
+    return phone.post("/api/push-subscription", json=subscription, headers=headers)
+
+
+def test_a_subscription_the_push_service_replaced_is_renewed_by_the_worker(
+    app, db, runner, service, at, patient
+):
+    """The worker's renewal takes the place of this phone's subscription (the next reminder
+    goes to the new address), leaves the other phone's alone, and is no audit event."""
+    phone = phone_for(app, patient["token"])
+    other = phone_for(app, patient["token"])
+    set_time(phone, "08:00")
+    subscribe(phone, service.subscription("old"))
+    subscribe(other, service.subscription("other"))
+    events = db.execute("SELECT count(*) FROM audit_events").fetchone()[0]
+    answer = renew(phone, service.subscription("renewed"))
+    assert answer.status_code == 200 and answer.get_json()["on"] is True
+    rows = db.execute("SELECT endpoint FROM push_subscriptions ORDER BY id").fetchall()
+    assert sorted(r[0].rsplit("/", 1)[1] for r in rows) == ["other", "renewed"]
+    assert db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == events
+    at(MONDAY, "08:05")
+    send(runner)
+    assert len(service.messages("renewed")) == 1 and service.messages("old") == []
+
+
+def test_the_workers_renewal_is_refused_unless_it_replaces_one_from_our_own_origin(
+    app, db, service, patient
+):
+    """No form token, so: another site's request (or one that says nothing) is refused; a
+    phone that has no subscription (turned off, or never on) gets none; a body that is not
+    a valid subscription is refused; signed out, nothing."""
+    phone = phone_for(app, patient["token"])
+    fresh = service.subscription("new")
+    assert renew(phone, fresh).status_code == 409  # notifications were never turned on
+    assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0
+    subscribe(phone, service.subscription("mine"))
+    for site in ("cross-site", "same-site", None):
+        assert renew(phone, fresh, site).status_code == 403
+    assert renew(phone, {"endpoint": fresh["endpoint"]}).status_code == 400
+    assert renew(phone, {**fresh, "endpoint": "https://10.0.0.1/push"}).status_code == 400
+    stranger = app.test_client()
+    assert renew(stranger, fresh).status_code == 401
+    rows = db.execute("SELECT endpoint FROM push_subscriptions").fetchall()
+    assert [r[0].rsplit("/", 1)[1] for r in rows] == ["mine"]
+    # turned off on this phone: a late renewal does not turn it back on
+    page = phone.get("/diary/reminder").get_data(as_text=True)
+    phone.post("/diary/reminder/push/stop", data={"csrf_token": csrf_from(page)})
+    assert renew(phone, fresh).status_code == 409
+    assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0

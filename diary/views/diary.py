@@ -355,19 +355,28 @@ def _b64url(value: Any, size: int) -> str | None:
     return value if len(raw) == size else None
 
 
-@bp.route("/diary/reminder/push", methods=["POST"])
-@access("patient")
-def push_subscribe():
-    """Store this phone's push subscription (JSON from the page's button, with the CSRF
-    token in ``X-CSRFToken``); it replaces the phone's earlier one."""
-    data = request.get_json(silent=True) if request.is_json else None
+def _subscription(data: object) -> tuple[str, str, str] | None:
+    """The endpoint and keys of a subscription as the browser writes it (JSON), each
+    checked; None when any is missing or not acceptable."""
     keys = data.get("keys") if isinstance(data, dict) else None
     endpoint = data.get("endpoint") if isinstance(data, dict) else None
     p256dh = _b64url(keys.get("p256dh"), 65) if isinstance(keys, dict) else None
     auth = _b64url(keys.get("auth"), 16) if isinstance(keys, dict) else None
     allow_loopback = reminders.loopback_allowed(current_app.config)
     if not (p256dh and auth and reminders.valid_endpoint(endpoint, allow_loopback=allow_loopback)):
+        return None
+    return endpoint, p256dh, auth
+
+
+@bp.route("/diary/reminder/push", methods=["POST"])
+@access("patient")
+def push_subscribe():
+    """Store this phone's push subscription (JSON from the page's button, with the CSRF
+    token in ``X-CSRFToken``); it replaces the phone's earlier one."""
+    found = _subscription(request.get_json(silent=True) if request.is_json else None)
+    if found is None:
         return jsonify(error=_("This request was refused.")), 400
+    endpoint, p256dh, auth = found
     user = current_user()
     db = get_db()
     with transaction(db):  # the subscription and its audit event, or neither
@@ -380,6 +389,31 @@ def push_subscribe():
                 clinic_id=user.clinic_id, patient_id=user.id,
             )  # fmt: skip
     return jsonify(on=True, fingerprint=_fingerprint(endpoint)), 201 if changed else 200
+
+
+@bp.route("/api/push-subscription", methods=["POST"])
+@access("patient")
+def push_renew():
+    """The service worker's ``pushsubscriptionchange``: the push service replaced this
+    phone's subscription, and the worker sends the new one (JSON) so that reminders keep
+    coming without the patient opening the reminder page.
+
+    A worker has no form token: like the sync endpoint, this takes the session cookie, a
+    JSON body and the browser's same-origin statement. It only *replaces* a subscription
+    this phone already has (409 otherwise: notifications turned off stay off), and it is
+    not an audit event: the patient chose nothing, the browser changed its address."""
+    if not same_origin_request():
+        return jsonify(error=_("This request was refused.")), 403
+    found = _subscription(request.get_json(silent=True) if request.is_json else None)
+    if found is None:
+        return jsonify(error=_("This request was refused.")), 400
+    user = current_user()
+    db = get_db()
+    with transaction(db):
+        if not subscriptions.for_session(db, user.session_id):
+            return jsonify(error=_("This request was refused.")), 409
+        subscriptions.save(db, user.id, user.session_id, *found, cap=reminders.MAX_SUBSCRIPTIONS)
+    return jsonify(on=True, fingerprint=_fingerprint(found[0]))
 
 
 @bp.route("/diary/reminder/push/stop", methods=["POST"])
@@ -525,6 +559,7 @@ def service_worker():
         # a push message that cannot be read still shows a notification, in these words
         "notice": {"title": str(reminders.TITLE), "body": str(reminders.BODY)},
         "icon": assets.url("icons/icon-192.png"),
+        "pushRenew": url_for(".push_renew"),
     }
     script = found.by_name["js/sw.js"].body or b""
     body = b"var BUILD = " + json.dumps(build).encode() + b";\n" + script

@@ -98,3 +98,25 @@ self.addEventListener("notificationclick", function (event) {
       return self.clients.openWindow(target.href);
     }));
 });
+
+// The push service replaced this phone's subscription (Firefox says so with this event;
+// elsewhere the reminder page notices on its next visit): send the new one, so reminders
+// keep coming. The server takes it only in place of a subscription this phone had.
+function renewSubscription(old, fresh) {
+  var next = fresh ? Promise.resolve(fresh)
+    : old && old.options ? self.registration.pushManager.subscribe(old.options)
+    : Promise.resolve(null);
+  return next.then(function (subscription) {
+    if (!subscription) { return null; }
+    return fetch(BUILD.pushRenew, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(subscription.toJSON())
+    });
+  }).catch(function () { return null; });
+}
+
+self.addEventListener("pushsubscriptionchange", function (event) {
+  event.waitUntil(renewSubscription(event.oldSubscription, event.newSubscription));
+});
