@@ -192,6 +192,25 @@ def test_the_manifest_sets_no_cookie_and_leaves_the_language_alone(client):
     assert 'lang="ar"' in client.get("/?lang=ar").get_data(as_text=True)  # a page's does
 
 
+def test_the_manifest_does_not_vary_with_the_cookie(client, world):
+    """Signed in or not, the manifest at its release URL is the same for everyone who asks
+    in that language, so a cache may share it: no ``Vary: Cookie`` (a signed-in phone's
+    request made the app read the session, and say so). Without ``?lang=`` it follows the
+    device's language, and says it varies."""
+    url = _href(client.get("/").get_data(as_text=True)).replace("&amp;", "&")
+    anonymous = client.get(url)
+    open_link(client, world.token_a)
+    signed_in = client.get(url)
+    for response in (anonymous, signed_in):
+        assert "cookie" not in response.headers.get("Vary", "").lower()
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert signed_in.json == anonymous.json
+    client.get("/?lang=fr")
+    unnamed = client.get("/manifest.webmanifest")
+    assert unnamed.json["lang"] == "fr"
+    assert "Cookie" in unnamed.headers["Vary"] and unnamed.headers["Cache-Control"] == "no-store"
+
+
 def test_the_consent_error_summary_reads_as_sentences(client, db, world):
     """A consent box's label is a sentence ending "...Demo Pain Clinic."; the summary said
     "...Clinic.: Tick this box"."""

@@ -67,7 +67,9 @@ def load_user() -> None:
     """Find who is signed in from the cookie's session id; refuse ended or expired ones.
     For a clinician, also the step of signing in still due (``User.pending``)."""
     g.user = None
-    if request.endpoint == "static":  # not even a look at the cookie: no "Vary: Cookie"
+    if request.endpoint in CACHEABLE_ENDPOINTS:
+        # the same for whoever asks (static files, the manifest in the language its URL
+        # names): not even a look at the cookie, so no "Vary: Cookie" on a public response
         return
     sid = session.get("sid")
     if not sid:
