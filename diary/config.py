@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,30 @@ def from_environ(environ: os._Environ | dict[str, str] | None = None) -> dict[st
     for name, (kind, default) in SETTINGS.items():
         key = name.removeprefix("DIARY_")
         config[key] = _parse(kind, environ[name], name) if name in environ else default
+    if login_in_clear(config):
+        raise ValueError(
+            "DIARY_SMTP_USER is set but DIARY_SMTP_STARTTLS and DIARY_SMTP_SSL are off:"
+            " the mail password would travel in clear"
+        )
     return config
+
+
+def smtp_tls(config: Mapping[str, Any]) -> str:
+    """How the connection to the mail server is protected: ``"ssl"`` (TLS from the first
+    byte: ``DIARY_SMTP_SSL``, on by default for port 465), else ``"starttls"``
+    (``DIARY_SMTP_STARTTLS``, on by default), else ``"none"``."""
+    implicit = config.get("SMTP_SSL")
+    if implicit is None:
+        implicit = config.get("SMTP_PORT") == 465
+    if implicit:
+        return "ssl"
+    return "starttls" if config.get("SMTP_STARTTLS", True) else "none"
+
+
+def login_in_clear(config: Mapping[str, Any]) -> bool:
+    """Whether these settings would send the mail login on a connection without TLS
+    (refused: at start-up, and again by the digest before it signs in)."""
+    return bool(config.get("SMTP_USER")) and smtp_tls(config) == "none"
 
 
 def load_or_create_secret(instance_path: str | Path) -> str:

@@ -9,9 +9,10 @@ a patient code, a pain score or a note.
 Rules:
 
 * off while ``DIARY_SMTP_HOST`` or ``DIARY_SMTP_FROM`` is unset (the account page says so);
-* the connection is protected as :func:`tls_mode` says, the server's certificate checked
-  against the system's authorities; a login (``DIARY_SMTP_USER``) is refused on a
-  connection without TLS, before the password leaves (:class:`CleartextLogin`);
+* the connection is protected as :func:`diary.config.smtp_tls` says, the server's
+  certificate checked against the system's authorities; a login (``DIARY_SMTP_USER``) on
+  a connection without TLS is refused at start-up and again here, before the password
+  leaves (:class:`CleartextLogin`);
 * only active clinicians who opted in;
 * an empty list sends nothing: the day is recorded as ``empty`` and no mail goes out that
   day, even if something comes up later (the page is there for that);
@@ -43,6 +44,7 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from . import attention, i18n
+from . import config as settings
 from .labels import REASON_LABELS
 from .queries import accounts, digests
 
@@ -54,18 +56,6 @@ SMTP_TIMEOUT = 30
 
 class CleartextLogin(smtplib.SMTPException):
     """A login asked for on a connection without TLS: refused before the password is sent."""
-
-
-def tls_mode(config: Mapping[str, Any]) -> str:
-    """How the connection to the mail server is protected: ``"ssl"`` (TLS from the first
-    byte: ``DIARY_SMTP_SSL``, on by default for port 465), else ``"starttls"``
-    (``DIARY_SMTP_STARTTLS``, on by default), else ``"none"``."""
-    implicit = config.get("SMTP_SSL")
-    if implicit is None:
-        implicit = config.get("SMTP_PORT") == 465
-    if implicit:
-        return "ssl"
-    return "starttls" if config.get("SMTP_STARTTLS", True) else "none"
 
 
 def enabled(config: Mapping[str, Any]) -> bool:
@@ -156,10 +146,10 @@ def compose(
 
 
 def deliver(message: EmailMessage, config: Mapping[str, Any]) -> None:
-    """Hand one message to the mail server (TLS as :func:`tls_mode` says, login as
-    configured)."""
-    mode = tls_mode(config)
-    if config.get("SMTP_USER") and mode == "none":
+    """Hand one message to the mail server (TLS as :func:`diary.config.smtp_tls` says,
+    login as configured)."""
+    mode = settings.smtp_tls(config)
+    if settings.login_in_clear(config):
         raise CleartextLogin("a login needs DIARY_SMTP_SSL or DIARY_SMTP_STARTTLS")
     host, port = config["SMTP_HOST"], config["SMTP_PORT"]
     context = ssl.create_default_context()

@@ -47,6 +47,25 @@ def test_bad_values_are_refused():
         config.from_environ({"DIARY_SECURE_COOKIES": "maybe"})
 
 
+def test_a_mail_login_without_tls_is_refused_at_start():
+    """A server set to sign in to its mail server in clear does not start (it would fail
+    every day, or worse, send the password); every way with TLS, or without a login,
+    starts."""
+    clear = {"DIARY_SMTP_HOST": "mail.example.org", "DIARY_SMTP_USER": "diary",
+             "DIARY_SMTP_STARTTLS": "off"}  # fmt: skip
+    with pytest.raises(ValueError, match="DIARY_SMTP_USER .* in clear"):
+        config.from_environ(clear)
+    with pytest.raises(ValueError, match="in clear"):
+        config.from_environ({**clear, "DIARY_SMTP_PORT": "465", "DIARY_SMTP_SSL": "off"})
+    for fine in (
+        {**clear, "DIARY_SMTP_STARTTLS": "on"},
+        {**clear, "DIARY_SMTP_SSL": "on"},
+        {**clear, "DIARY_SMTP_PORT": "465"},  # SMTPS's port: TLS unless said otherwise
+        {k: v for k, v in clear.items() if k != "DIARY_SMTP_USER"},  # a local relay
+    ):
+        assert config.from_environ(fine)["SMTP_HOST"] == "mail.example.org"
+
+
 def test_cookies_secure_in_production_not_in_tests(tmp_path):
     prod = create_app({"DATABASE": str(tmp_path / "p.sqlite"), "SECRET_KEY": "k"})
     assert prod.config["SESSION_COOKIE_SECURE"] is True

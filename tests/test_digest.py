@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from diary import clock, digest
+from diary import config as settings
 from diary.db import connect
 from diary.queries import accounts, digests, patients, seed
 from diary.security import hash_password
@@ -474,7 +475,7 @@ def test_no_password_on_a_connection_without_tls(app, db, world, inbox, caplog):
 )
 def test_tls_mode(port, ssl_setting, starttls, mode):
     config = {"SMTP_PORT": port, "SMTP_SSL": ssl_setting, "SMTP_STARTTLS": starttls}
-    assert digest.tls_mode(config) == mode
+    assert settings.smtp_tls(config) == mode
 
 
 # --- off without SMTP; the account page; the command ---------------------------------------
