@@ -16,7 +16,11 @@ Elsewhere:
 * client ids deduplicated across patients: ``test_entries.py::test_client_ids_are_per_patient``;
 * device times of year 1 and 9999: ``test_entries.py::test_a_phone_time_far_from_now_is_
   refused_with_400`` and ``::test_a_phone_clock_running_ahead_cannot_freeze_the_day``;
-* deeply nested JSON: ``test_entries.py::test_deeply_nested_json_is_a_400_without_traceback``;
+* deeply nested JSON: ``test_entries.py::test_deeply_nested_json_is_a_400_without_traceback``,
+  and on the other JSON routes (both push routes, adding and using a passkey, which gave
+  500 until ``diary.JSONProvider``): ``test_push.py::test_a_subscription_nested_deeper_than_
+  json_goes_is_a_400``, ``test_mfa.py::test_a_passkey_answer_nested_deeper_than_json_goes_
+  is_a_400``;
 * the earlier session alive after a new sign-in:
   ``test_mfa.py::test_every_sign_in_ends_the_session_the_browser_held``;
 * 7 of 40 parallel wrong passwords checked against a limit of 5:

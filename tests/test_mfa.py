@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import threading
@@ -720,3 +721,31 @@ def test_parallel_wrong_passwords_under_gunicorn_are_checked_at_most_the_limit(t
         after.execute("SELECT count(*) FROM login_failures WHERE scope = 'account'").fetchone()[0]
         == 5
     )
+
+
+@pytest.mark.parametrize("step", ["add", "sign-in"])
+def test_a_passkey_answer_nested_deeper_than_json_goes_is_a_400(app, world, caplog, step):
+    """JSON nested past the parser's depth was a RecursionError (500, traceback) on every
+    JSON route; it is now bad JSON like any other (``diary.JSONProvider``)."""
+    caplog.set_level(logging.DEBUG)
+    client = app.test_client()
+    login(client, world.admin_a)
+    page = client.get("/clinic/account").get_data(as_text=True)
+    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    path = "/clinic/account/passkeys"
+    if step == "sign-in":  # with a passkey added, at the second step of a new sign-in
+        device = SoftAuthenticator()
+        options = _json(client, path + "/options", csrf).get_json()
+        assert _json(client, path, csrf, device.create(options, app.config["BASE_URL"])).is_json
+        client = app.test_client()
+        assert password_only(client, world.admin_a).headers["Location"] == "/login/code"
+        page = client.get("/login/code").get_data(as_text=True)
+        csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
+        path = "/login/passkey"
+    assert _json(client, path + "/options", csrf).status_code == 200  # a challenge is out
+    deep = b"[" * 100_000 + b"]" * 100_000
+    answer = client.post(
+        path, data=deep, content_type="application/json", headers={"X-CSRFToken": csrf}
+    )
+    assert answer.status_code == 400 and "error" in answer.get_json()
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

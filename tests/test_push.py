@@ -429,3 +429,20 @@ def test_the_workers_renewal_is_refused_unless_it_replaces_one_from_our_own_orig
     phone.post("/diary/reminder/push/stop", data={"csrf_token": csrf_from(page)})
     assert renew(phone, fresh).status_code == 409
     assert db.execute("SELECT count(*) FROM push_subscriptions").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("route", ["page", "worker"])
+def test_a_subscription_nested_deeper_than_json_goes_is_a_400(app, db, service, patient, route):
+    """Both push routes answered JSON nested past the parser's depth with a 500."""
+    phone = phone_for(app, patient["token"])
+    subscribe(phone, service.subscription("mine"))
+    deep = b"[" * 100_000 + b"]" * 100_000
+    if route == "page":
+        token = csrf_from(phone.get("/diary/reminder").get_data(as_text=True))
+        path, headers = "/diary/reminder/push", {"X-CSRFToken": token}
+    else:
+        path, headers = "/api/push-subscription", {"Sec-Fetch-Site": "same-origin"}
+    answer = phone.post(path, data=deep, content_type="application/json", headers=headers)
+    assert answer.status_code == 400 and answer.json == {"error": "This request was refused."}
+    rows = db.execute("SELECT endpoint FROM push_subscriptions").fetchall()
+    assert [r[0].rsplit("/", 1)[1] for r in rows] == ["mine"]

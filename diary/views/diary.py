@@ -221,10 +221,7 @@ def sync():
     ``client_id``; refused (409) when its ``queue_id`` is not the signed-in patient's."""
     if not same_origin_request():
         return jsonify(error=_("This request was refused.")), 403
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the JSON parser goes: not an entry
-        data = None
+    data = request.get_json(silent=True)  # None when not JSON (nested too deep included)
     if not request.is_json or not isinstance(data, dict):
         return jsonify(error=_("This entry could not be read. Please try again.")), 400
     if not data.get("client_id"):
