@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,23 @@ csrf = CSRFProtect()
 
 
 class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, but a body nested deeper than the parser goes is bad JSON like any
-    other (``ValueError``: ``request.get_json(silent=True)`` gives None, the view answers
-    400) instead of a ``RecursionError`` (a 500 with a traceback) on every JSON route."""
+    """Flask's JSON, reading two kinds of valid-looking JSON as bad JSON like any other
+    (``ValueError``: ``request.get_json(silent=True)`` gives None and the view its 400)
+    on every JSON route, instead of a 500 with a traceback:
+
+    * nested deeper than the parser goes (a ``RecursionError``);
+    * holding a lone UTF-16 surrogate (``"\\ud800"``), which is not text: SQLite refused
+      it on storing, and a 500 stops the phone's queue, so every later entry waited
+      behind it for good.
+    """
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:
-            return super().loads(s, **kwargs)
-        except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
+            value = super().loads(s, **kwargs)
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # every string is text
+        except (RecursionError, UnicodeEncodeError):
+            raise ValueError("JSON nested too deeply, or not text") from None
+        return value
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -18,9 +18,11 @@ Elsewhere:
   refused_with_400`` and ``::test_a_phone_clock_running_ahead_cannot_freeze_the_day``;
 * deeply nested JSON: ``test_entries.py::test_deeply_nested_json_is_a_400_without_traceback``,
   and on the other JSON routes (both push routes, adding and using a passkey, which gave
-  500 until ``diary.JSONProvider``): ``test_push.py::test_a_subscription_nested_deeper_than_
-  json_goes_is_a_400``, ``test_mfa.py::test_a_passkey_answer_nested_deeper_than_json_goes_
+  500 until ``diary.JSONProvider``): ``test_push.py::test_a_subscription_that_is_not_readable_
+  json_is_a_400``, ``test_mfa.py::test_a_passkey_answer_nested_deeper_than_json_goes_
   is_a_400``;
+* a lone UTF-16 surrogate in JSON (a 500 that stopped the phone's queue for good):
+  ``test_entries.py::test_a_note_that_is_not_text_is_refused_and_does_not_hold_up_the_queue``;
 * the earlier session alive after a new sign-in:
   ``test_mfa.py::test_every_sign_in_ends_the_session_the_browser_held``;
 * 7 of 40 parallel wrong passwords checked against a limit of 5:

@@ -595,6 +595,34 @@ def test_deeply_nested_json_is_a_400_without_traceback(phone, consented, db, cap
     assert entries.for_course(db, consented) == []
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        b'"\\ud800 half an emoji"',  # a lone surrogate, escaped as JSON.stringify writes it
+        b'"\\udfff"',
+        b'"\xed\xa0\x80 raw"',  # the same as raw bytes, which the JSON parser lets through
+    ],
+)
+def test_a_note_that_is_not_text_is_refused_and_does_not_hold_up_the_queue(
+    phone, consented, db, caplog, note
+):
+    """A lone UTF-16 surrogate is valid JSON but not text. SQLite refused it, a 500, and
+    the phone's queue stops at a 500 and keeps the entry: every later entry waited behind
+    it for good. Now a 400 (the queue files it as refused and goes on), nothing stored."""
+    body = json.dumps(entry_body(queue_id=phone.queue_id, note="NOTE")).encode()
+    raw = body.replace(b'"NOTE"', note)
+    response = phone.post(
+        "/api/entries", data=raw, content_type="application/json",
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json == {"error": "This entry could not be read. Please try again."}
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert entries.for_course(db, consented) == []
+    # the next entry in the queue goes through
+    assert sync(phone, entry_body(client_id="client-0002", note="ok 😀")).status_code == 201
+
+
 # --- issue 17: what a patient sees ----------------------------------------------------------
 
 

@@ -432,17 +432,25 @@ def test_the_workers_renewal_is_refused_unless_it_replaces_one_from_our_own_orig
 
 
 @pytest.mark.parametrize("route", ["page", "worker"])
-def test_a_subscription_nested_deeper_than_json_goes_is_a_400(app, db, service, patient, route):
-    """Both push routes answered JSON nested past the parser's depth with a 500."""
+@pytest.mark.parametrize("unreadable", ["nested", "surrogate"])
+def test_a_subscription_that_is_not_readable_json_is_a_400(
+    app, db, service, patient, route, unreadable
+):
+    """Both push routes answered JSON nested past the parser's depth, or an endpoint with
+    a lone surrogate (SQLite refused it), with a 500."""
     phone = phone_for(app, patient["token"])
     subscribe(phone, service.subscription("mine"))
-    deep = b"[" * 100_000 + b"]" * 100_000
+    if unreadable == "nested":
+        body = b"[" * 100_000 + b"]" * 100_000
+    else:
+        fresh = service.subscription("new")
+        body = json.dumps(fresh).encode().replace(b"/new", b"/new\\ud800")
     if route == "page":
         token = csrf_from(phone.get("/diary/reminder").get_data(as_text=True))
         path, headers = "/diary/reminder/push", {"X-CSRFToken": token}
     else:
         path, headers = "/api/push-subscription", {"Sec-Fetch-Site": "same-origin"}
-    answer = phone.post(path, data=deep, content_type="application/json", headers=headers)
+    answer = phone.post(path, data=body, content_type="application/json", headers=headers)
     assert answer.status_code == 400 and answer.json == {"error": "This request was refused."}
     rows = db.execute("SELECT endpoint FROM push_subscriptions").fetchall()
     assert [r[0].rsplit("/", 1)[1] for r in rows] == ["mine"]
