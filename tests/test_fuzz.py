@@ -282,6 +282,8 @@ json_value = st.recursive(
         st.floats(allow_nan=True),
         st.text(max_size=30),
         st.text(min_size=600, max_size=2000),
+        # lone surrogates too ("\\ud800"): valid JSON, not text (they gave a 500)
+        st.text(st.characters(exclude_categories=()), max_size=10),
     ),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
@@ -316,6 +318,9 @@ OWN_QUEUE = "<the phone's own queue id>"  # replaced by it, so most bodies reach
         json_value,
         st.binary(max_size=200),
     )
+)
+@example(  # a valid entry but for the note's lone surrogate, as a 500 it held up the queue
+    body={"queue_id": OWN_QUEUE, "client_id": "fuzz-0001", "avg": 3, "worst": 4, "note": "\ud800"}
 )
 def test_sync_endpoint_survives_arbitrary_json(body, actors, db):
     before = snapshot(db)
