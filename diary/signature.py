@@ -5,12 +5,33 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 PREFIX = "data:image/png;base64,"
 MAX_BYTES = 300_000
 MAX_SIDE = 2000
+
+
+_STRICT = threading.Lock()
+
+
+@contextmanager
+def _strict() -> Iterator[None]:
+    """Pillow with damaged images refused, whatever the process-wide setting: WeasyPrint
+    turns ``ImageFile.LOAD_TRUNCATED_IMAGES`` on when it is imported, and then a damaged
+    PNG decoded to a partly blank signature that was stored with the consent. One parse
+    at a time, so that two cannot restore each other's setting."""
+    with _STRICT:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
 
 
 def parse(data_url: str | None) -> bytes | None:
@@ -24,12 +45,13 @@ def parse(data_url: str | None) -> bytes | None:
         raise ValueError("not a PNG data URL of acceptable size")
     try:
         raw = base64.b64decode(data_url[len(PREFIX) :], validate=True)
-        with Image.open(io.BytesIO(raw)) as image:
+        with _strict(), Image.open(io.BytesIO(raw)) as image:
             if image.format != "PNG" or max(image.size) > MAX_SIDE or min(image.size) < 10:
                 raise ValueError("unexpected image")
             image.load()
             clean = image.convert("RGBA")
-    except (binascii.Error, UnidentifiedImageError, OSError) as exc:
+    except (binascii.Error, UnidentifiedImageError, OSError, SyntaxError, EOFError) as exc:
+        # Pillow reports a damaged PNG chunk as SyntaxError ("broken PNG file")
         raise ValueError("unreadable image") from exc
     out = io.BytesIO()
     clean.save(out, format="PNG", optimize=True)

@@ -23,6 +23,9 @@ Elsewhere:
   is_a_400``;
 * a lone UTF-16 surrogate in JSON (a 500 that stopped the phone's queue for good):
   ``test_entries.py::test_a_note_that_is_not_text_is_refused_and_does_not_hold_up_the_queue``;
+* a damaged signature PNG (a 500, or, once WeasyPrint had made Pillow tolerant, a partly
+  blank signature stored with the consent): ``test_consent.py::test_a_damaged_signature_is_
+  refused_with_the_message_not_a_500`` and the property test below it;
 * the earlier session alive after a new sign-in:
   ``test_mfa.py::test_every_sign_in_ends_the_session_the_browser_held``;
 * 7 of 40 parallel wrong passwords checked against a limit of 5:

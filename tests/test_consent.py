@@ -1,15 +1,19 @@
 """The learn-and-consent journey through the Flask test client."""
 
+import base64
 import hashlib
 import io
 import json
 import re
+import struct
 
 import pytest
-from PIL import Image
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageFile
 from pypdf import PdfReader
 
-from diary import sheet
+from diary import sheet, signature
 from diary.queries import accounts, consents, patients
 from tests.helpers import csrf_from, login, open_link, visible
 
@@ -297,6 +301,73 @@ def test_bad_signature_is_refused_with_a_clear_message(phone, db, world):
     html = review(phone, signature="data:image/png;base64,bm90IGFuIGltYWdl").get_data(as_text=True)
     assert "The signature could not be read" in html
     assert consents.latest(db, course_of(db, world)) is None
+
+
+def _signature_png() -> bytes:
+    image = Image.new("RGBA", (40, 20), (255, 255, 255, 0))
+    for x in range(40):
+        image.putpixel((x, x % 20), (0, 0, 0, 255))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _broken_chunk(png: bytes) -> bytes:
+    """The PNG with its IDAT chunk's length halved: Pillow reads compressed data as the
+    next chunk's header and raises SyntaxError ("broken PNG file")."""
+    at = png.index(b"IDAT")
+    (length,) = struct.unpack(">I", png[at - 4 : at])
+    return png[: at - 4] + struct.pack(">I", length // 2) + png[at:]
+
+
+def test_a_damaged_signature_is_refused_with_the_message_not_a_500(phone, db, world):
+    """A damaged PNG chunk: Pillow's SyntaxError escaped as a 500 before WeasyPrint was
+    imported; after, Pillow (made tolerant by WeasyPrint) decoded it to a partly blank
+    signature, which was stored with the consent."""
+    import weasyprint  # noqa: F401 - as in a server that has made a PDF
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    answer_screening(phone)
+    pass_quiz(phone)
+    damaged = "data:image/png;base64," + base64.b64encode(_broken_chunk(_signature_png())).decode()
+    response = review(phone, signature=damaged)
+    assert response.status_code == 200
+    assert "The signature could not be read" in response.get_data(as_text=True)
+    assert consents.latest(db, course_of(db, world)) is None
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # WeasyPrint's setting is left as it was
+
+
+def _parsed(url: str, tolerant: bool) -> bytes | str:
+    """What ``signature.parse`` makes of ``url`` with Pillow strict or tolerant."""
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
+    try:
+        return signature.parse(url)
+    except ValueError:
+        return "refused"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@example(cuts=[(36, 1, b"\x10")])  # the IDAT length's last byte: a "broken PNG file"
+@given(
+    cuts=st.lists(
+        st.tuples(st.integers(8, 400), st.integers(0, 8), st.binary(max_size=8)), max_size=4
+    )
+)
+def test_a_damaged_png_is_refused_or_cleaned_the_same_way_whatever_pillow_is_set_to(cuts):
+    """Any damage to a signature PNG (bytes replaced, dropped or inserted past the magic
+    number) gives ValueError (the pages' message) or a cleaned PNG, and the same one
+    whether or not WeasyPrint has made Pillow tolerant of damaged images."""
+    data = bytearray(_signature_png())
+    for at, drop, insert in cuts:
+        at = min(at, len(data))
+        data[at : at + drop] = insert
+    url = "data:image/png;base64," + base64.b64encode(bytes(data)).decode()
+    strict, tolerant = _parsed(url, False), _parsed(url, True)
+    assert strict == tolerant
+    assert strict == "refused" or strict.startswith(b"\x89PNG")
 
 
 def test_pdf_copy_for_patient_and_clinician(phone, app, db, world):
