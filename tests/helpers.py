@@ -194,6 +194,11 @@ def visible(text: str) -> str:
     return text.translate(ISOLATES)
 
 
+#: JSON nested far deeper than the parser goes (RecursionError, not ValueError, before
+#: diary.JSONProvider)
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+
+
 def at_once(run, count: int = 2) -> list:
     """``run()`` in ``count`` threads released together (a barrier); their results, in
     the order they finished. An exception in any thread is raised here."""

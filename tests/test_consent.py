@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from diary import sheet, signature
 from diary.queries import accounts, consents, patients
-from tests.helpers import csrf_from, login, open_link, visible
+from tests.helpers import at_once, csrf_from, login, open_link, visible
 
 ALL_RIGHT = {
     "works": "maybe",
@@ -337,14 +337,20 @@ def test_a_damaged_signature_is_refused_with_the_message_not_a_500(phone, db, wo
     assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # WeasyPrint's setting is left as it was
 
 
-def _parsed(url: str, tolerant: bool) -> bytes | str:
-    """What ``signature.parse`` makes of ``url`` with Pillow strict or tolerant."""
-    before = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
+def _outcome(url: str) -> bytes | str:
+    """What ``signature.parse`` makes of ``url``: clean PNG bytes, or "refused"."""
     try:
         return signature.parse(url)
     except ValueError:
         return "refused"
+
+
+def _parsed(url: str, tolerant: bool) -> bytes | str:
+    """:func:`_outcome` with Pillow strict or tolerant."""
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
+    try:
+        return _outcome(url)
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = before
 
@@ -368,6 +374,18 @@ def test_a_damaged_png_is_refused_or_cleaned_the_same_way_whatever_pillow_is_set
     strict, tolerant = _parsed(url, False), _parsed(url, True)
     assert strict == tolerant
     assert strict == "refused" or strict.startswith(b"\x89PNG")
+
+
+def test_damaged_signatures_parsed_at_once_are_all_refused_and_the_setting_kept():
+    """Consents at once (gunicorn threads), with WeasyPrint's process-wide "tolerant" set
+    (once, at start-up: the views import diary.pdf): each parse is strict while it runs,
+    none restores "tolerant" while another runs, and WeasyPrint's setting is kept."""
+    import weasyprint  # noqa: F401 - as in the app, which imports it at start-up
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    damaged = "data:image/png;base64," + base64.b64encode(_broken_chunk(_signature_png())).decode()
+    assert at_once(lambda: _outcome(damaged), count=8) == ["refused"] * 8
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
 
 
 def test_pdf_copy_for_patient_and_clinician(phone, app, db, world):

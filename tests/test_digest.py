@@ -9,7 +9,6 @@ import email
 import email.policy
 import ipaddress
 import re
-import socket
 import ssl
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -39,16 +38,11 @@ from tests.helpers import (
     login,
     screenshot,
 )
+from tests.live_server import free_port
 
 ROME = ZoneInfo("Europe/Rome")
 MONDAY = date(2026, 11, 30)
 SENDER = "Pain diary <diary@clinic.example>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Inbox:
@@ -74,7 +68,7 @@ class Inbox:
 def inbox(app):
     """A local SMTP server, and the app configured to use it (no STARTTLS, no login)."""
     handler = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_FROM=SENDER)
@@ -259,7 +253,7 @@ def test_a_failed_send_gives_the_day_back(app, db, world, inbox, caplog):
     opt_in(db, world.clinician_a)
     consented_course(db, world.clinic_a, "F-1", MONDAY)
     working = app.config["SMTP_PORT"]
-    app.config["SMTP_PORT"] = _free_port()  # nobody listens there
+    app.config["SMTP_PORT"] = free_port()  # nobody listens there
     assert run(app, db, at(MONDAY, 8))["failed"] == 1
     assert db.execute("SELECT count(*) FROM digests_sent").fetchone()[0] == 0
     with caplog.at_level("INFO"):
@@ -362,7 +356,7 @@ MAIL_PASSWORD = "s3cret-Pa55word"
 AIOSMTPD_SSL_LOGIN = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
-def _mail_server(kind: str, certificate, app, monkeypatch) -> SecureInbox:
+def _mail_server(kind: str, certificate, app, monkeypatch) -> tuple[SecureInbox, Controller]:
     """Start an SMTP server that asks for TLS the ``kind`` way ("starttls": offered and
     required before anything else; "ssl": from the first byte) and for a login; point the
     app at it, with the login set, and trust the test certificate."""
@@ -370,7 +364,7 @@ def _mail_server(kind: str, certificate, app, monkeypatch) -> SecureInbox:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     handler = SecureInbox()
-    port = _free_port()
+    port = free_port()
     options = {"tls_context": context, "require_starttls": True} if kind == "starttls" else {}
     controller = Controller(
         handler,
@@ -394,15 +388,14 @@ def _mail_server(kind: str, certificate, app, monkeypatch) -> SecureInbox:
         SMTP_PASSWORD=MAIL_PASSWORD,
         SMTP_FROM=SENDER,
     )
-    handler.stop = controller.stop
-    return handler
+    return handler, controller
 
 
 @pytest.fixture(params=["starttls", "ssl"])
 def secure_inbox(request, certificate, app, monkeypatch):
-    handler = _mail_server(request.param, certificate, app, monkeypatch)
+    handler, controller = _mail_server(request.param, certificate, app, monkeypatch)
     yield handler
-    handler.stop()
+    controller.stop()
 
 
 @AIOSMTPD_SSL_LOGIN

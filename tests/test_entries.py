@@ -16,7 +16,7 @@ from diary import clock, entry_rules
 from diary.entry_rules import EntryError, patient_today, timing
 from diary.queries import consents, entries, patients, seed
 from tests.factories import give_consent
-from tests.helpers import csrf_from, login, open_link, phone_queue_id
+from tests.helpers import DEEP_JSON, csrf_from, login, open_link, phone_queue_id
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
@@ -573,7 +573,7 @@ def test_a_phone_clock_running_ahead_cannot_freeze_the_day(phone, consented, db,
 @pytest.mark.parametrize(
     "raw",
     [
-        b"[" * 100_000 + b"]" * 100_000,
+        DEEP_JSON,
         b'{"client_id": "deep-0001", "avg": 1, "worst": 1, "note": '
         + b"[" * 50_000
         + b"]" * 50_000

@@ -32,6 +32,7 @@ from diary.queries import accounts, audit
 from diary.queries import mfa as factors
 from diary.security import hash_password
 from tests.helpers import (
+    DEEP_JSON,
     PASSWORD,
     TOTP_SECRET,
     csrf_from,
@@ -743,7 +744,7 @@ def test_a_passkey_answer_nested_deeper_than_json_goes_is_a_400(app, world, capl
         csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
         path = "/login/passkey"
     assert _json(client, path + "/options", csrf).status_code == 200  # a challenge is out
-    deep = b"[" * 100_000 + b"]" * 100_000
+    deep = DEEP_JSON
     answer = client.post(
         path, data=deep, content_type="application/json", headers={"X-CSRFToken": csrf}
     )

@@ -15,7 +15,7 @@ from diary import clock, reminders
 from diary.db import connect
 from diary.queries import consents, courses, patients
 from tests.factories import consented_patient
-from tests.helpers import at_once, csrf_from, open_link
+from tests.helpers import DEEP_JSON, at_once, csrf_from, open_link
 from tests.push_service import b64
 
 ROME = ZoneInfo("Europe/Rome")
@@ -62,6 +62,12 @@ def subscribe(phone, subscription: dict):
     """Post a subscription as the page's button does (JSON, CSRF token in a header)."""
     token = csrf_from(phone.get("/diary/reminder").get_data(as_text=True))
     return phone.post("/diary/reminder/push", json=subscription, headers={"X-CSRFToken": token})
+
+
+def endpoint_names(db) -> list[str]:
+    """The stored subscriptions by the name the test's push service gave them (``/name``)."""
+    rows = db.execute("SELECT endpoint FROM push_subscriptions ORDER BY id").fetchall()
+    return [r[0].rsplit("/", 1)[1] for r in rows]
 
 
 def send(runner) -> str:
@@ -327,8 +333,7 @@ def test_turning_notifications_off_removes_this_phones_subscription(app, db, ser
     subscribe(other, service.subscription("b"))
     page = phone.get("/diary/reminder").get_data(as_text=True)
     phone.post("/diary/reminder/push/stop", data={"csrf_token": csrf_from(page)})
-    rows = db.execute("SELECT endpoint FROM push_subscriptions").fetchall()
-    assert [r[0].rsplit("/", 1)[1] for r in rows] == ["b"]
+    assert endpoint_names(db) == ["b"]
     actions = [r[0] for r in db.execute("SELECT action FROM audit_events").fetchall()]
     assert actions.count("reminder.push_on") == 2 and actions.count("reminder.push_off") == 1
 
@@ -397,8 +402,7 @@ def test_a_subscription_the_push_service_replaced_is_renewed_by_the_worker(
     events = db.execute("SELECT count(*) FROM audit_events").fetchone()[0]
     answer = renew(phone, service.subscription("renewed"))
     assert answer.status_code == 200 and answer.get_json()["on"] is True
-    rows = db.execute("SELECT endpoint FROM push_subscriptions ORDER BY id").fetchall()
-    assert sorted(r[0].rsplit("/", 1)[1] for r in rows) == ["other", "renewed"]
+    assert sorted(endpoint_names(db)) == ["other", "renewed"]
     assert db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == events
     at(MONDAY, "08:05")
     send(runner)
@@ -422,8 +426,7 @@ def test_the_workers_renewal_is_refused_unless_it_replaces_one_from_our_own_orig
     assert renew(phone, {**fresh, "endpoint": "https://10.0.0.1/push"}).status_code == 400
     stranger = app.test_client()
     assert renew(stranger, fresh).status_code == 401
-    rows = db.execute("SELECT endpoint FROM push_subscriptions").fetchall()
-    assert [r[0].rsplit("/", 1)[1] for r in rows] == ["mine"]
+    assert endpoint_names(db) == ["mine"]
     # turned off on this phone: a late renewal does not turn it back on
     page = phone.get("/diary/reminder").get_data(as_text=True)
     phone.post("/diary/reminder/push/stop", data={"csrf_token": csrf_from(page)})
@@ -441,7 +444,7 @@ def test_a_subscription_that_is_not_readable_json_is_a_400(
     phone = phone_for(app, patient["token"])
     subscribe(phone, service.subscription("mine"))
     if unreadable == "nested":
-        body = b"[" * 100_000 + b"]" * 100_000
+        body = DEEP_JSON
     else:
         fresh = service.subscription("new")
         body = json.dumps(fresh).encode().replace(b"/new", b"/new\\ud800")
@@ -452,5 +455,4 @@ def test_a_subscription_that_is_not_readable_json_is_a_400(
         path, headers = "/api/push-subscription", {"Sec-Fetch-Site": "same-origin"}
     answer = phone.post(path, data=body, content_type="application/json", headers=headers)
     assert answer.status_code == 400 and answer.json == {"error": "This request was refused."}
-    rows = db.execute("SELECT endpoint FROM push_subscriptions").fetchall()
-    assert [r[0].rsplit("/", 1)[1] for r in rows] == ["mine"]
+    assert endpoint_names(db) == ["mine"]

@@ -352,9 +352,10 @@ def _b64url(value: Any, size: int) -> str | None:
     return value if len(raw) == size else None
 
 
-def _subscription(data: object) -> tuple[str, str, str] | None:
-    """The endpoint and keys of a subscription as the browser writes it (JSON), each
-    checked; None when any is missing or not acceptable."""
+def _subscription() -> tuple[str, str, str] | None:
+    """The endpoint and keys of the subscription in the request's JSON body, as the
+    browser writes it, each checked; None when any is missing or not acceptable."""
+    data = request.get_json(silent=True) if request.is_json else None
     keys = data.get("keys") if isinstance(data, dict) else None
     endpoint = data.get("endpoint") if isinstance(data, dict) else None
     p256dh = _b64url(keys.get("p256dh"), 65) if isinstance(keys, dict) else None
@@ -370,7 +371,7 @@ def _subscription(data: object) -> tuple[str, str, str] | None:
 def push_subscribe():
     """Store this phone's push subscription (JSON from the page's button, with the CSRF
     token in ``X-CSRFToken``); it replaces the phone's earlier one."""
-    found = _subscription(request.get_json(silent=True) if request.is_json else None)
+    found = _subscription()
     if found is None:
         return jsonify(error=_("This request was refused.")), 400
     endpoint, p256dh, auth = found
@@ -401,7 +402,7 @@ def push_renew():
     not an audit event: the patient chose nothing, the browser changed its address."""
     if not same_origin_request():
         return jsonify(error=_("This request was refused.")), 403
-    found = _subscription(request.get_json(silent=True) if request.is_json else None)
+    found = _subscription()
     if found is None:
         return jsonify(error=_("This request was refused.")), 400
     user = current_user()
